@@ -1,0 +1,5 @@
+import sys
+
+from pianoplay.cli import main
+
+sys.exit(main())
