@@ -186,7 +186,7 @@ def _normalise(audio: np.ndarray, peak: float = 0.89, max_gain: float = 8.0) -> 
     General MIDI soundfonts are mixed for many simultaneous voices and sound
     faint for a solo piano line."""
     current = int(np.abs(audio.astype(np.int32)).max()) if audio.size else 0
-    if current == 0:
+    if current < 64:  # silence plus FluidSynth's +-1 LSB dither: leave it alone
         return audio
     gain = min(max_gain, peak * 32767 / current)
     if gain <= 1.0:
