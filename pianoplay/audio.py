@@ -73,10 +73,12 @@ def _import_fluidsynth():
 class _Synth:
     """One loaded FluidSynth instance; rendering holds its lock."""
 
-    def __init__(self, soundfont: Path, sample_rate: int) -> None:
+    def __init__(self, soundfont: Path, sample_rate: int, effects: bool) -> None:
         fluidsynth = _import_fluidsynth()
         self.lock = threading.Lock()
-        self.synth = fluidsynth.Synth(gain=0.5, samplerate=float(sample_rate))
+        # int 0/1: FluidSynth rejects the strings "no"/"yes" for these
+        switches = {"synth.reverb.active": int(effects), "synth.chorus.active": int(effects)}
+        self.synth = fluidsynth.Synth(gain=0.5, samplerate=float(sample_rate), **switches)
         self.sfid = self.synth.sfload(str(soundfont), update_midi_preset=1)
         if self.sfid == -1:
             raise SoundfontError(f"FluidSynth could not load the soundfont {soundfont}.")
@@ -108,15 +110,15 @@ class _Synth:
         return pos
 
 
-_SYNTHS: dict[tuple[str, int], _Synth] = {}
+_SYNTHS: dict[tuple[str, int, bool], _Synth] = {}
 _SYNTHS_LOCK = threading.Lock()
 
 
-def _synth(soundfont: Path, sample_rate: int) -> _Synth:
-    key = (str(soundfont.resolve()), sample_rate)
+def _synth(soundfont: Path, sample_rate: int, effects: bool) -> _Synth:
+    key = (str(soundfont.resolve()), sample_rate, effects)
     with _SYNTHS_LOCK:
         if key not in _SYNTHS:
-            _SYNTHS[key] = _Synth(soundfont, sample_rate)
+            _SYNTHS[key] = _Synth(soundfont, sample_rate, effects)
         return _SYNTHS[key]
 
 
@@ -147,6 +149,7 @@ def render(
     sample_rate: int = 44100,
     soundfont: str | Path | None = None,
     program: int | None = None,
+    effects: bool = True,
 ) -> np.ndarray:
     """Render MIDI to audio.
 
@@ -161,6 +164,9 @@ def render(
     program : int, optional
         General MIDI program (0-127) for every non-drum instrument,
         overriding the file's programs.
+    effects : bool, default True
+        Reverb and chorus. Off renders about 1.7x faster (the app's live
+        previews use that).
 
     Returns
     -------
@@ -173,7 +179,7 @@ def render(
         midi = load_midi(midi).pm
     if program is not None and not 0 <= int(program) <= 127:
         raise ValueError(f"program must be a General MIDI program 0-127, not {program}.")
-    synth = _synth(find_soundfont(soundfont), int(sample_rate))
+    synth = _synth(find_soundfont(soundfont), int(sample_rate), bool(effects))
     events = _events(midi, sample_rate, program)
     n_samples = int(np.ceil((midi.get_end_time() + TAIL_SECONDS) * sample_rate))
     with synth.lock:

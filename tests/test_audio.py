@@ -41,6 +41,18 @@ def test_a4_has_spectral_peak_near_440_hz():
     assert abs(peak - 440.0) < 5.0
 
 
+def test_dry_render_has_the_same_pitch_and_length():
+    wet = render(one_note(69), SR)
+    dry = render(one_note(69), SR, effects=False)
+    assert dry.shape == wet.shape
+    x = dry[:SR, 0].astype(np.float64)
+    peak = np.fft.rfftfreq(len(x), 1 / SR)[np.argmax(np.abs(np.fft.rfft(x * np.hanning(len(x)))))]
+    assert abs(peak - 440.0) < 5.0
+    # without reverb the release dies out sooner
+    tail = slice(int(1.6 * SR), None)
+    assert np.abs(dry[tail].astype(float)).mean() < np.abs(wet[tail].astype(float)).mean()
+
+
 def test_program_override_changes_the_sound():
     piano = render(one_note(60), SR, program=0).astype(float)
     organ = render(one_note(60), SR, program=19).astype(float)
