@@ -77,7 +77,9 @@ class _Synth:
         fluidsynth = _import_fluidsynth()
         self.lock = threading.Lock()
         # int 0/1: FluidSynth rejects the strings "no"/"yes" for these
-        switches = {"synth.reverb.active": int(effects), "synth.chorus.active": int(effects)}
+        switches = {"synth.reverb.active": int(effects), "synth.chorus.active": int(effects),
+                    # FluidSynth's own render threads: ~1.7x faster on 2 cores
+                    "synth.cpu-cores": max(1, min(4, os.cpu_count() or 1))}
         self.synth = fluidsynth.Synth(gain=0.5, samplerate=float(sample_rate), **switches)
         self.sfid = self.synth.sfload(str(soundfont), update_midi_preset=1)
         if self.sfid == -1:
