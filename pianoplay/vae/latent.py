@@ -1,0 +1,131 @@
+"""Latent axes of a trained VAE: principal directions, attribute vectors, a 2-D map.
+
+MusicVAE's recipe for attribute vectors: encode many training windows, rank
+them by an attribute, and take the mean posterior mean of the top quartile
+minus that of the bottom quartile. Adding ``amount * vector`` to a z raises the
+attribute (``amount = 1`` moves a window from the bottom to the top quartile
+on average).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+ATTRIBUTES = ("note_density", "mean_pitch", "polyphony", "rhythmic_activity")
+ATTRIBUTE_DOC = {
+    "note_density": "note onsets per frame",
+    "mean_pitch": "mean MIDI pitch of sounding keys (register)",
+    "polyphony": "mean number of keys sounding in non-silent frames",
+    "rhythmic_activity": "fraction of frames where at least one note starts",
+}
+
+
+def onsets(roll: np.ndarray) -> np.ndarray:
+    """(T, 88) -> (T, 88) bool: a key starts sounding (held keys start once)."""
+    on = np.asarray(roll) > 0
+    before = np.zeros_like(on)
+    before[1:] = on[:-1]
+    return on & ~before
+
+
+def attributes(roll: np.ndarray) -> dict[str, float]:
+    """The four attributes of a (T, 88) roll (see ``ATTRIBUTE_DOC``)."""
+    on = np.asarray(roll) > 0
+    starts = onsets(on)
+    sounding = on.sum(1)
+    keys = np.nonzero(on)[1]
+    return {
+        "note_density": float(starts.sum() / max(len(on), 1)),
+        "mean_pitch": float(keys.mean() + 21) if len(keys) else float("nan"),
+        "polyphony": float(sounding[sounding > 0].mean()) if (sounding > 0).any() else 0.0,
+        "rhythmic_activity": float(starts.any(1).mean()) if len(on) else 0.0,
+    }
+
+
+@dataclass
+class LatentAxes:
+    """What the sliders and the map of the app need.
+
+    ``directions`` (K, D) are unit principal directions of the training-set
+    posterior means, by decreasing variance, with ``std`` (K,) their standard
+    deviations (slider units); ``attributes`` maps a name to a (D,) vector;
+    ``map_xy`` (M, 2) are training encodings projected with :meth:`project`,
+    ``map_values`` the attribute values of those windows (for colouring).
+    """
+
+    mean: np.ndarray  # (D,)
+    directions: np.ndarray  # (K, D)
+    std: np.ndarray  # (K,)
+    explained_variance: np.ndarray  # (K,) fraction of the total variance
+    attributes: dict[str, np.ndarray]  # name -> (D,)
+    attribute_stats: dict[str, dict[str, float]] = field(default_factory=dict)
+    map_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (M, 2)
+    map_values: dict[str, list[float]] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        """Every name ``vector`` accepts: ``pc1..pcK`` then the attributes."""
+        return [f"pc{i + 1}" for i in range(len(self.directions))] + list(self.attributes)
+
+    def vector(self, name: str) -> np.ndarray:
+        """(D,) vector for ``name``: a principal direction scaled to one std, or an
+        attribute vector."""
+        if name in self.attributes:
+            return self.attributes[name]
+        if name.startswith("pc") and name[2:].isdigit() and 1 <= int(name[2:]) <= len(self.directions):
+            k = int(name[2:]) - 1
+            return self.directions[k] * self.std[k]
+        raise KeyError(f"unknown latent axis {name!r}; known: {', '.join(self.names)}")
+
+    def project(self, z: np.ndarray) -> np.ndarray:
+        """2-D map coordinates of z (D,) -> (2,) or (N, D) -> (N, 2): the first two
+        principal components in units of their std."""
+        z = np.asarray(z, dtype=np.float64)
+        return (z - self.mean) @ self.directions[:2].T / self.std[:2]
+
+    def to_json(self) -> dict:
+        return {
+            "kind": "vae-latent-axes",
+            "mean": self.mean.tolist(), "directions": self.directions.tolist(),
+            "std": self.std.tolist(), "explained_variance": self.explained_variance.tolist(),
+            "attributes": {k: v.tolist() for k, v in self.attributes.items()},
+            "attribute_doc": ATTRIBUTE_DOC, "attribute_stats": self.attribute_stats,
+            "map_xy": np.round(self.map_xy, 4).tolist(), "map_values": self.map_values,
+        }
+
+    @classmethod
+    def from_json(cls, obj: dict) -> LatentAxes:
+        arr = lambda x: np.asarray(x, dtype=np.float64)  # noqa: E731
+        return cls(arr(obj["mean"]), arr(obj["directions"]), arr(obj["std"]),
+                   arr(obj["explained_variance"]), {k: arr(v) for k, v in obj["attributes"].items()},
+                   obj.get("attribute_stats", {}), arr(obj.get("map_xy", np.zeros((0, 2)))).reshape(-1, 2),
+                   obj.get("map_values", {}))
+
+
+def fit_axes(mu: np.ndarray, rolls: list[np.ndarray], k: int = 8, map_points: int = 1500,
+             seed: int = 0) -> LatentAxes:
+    """Axes from posterior means ``mu`` (N, D) of the windows ``rolls`` (N of (T, 88))."""
+    mu = np.asarray(mu, dtype=np.float64)
+    mean = mu.mean(0)
+    _, s, vt = np.linalg.svd(mu - mean, full_matrices=False)
+    var = s**2 / max(len(mu) - 1, 1)
+    k = min(k, len(var))
+    # Sign convention: each direction points to where the first coordinate grows,
+    # so axes do not flip between runs that differ only in numerics.
+    signs = np.sign(vt[:k, np.argmax(np.abs(vt[:k]), axis=1)].diagonal())
+    directions = vt[:k] * signs[:, None]
+    axes = LatentAxes(mean, directions, np.sqrt(var[:k]), var[:k] / var.sum(), {})
+    values = {name: np.array([attributes(r)[name] for r in rolls]) for name in ATTRIBUTES}
+    for name, v in values.items():
+        ok = np.isfinite(v)
+        lo, hi = np.quantile(v[ok], [0.25, 0.75])
+        top, bottom = ok & (v >= hi), ok & (v <= lo)
+        axes.attributes[name] = mu[top].mean(0) - mu[bottom].mean(0)
+        axes.attribute_stats[name] = {"q25": float(lo), "q75": float(hi), "mean": float(v[ok].mean()),
+                                      "top_mean": float(v[top].mean()), "bottom_mean": float(v[bottom].mean())}
+    pick = np.random.default_rng(seed).permutation(len(mu))[:map_points]
+    axes.map_xy = axes.project(mu[pick])
+    axes.map_values = {name: [round(float(x), 4) for x in v[pick]] for name, v in values.items()}
+    return axes

@@ -1,0 +1,251 @@
+"""Inference wrapper around a trained VAE checkpoint (magenta's ``TrainedModel``).
+
+    vae = TrainedVAE.from_checkpoint("checkpoints/vae-nottingham")
+    rolls = vae.sample(4, temperature=0.8, seed=1)          # 4 x (128, 88)
+    a, b = vae.encode("a.mid"), vae.encode("b.mid")        # Encoded
+    path = vae.interpolate(a, b, steps=8)                  # 8 x (128, 88), ends included
+    axes = vae.latent_axes()
+    louder = vae.decode(vae.apply(a.z, {"note_density": 1.0}))
+
+Rolls are (T, 88) uint8 in the benchmark representation (eighth-note frames,
+key normalised to C); ``Encoded.transpose`` undoes the key shift of a file.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pianoplay.checkpoint import load_checkpoint, read_config, write_config
+from pianoplay.errors import CheckpointError, MidiError
+from pianoplay.vae.latent import LatentAxes, fit_axes
+from pianoplay.vae.model import MusicVAE, VAEConfig
+from pianoplay.vocab import ChordVocab
+
+LATENT_FILE = "latent.json"
+
+
+@dataclass
+class Encoded:
+    """A window of a piece and its posterior mean."""
+
+    z: np.ndarray  # (D,) posterior mean
+    roll: np.ndarray  # (T, 88) uint8, the window that was encoded (silence-padded if short)
+    start_bar: int  # first bar used (0-based)
+    n_bars: int  # bars inside the window
+    total_bars: int  # bars in the whole piece
+    transpose: int = 0  # semitones added to reach C; pass -transpose to roll_to_midi
+    tempo: float = 120.0
+
+
+def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
+    """Spherical interpolation of (D,) vectors; linear when they are (anti)parallel."""
+    na, nb = np.linalg.norm(a), np.linalg.norm(b)
+    cos = float(np.dot(a, b) / max(na * nb, 1e-12))
+    omega = np.arccos(np.clip(cos, -1.0, 1.0))
+    if omega < 1e-6 or abs(np.pi - omega) < 1e-6:
+        return (1 - t) * a + t * b
+    return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+
+
+class TrainedVAE:
+    def __init__(self, model: MusicVAE, vocab: ChordVocab, config: dict, folder: Path,
+                 axes: LatentAxes | None = None) -> None:
+        self.model = model.eval()
+        self.vocab = vocab
+        self.config = config
+        self.folder = Path(folder)
+        self._axes = axes
+
+    @classmethod
+    def from_checkpoint(cls, folder: str | Path, device: torch.device | str | None = None) -> TrainedVAE:
+        if device is None:
+            from pianoplay.device import pick_device
+            device = pick_device(None)
+        config, state, extras = load_checkpoint(folder, "cpu")
+        if config.get("family") != "vae":
+            raise CheckpointError(f"{folder} holds a {config.get('family')!r} model, not a VAE.")
+        if "vocab" not in extras:
+            raise CheckpointError(f"{folder}: config.json names no vocab file.")
+        vocab = ChordVocab.from_json(extras["vocab"])
+        model = MusicVAE(VAEConfig.from_dict(config["model"]))
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as err:
+            raise CheckpointError(f"{folder}: weights do not match config.json ({err}).") from None
+        axes = LatentAxes.from_json(extras["latent"]) if "latent" in extras else None
+        return cls(model.to(device), vocab, config, Path(folder), axes)
+
+    # properties ---------------------------------------------------------
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    @property
+    def steps_per_quarter(self) -> int:
+        return int(self.config.get("representation", {}).get("steps_per_quarter", 2))
+
+    @property
+    def steps_per_bar(self) -> int:
+        return int(self.config.get("representation", {}).get("steps_per_bar", 8))
+
+    @property
+    def latent_dim(self) -> int:
+        return self.model.cfg.latent_dim
+
+    @property
+    def n_steps(self) -> int:
+        """Frames per window (128 = 16 bars of eighth notes)."""
+        return self.model.cfg.max_steps
+
+    # sampling and decoding ----------------------------------------------
+    def sample(self, n: int = 1, temperature: float = 1.0, seed: int | None = None,
+               steps: int | None = None) -> list[np.ndarray]:
+        """``n`` pieces from z ~ N(0, I), decoded in one batch with sampling at
+        ``temperature``; returns n (T, 88) uint8 rolls."""
+        if n < 1:
+            raise ValueError(f"n must be at least 1, got {n}")
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        z = torch.randn(n, self.latent_dim, generator=gen)  # on the CPU: same z on any device
+        return self._decode(z, temperature, greedy=False, seed=seed, steps=steps)
+
+    def decode(self, z, temperature: float | None = None, seed: int | None = None,
+               steps: int | None = None) -> list[np.ndarray]:
+        """z (N, D) or (D,) -> N rolls (T, 88). Greedy (deterministic) by default;
+        with a ``temperature`` tokens are sampled instead."""
+        z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, self.latent_dim)
+        return self._decode(z, temperature or 1.0, greedy=temperature is None, seed=seed, steps=steps)
+
+    def _decode(self, z, temperature, greedy, seed, steps) -> list[np.ndarray]:
+        gen = torch.Generator(device=self.device).manual_seed(seed + 1) if seed is not None else None
+        with torch.inference_mode():
+            rolls = self.model.generate(z.to(self.device), steps or self.n_steps, temperature,
+                                        greedy, gen)
+        return [r.to(torch.uint8).cpu().numpy() for r in rolls]
+
+    # encoding -----------------------------------------------------------
+    def encode_rolls(self, rolls: list[np.ndarray]) -> np.ndarray:
+        """Posterior means of (T, 88) rolls, batched -> (N, D)."""
+        from pianoplay.vae.evaluate import make_batch
+
+        out = []
+        with torch.inference_mode():
+            for k in range(0, len(rolls), 256):
+                roll, _, lengths, _ = make_batch(rolls[k : k + 256], self.vocab, self.device)
+                mu, _ = self.model.encode(roll, lengths)
+                out.append(mu.cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.latent_dim), np.float32)
+
+    def encode(self, source, bar: int | None = None) -> Encoded:
+        """Encode a 16-bar window of ``source`` (MIDI path or bytes, or a (T, 88)
+        roll). With ``bar`` the window starts there; otherwise the first window
+        with the most notes among the piece's bar-aligned windows is taken.
+        Pieces shorter than a window are padded with silence."""
+        W = self.n_steps
+        transpose, tempo = 0, 120.0
+        if isinstance(source, np.ndarray):
+            roll = np.asarray(source)
+            if roll.ndim != 2 or roll.shape[1] != 88:
+                raise MidiError(f"a piano roll must have shape (T, 88), not {roll.shape}.")
+            roll = (roll > 0).astype(np.uint8)
+            bar_starts = list(range(0, len(roll), self.steps_per_bar))
+        else:
+            from pianoplay.roll import load_roll
+
+            rep = self.config.get("representation", {})
+            loaded = load_roll(source, steps_per_quarter=self.steps_per_quarter,
+                               normalize_key=rep.get("normalize_key", True))
+            roll, bar_starts = loaded.roll, list(loaded.bar_starts) or [0]
+            transpose, tempo = loaded.transpose, loaded.tempo
+        if not roll.any():
+            raise MidiError("the piece has no notes to encode.")
+        from pianoplay.windows import extract_windows
+
+        if len(roll) < W:
+            start = int(bar_starts[bar]) if bar is not None and bar < len(bar_starts) else 0
+            piece = roll[start:]
+            if not piece.any():
+                raise MidiError(f"bar {bar + 1} of the piece starts after its last note.")
+            window = np.zeros((W, 88), np.uint8)
+            window[: len(piece)] = piece
+            start_bar = bar if bar is not None and bar < len(bar_starts) else 0
+            n_bars = sum(1 for s in bar_starts if start <= s < start + W)
+        else:
+            windows = extract_windows(roll, W, bar_starts, min_notes=1)
+            if not windows:
+                raise MidiError("no 16-bar window of the piece holds any notes.")
+            if bar is not None:
+                chosen = [w for w in windows if w.start_bar == bar]
+                if not chosen:
+                    last = windows[-1].start_bar + 1
+                    raise MidiError(f"no full window starts at bar {bar + 1}; "
+                                    f"pick a bar from 1 to {last}.")
+                w = chosen[0]
+            else:
+                w = max(windows, key=lambda w: (int(w.roll.sum() > 0) * int((w.roll.sum(1) > 0).sum()),
+                                                -w.start_bar))
+            window, start_bar, n_bars = w.roll, w.start_bar, w.n_bars
+        z = self.encode_rolls([window])[0]
+        return Encoded(z=z, roll=window, start_bar=int(start_bar), n_bars=int(n_bars),
+                       total_bars=len(bar_starts), transpose=int(transpose), tempo=float(tempo))
+
+    # interpolation and latent axes -------------------------------------
+    @staticmethod
+    def _z(x) -> np.ndarray:
+        return np.asarray(x.z if isinstance(x, Encoded) else x, dtype=np.float64).reshape(-1)
+
+    def interpolate_z(self, a, b, steps: int) -> np.ndarray:
+        """(steps, D) slerp path from a to b (Encoded or z), endpoints included."""
+        if steps < 2:
+            raise ValueError(f"steps must be at least 2 (the two endpoints), got {steps}")
+        za, zb = self._z(a), self._z(b)
+        return np.stack([slerp(za, zb, t) for t in np.linspace(0.0, 1.0, steps)])
+
+    def interpolate(self, a, b, steps: int = 8, temperature: float | None = None,
+                    seed: int | None = None) -> list[np.ndarray]:
+        """Decoded slerp path between the posterior means of a and b, one batch."""
+        return self.decode(self.interpolate_z(a, b, steps), temperature, seed)
+
+    def latent_axes(self) -> LatentAxes:
+        if self._axes is None:
+            raise CheckpointError(f"{self.folder} has no {LATENT_FILE}; retrain or run "
+                                  "TrainedVAE.build_latent_axes(train_rolls).")
+        return self._axes
+
+    def apply(self, z, amounts: dict[str, float]) -> np.ndarray:
+        """z (D,) or (N, D) plus sum of amount x vector over ``amounts``
+        (``pcK`` in units of that axis' std, attributes in quartile-gap units)."""
+        axes = self.latent_axes()
+        z = np.array(self._z(z) if isinstance(z, Encoded) else z, dtype=np.float64)
+        for name, amount in amounts.items():
+            z = z + float(amount) * axes.vector(name)
+        return z
+
+    def build_latent_axes(self, train_rolls: list[np.ndarray], save: bool = True) -> LatentAxes:
+        """Encode the full windows of ``train_rolls`` and fit :class:`LatentAxes`;
+        written to the checkpoint folder as ``latent.json``."""
+        from pianoplay.vae.evaluate import tile_windows
+
+        wins = [w for _, _, w in tile_windows(train_rolls, self.n_steps) if len(w) == self.n_steps]
+        mu = self.encode_rolls(wins)
+        self._axes = fit_axes(mu, wins)
+        if save:
+            import json
+
+            (self.folder / LATENT_FILE).write_text(json.dumps(self._axes.to_json()) + "\n")
+            config = read_config(self.folder)
+            config.setdefault("files", {})["latent"] = LATENT_FILE
+            config["latent_axes"] = {"windows": len(wins), "source": "train split, consecutive "
+                                     f"{self.n_steps}-frame windows from each piece's start"}
+            write_config(self.folder, config)
+            self.config = config
+        return self._axes
+
+    def to_midi(self, roll: np.ndarray, tempo: float = 120.0, program: int = 0, transpose: int = 0):
+        from pianoplay.roll import roll_to_midi
+
+        return roll_to_midi(roll, steps_per_quarter=self.steps_per_quarter, tempo=tempo,
+                            program=program, transpose=transpose)
