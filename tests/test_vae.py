@@ -179,3 +179,35 @@ def test_attribute_vectors_move_their_attribute(name):
     before = [attributes(r)[name] for r in vae.decode(z)]
     after = [attributes(r)[name] for r in vae.decode(vae.apply(z, {name: 1.0}))]
     assert np.nanmean(after) > np.nanmean(before)
+
+
+@pytest.mark.slow
+def test_training_is_deterministic_and_resumable(tmp_path):
+    import scipy.io
+    from safetensors.torch import load_file
+
+    from pianoplay.vae.train import train
+
+    rolls = {s: load_benchmark(NOTTINGHAM, s)[:6] for s in ("train", "valid", "test")}
+    mat = tmp_path / "tiny.mat"
+    cells = {}
+    for split, rs in rolls.items():
+        cell = np.empty((1, len(rs)), dtype=object)  # MATLAB 1 x N cell, like Nottingham.mat
+        for i, r in enumerate(rs):
+            cell[0, i] = r.astype(np.float64)
+        cells[f"{split}data"] = cell
+    scipy.io.savemat(mat, cells)
+    model = {k: v for k, v in TINY.items() if k != "max_steps"}
+    run = lambda out, epochs, resume=False: train(  # noqa: E731
+        mat, out, model, {"window": 32, "max_epochs": epochs, "beta_warmup_steps": 5, "batch_size": 8},
+        torch.device("cpu"), resume=resume, test=False, quiet=True)
+    run(tmp_path / "a", 2)
+    run(tmp_path / "b", 2)
+    run(tmp_path / "c", 1)
+    run(tmp_path / "c", 2, resume=True)
+    a, b, c = (load_file(str(tmp_path / x / "resume" / "state.safetensors")) for x in "abc")
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+        assert torch.equal(a[k], c[k]), k
+    assert (tmp_path / "a" / "loss_curves.png").is_file() and (tmp_path / "a" / "latent.json").is_file()
+    assert len(json.loads((tmp_path / "c" / "history.json").read_text())) == 2
