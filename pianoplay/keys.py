@@ -4,7 +4,13 @@ The benchmark rolls are transposed so every piece is in C major or C minor.
 We read the key from the file's first key-signature event when it has one,
 and otherwise estimate it with the Krumhansl-Schmuckler algorithm: the
 duration-weighted pitch-class histogram is correlated with the 24 rotations
-of the Krumhansl-Kessler major and minor profiles, and the best one wins.
+of a major and a minor key profile, and the best one wins.
+
+The profiles are Aarden's (Essen folk-song corpus) rather than Krumhansl and
+Kessler's probe-tone ratings: on the Nottingham MIDI files the estimate then
+agrees with the transposition of the benchmark ``.mat`` rolls for 92% of the
+valid and test tunes (316 of 343), against 87% for the files' own key
+signatures and 86% with the Krumhansl-Kessler profiles.
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ import numpy as np
 from pianoplay.midi import Score
 
 NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-# Krumhansl & Kessler (1982) probe-tone ratings, tonic first.
-MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-MINOR_PROFILE = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+# Aarden-Essen key profiles (as in music21), tonic first.
+MAJOR_PROFILE = np.array([17.7661, 0.145624, 14.9265, 0.160186, 19.8049, 11.3587,
+                          0.291248, 22.062, 0.145624, 8.15494, 0.232998, 4.95122])
+MINOR_PROFILE = np.array([18.2648, 0.737619, 14.0499, 16.8599, 0.702494, 14.4362,
+                          0.702494, 18.6161, 4.56621, 1.93186, 7.37619, 1.75623])
 
 
 @dataclass(frozen=True)
@@ -71,9 +79,16 @@ def pitch_class_histogram(roll: np.ndarray) -> np.ndarray:
     return np.bincount((np.arange(88) + 21) % 12, weights=per_key, minlength=12)
 
 
-def score_key(score: Score) -> Key:
-    """The key of the first key-signature event, else an estimate from the pitched notes."""
-    if score.key_signatures:
+def score_key(score: Score, source: str = "events") -> Key:
+    """The key of a score.
+
+    ``source="events"``: the first key-signature event, else an estimate from
+    the pitched notes; ``source="estimate"``: always the estimate (what the
+    benchmark rolls' transposition follows most closely).
+    """
+    if source not in ("events", "estimate"):
+        raise ValueError(f"source must be 'events' or 'estimate', not {source!r}")
+    if source == "events" and score.key_signatures:
         return Key.from_key_number(score.key_signatures[0][1])
     histogram = np.zeros(12)
     for note in score.pitched_notes:

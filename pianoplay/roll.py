@@ -39,8 +39,12 @@ class LoadedRoll:
     key: Key  # of the file as given, before transposition
 
 
-def quantize(score: Score, steps_per_quarter: int = 2) -> np.ndarray:
+def quantize(score: Score, steps_per_quarter: int = 2, drop_short: bool = False) -> np.ndarray:
     """Pitched (non-drum) notes on the step grid.
+
+    A note whose start and end snap to the same step keeps one step, or is
+    dropped with ``drop_short`` (as the benchmark rolls were made: at eighth
+    notes a run of sixteenths then stays one note per step instead of two).
 
     Returns
     -------
@@ -56,12 +60,14 @@ def quantize(score: Score, steps_per_quarter: int = 2) -> np.ndarray:
     tpq = score.ticks_per_quarter
     # Exact integer rounding of tick * spq / tpq, halves rounding up.
     table[:, 1:3] = (2 * table[:, 1:3] * steps_per_quarter + tpq) // (2 * tpq)
+    if drop_short:
+        return table[table[:, 2] > table[:, 1]]
     table[:, 2] = np.maximum(table[:, 2], table[:, 1] + 1)
     return table
 
 
 def score_to_roll(score: Score, steps_per_quarter: int = 2, onsets: bool = False,
-                  transpose: int = 0) -> np.ndarray:
+                  transpose: int = 0, drop_short: bool = False) -> np.ndarray:
     """Piano roll of a score's pitched notes.
 
     Parameters
@@ -73,6 +79,8 @@ def score_to_roll(score: Score, steps_per_quarter: int = 2, onsets: bool = False
         Add a second channel marking note starts.
     transpose : int
         Semitones added to every pitch before rolling.
+    drop_short : bool
+        Drop notes that snap to zero steps instead of keeping one (see :func:`quantize`).
 
     Returns
     -------
@@ -80,7 +88,7 @@ def score_to_roll(score: Score, steps_per_quarter: int = 2, onsets: bool = False
         ``(T, 88)`` uint8, or ``(T, 88, 2)`` with onsets; ``T`` is the last
         note's end step. Notes outside pitch 21..108 are dropped with a warning.
     """
-    notes = quantize(score, steps_per_quarter)
+    notes = quantize(score, steps_per_quarter, drop_short)
     notes[:, 0] += transpose
     inside = (notes[:, 0] >= LOW_PITCH) & (notes[:, 0] < LOW_PITCH + N_KEYS)
     if not inside.all():
@@ -197,17 +205,28 @@ def bar_starts(score: Score, steps_per_quarter: int, n_steps: int) -> tuple[list
 
 
 def load_roll(source, steps_per_quarter: int = 2, normalize_key: bool = True,
-              onsets: bool = False, limits: MidiLimits | None = None) -> LoadedRoll:
+              onsets: bool = False, limits: MidiLimits | None = None,
+              match_benchmark: bool = False) -> LoadedRoll:
     """Load a MIDI file (path, bytes, PrettyMIDI or parsed Score) as a :class:`LoadedRoll`.
 
     With ``normalize_key`` the roll is transposed by the smallest shift
     (-6..+5 semitones) that moves the tonic to C; see :mod:`pianoplay.keys`.
+
+    ``match_benchmark`` reproduces how the benchmark ``.mat`` rolls were made
+    from the Nottingham MIDI files (99.7% identical frames where the
+    transposition agrees): the key is always estimated, notes that snap to
+    zero steps are dropped, and the first step is cut (``.mat`` frame ``t`` is
+    MIDI step ``t + 1``; ``bar_starts`` move with it).
     """
     score = source if isinstance(source, Score) else load_midi(source, limits)
-    key = score_key(score)
+    key = score_key(score, "estimate" if match_benchmark else "events")
     shift = shift_to_c(key.tonic) if normalize_key else 0
-    roll = score_to_roll(score, steps_per_quarter, onsets=onsets, transpose=shift)
+    roll = score_to_roll(score, steps_per_quarter, onsets=onsets, transpose=shift,
+                         drop_short=match_benchmark)
     starts, steps_per_bar = bar_starts(score, steps_per_quarter, len(roll))
+    if match_benchmark:
+        roll = roll[1:]
+        starts = [s - 1 for s in starts if s >= 1]
     return LoadedRoll(roll=roll, transpose=shift, steps_per_bar=steps_per_bar,
                       bar_starts=starts, tempo=score.tempo,
                       time_signature=score.time_signature, key=key)
