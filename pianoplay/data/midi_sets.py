@@ -78,10 +78,15 @@ def _resolve(path: Path) -> Path:
 
 
 def representation_args(representation: dict) -> dict:
-    """The ``load_roll`` keywords a checkpoint's representation dict stands for."""
+    """The ``load_roll`` keywords a checkpoint's representation dict stands for.
+
+    ``match_benchmark: true`` makes MIDI rolls agree with the benchmark ``.mat``
+    (see :func:`pianoplay.roll.load_roll`).
+    """
     return {"steps_per_quarter": int(representation.get("steps_per_quarter", 2)),
             "normalize_key": bool(representation.get("normalize_key", True)),
-            "onsets": bool(representation.get("onsets", False))}
+            "onsets": bool(representation.get("onsets", False)),
+            "match_benchmark": bool(representation.get("match_benchmark", False))}
 
 
 def load_midi_files(files: list[Path], representation: dict, cache: bool = True,
