@@ -1,0 +1,92 @@
+"""Key detection and normalisation to C major / C minor."""
+
+from __future__ import annotations
+
+import io
+
+import mido
+import numpy as np
+import pytest
+
+from pianoplay.keys import Key, estimate_key, pitch_class_histogram, score_key, shift_to_c
+from pianoplay.midi import load_midi
+from pianoplay.roll import load_roll
+
+MAJOR = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
+MINOR = ["Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm"]
+
+
+def _transposed(path, k: int, keep_key: bool) -> bytes:
+    """The file's bytes with every pitched note moved by k semitones; key signatures
+    moved with it, or removed."""
+    mid = mido.MidiFile(str(path))
+    for track in mid.tracks:
+        kept = []
+        carry = 0
+        for msg in track:
+            msg = msg.copy(time=msg.time + carry)
+            carry = 0
+            if msg.type == "key_signature":
+                if not keep_key:
+                    carry = msg.time  # drop the event, keep the timing of what follows
+                    continue
+                names = MINOR if msg.key.endswith("m") else MAJOR
+                msg = msg.copy(key=names[(names.index(msg.key) + k) % 12])
+            elif msg.type in ("note_on", "note_off") and msg.channel != 9:
+                msg = msg.copy(note=msg.note + k)
+            kept.append(msg)
+        track[:] = kept
+    buffer = io.BytesIO()
+    mid.save(file=buffer)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def tune(data_dir):
+    path = data_dir / "nottingham" / "test" / "ashover_simple_chords_11.mid"  # D major jig
+    assert str(score_key(load_midi(path))) == "D major"
+    return path
+
+
+@pytest.mark.parametrize("keep_key", [True, False])
+def test_transposed_tune_normalises_to_the_same_roll(tune, keep_key):
+    reference = load_roll(_transposed(tune, 0, keep_key))
+    assert reference.key.estimated is not keep_key
+    assert reference.key.tonic == 2  # D, both from the event and the estimate
+    # Shifts are chosen in -6..+5, so normalised rolls agree (not just up to an
+    # octave) while the shift -2 - k stays in -6..+5: k in -7..+4 for D.
+    for k in (-7, -5, -3, -1, 1, 2, 4):
+        moved = load_roll(_transposed(tune, k, keep_key))
+        assert moved.key.tonic == (2 + k) % 12, k
+        assert moved.transpose == reference.transpose - k, k
+        assert np.array_equal(moved.roll, reference.roll), k
+
+
+def test_shift_to_c_is_smallest_motion():
+    assert [shift_to_c(t) for t in range(12)] == [0, -1, -2, -3, -4, -5, -6, 5, 4, 3, 2, 1]
+
+
+def test_estimate_finds_scales():
+    c_major = np.zeros(12)
+    c_major[[0, 2, 4, 5, 7, 9, 11]] = 1
+    c_major[[0, 4, 7]] += 2  # tonic triad weighted
+    assert estimate_key(c_major) == Key(0, False, True)
+    assert estimate_key(np.roll(c_major, 7)).name == "G major"
+    a_minor = np.zeros(12)
+    a_minor[[9, 11, 0, 2, 4, 5, 8]] = 1
+    a_minor[[9, 0, 4]] += 2
+    assert estimate_key(a_minor).name == "A minor"
+
+
+def test_key_from_events_wins_over_estimate(midi_file):
+    path = midi_file([(60, 0, 480), (64, 480, 960), (67, 960, 1440)], key="F")
+    assert score_key(load_midi(path)) == Key(5, False, False)
+    assert score_key(load_midi(path), "estimate").tonic == 0
+
+
+def test_pitch_class_histogram_of_a_roll():
+    roll = np.zeros((4, 88), dtype=np.uint8)
+    roll[:, 60 - 21] = 1
+    roll[:2, 67 - 21] = 1
+    hist = pitch_class_histogram(roll)
+    assert hist[0] == 4 and hist[7] == 2 and hist.sum() == 6
