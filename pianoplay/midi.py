@@ -170,6 +170,8 @@ def _too_big(name: str, size: int, limits: MidiLimits) -> str:
 
 
 def _reason(err: Exception) -> str:
+    if isinstance(err, EOFError):
+        return "it ends in the middle of its data"
     text = str(err).strip()
     return text if text else type(err).__name__
 
