@@ -52,6 +52,8 @@ def quantize(score: Score, steps_per_quarter: int = 2, drop_short: bool = False)
         ``(N, 4)`` int64 rows ``(pitch, start_step, end_step, velocity)``,
         ``end_step > start_step``.
     """
+    if steps_per_quarter < 1:
+        raise ValueError(f"steps_per_quarter must be at least 1, got {steps_per_quarter}")
     notes = score.pitched_notes
     if not notes:
         return np.zeros((0, 4), dtype=np.int64)
@@ -161,6 +163,9 @@ def roll_to_midi(roll: np.ndarray, steps_per_quarter: int = 2, tempo: float = 12
     """
     import pretty_midi
 
+    if steps_per_quarter < 1 or tempo <= 0:
+        raise ValueError(f"need steps_per_quarter >= 1 and tempo > 0, got "
+                         f"{steps_per_quarter} and {tempo}")
     notes = roll_to_notes(roll)
     resolution = 480 if 480 % steps_per_quarter == 0 else 120 * steps_per_quarter
     pm = pretty_midi.PrettyMIDI(resolution=resolution, initial_tempo=float(tempo))
