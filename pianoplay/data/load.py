@@ -25,7 +25,9 @@ def load_split(path: str | Path, split: str, representation: dict | None = None,
     split : {"train", "valid", "test"}
     representation : dict
         A checkpoint's ``config["representation"]``: ``steps_per_quarter``
-        (default 2), ``normalize_key`` (default True), ``onsets`` (default False).
+        (default 2), ``normalize_key`` (default True), ``onsets`` (default False),
+        ``match_benchmark`` (default False; True reproduces the ``.mat`` rolls
+        from the Nottingham MIDI files, see :func:`pianoplay.roll.load_roll`).
 
     Returns
     -------
