@@ -12,7 +12,8 @@ Reported per alpha: the Hamming distance to A normalised by that between A and B
 independent sequence model (the chord-LSTM checkpoint when present, else a
 Witten-Bell smoothed chord-token bigram fitted on the train split), in nats per
 frame. Latent interpolations should stay near the endpoints' cost; data-space
-mixtures show a hump. Writes a PNG with both curves and a JSON of the numbers.
+mixtures show a hump. Writes a PNG with both curves (in the checkpoint folder) and
+bench/results/interpolation_quality_<checkpoint>.json.
 """
 
 from __future__ import annotations
@@ -117,7 +118,7 @@ def main() -> None:
               f"{res['latent']['nll'][-1]:.3f}   data: hamming {res['data']['hamming'][-1]:.3f} "
               f"nll {res['data']['nll'][-1]:.3f}", flush=True)
     real = float(np.mean([v[1:].mean() for v in lm.log_prob(list(A) + list(B))]))
-    summary = {"checkpoint": args.checkpoint, "pairs": len(pairs), "window_frames": W,
+    summary = {"checkpoint": Path(vae.folder).name, "pairs": len(pairs), "window_frames": W,
                "sequence_model": lm.name, "alphas": alphas.tolist(), "endpoints_real_nll": real,
                **res, "seconds": time.time() - t0}
     for kind in ("latent", "data"):
@@ -126,10 +127,11 @@ def main() -> None:
     folder = Path(vae.folder)
     png = args.out or folder / "interpolation_quality.png"
     plot(summary, png)
-    Path("bench/results").mkdir(parents=True, exist_ok=True)
-    Path("bench/results/interpolation_quality.json").write_text(json.dumps(summary, indent=1) + "\n")
+    out_json = Path(f"bench/results/interpolation_quality_{folder.name}.json")
+    out_json.parent.mkdir(parents=True, exist_ok=True)
+    out_json.write_text(json.dumps(summary, indent=1) + "\n")
     print(json.dumps({k: v for k, v in summary.items() if k.endswith("hump") or k == "pairs"}))
-    print(f"wrote {png} and bench/results/interpolation_quality.json")
+    print(f"wrote {png} and {out_json}")
 
 
 def _slerp(a, b, t):

@@ -52,7 +52,8 @@ def test_shapes(test_rolls, conductor):
     assert gen.shape == (3, 20, 88) and set(gen.unique().tolist()) <= {0.0, 1.0}
 
 
-def test_likelihood_is_normalised_over_all_frames():
+@pytest.mark.parametrize("unk_mix", [1.0, 0.5])
+def test_likelihood_is_normalised_over_all_frames(unk_mix):
     """With 5 keys every one of the 32 frames can be enumerated: known frames
     through the softmax, the rest through the renormalised Bernoulli head."""
     n_keys = 5
@@ -61,7 +62,11 @@ def test_likelihood_is_normalised_over_all_frames():
     for i, f in enumerate(known):
         matrix[i + 1, list(f)] = 1
     torch.manual_seed(0)
-    model = MusicVAE(VAEConfig(**{**TINY, "n_out": len(known) + 1, "n_keys": n_keys}), matrix)
+    model = MusicVAE(VAEConfig(**{**TINY, "n_out": len(known) + 1, "n_keys": n_keys,
+                                  "unk_mix": unk_mix}), matrix)
+    probs = np.array([0.1, 0.3, 0.5, 0.2, 0.05])
+    q_known = sum(np.prod(np.where(np.isin(np.arange(n_keys), f), probs, 1 - probs)) for f in known)
+    model.set_unk_prior(probs, float(np.log1p(-q_known)))
     frames = torch.tensor(list(itertools.product([0, 1], repeat=n_keys)), dtype=torch.float32)
     tokens = torch.tensor([known.index(tuple(np.flatnonzero(f.numpy()))) + 1
                            if tuple(np.flatnonzero(f.numpy())) in known else 0 for f in frames])

@@ -92,9 +92,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folder", type=Path)
     ap.add_argument("--notes", type=Path, default=None, help="markdown appended to the card")
-    ap.add_argument("--interp", type=Path, default=Path("bench/results/interpolation_quality.json"))
+    ap.add_argument("--interp", type=Path, default=None,
+                    help="default: bench/results/interpolation_quality_<folder name>.json")
     args = ap.parse_args()
-    interp = json.loads(args.interp.read_text()) if args.interp.is_file() else None
+    ipath = args.interp or Path(f"bench/results/interpolation_quality_{args.folder.name}.json")
+    interp = json.loads(ipath.read_text()) if ipath.is_file() else None
     if interp and interp.get("checkpoint") not in (args.folder.name, str(args.folder)):
         interp = None
     notes = args.notes.read_text() if args.notes else ""

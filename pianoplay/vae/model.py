@@ -45,6 +45,11 @@ class VAEConfig:
     steps_per_bar: int = 8
     max_steps: int = 128  # window length the model is trained for
     dropout: float = 0.2
+    # p(frame | UNK) = unk_mix * context head + (1 - unk_mix) * the vocabulary's global
+    # Bernoulli (both renormalised to unknown frames). The context head only learns from
+    # UNK frames in the training windows, and with vocab_min_count=1 and no transposition
+    # there are none, so it stays at its initialisation: 0 uses the global Bernoulli only.
+    unk_mix: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -147,6 +152,17 @@ class MusicVAE(nn.Module):
         if frame_matrix is None:
             frame_matrix = torch.zeros(cfg.n_out, cfg.n_keys)
         self.register_buffer("frame_matrix", frame_matrix.float())
+        # The global UNK Bernoulli comes from the vocabulary (set_unk_prior), not the weights.
+        self.register_buffer("prior_logits", torch.zeros(cfg.n_keys), persistent=False)
+        self.register_buffer("prior_log_norm", torch.zeros(()), persistent=False)
+
+    def set_unk_prior(self, key_probs, log_unk_norm: float) -> None:
+        """The vocabulary's per-key Bernoulli (``ChordVocab.key_probs``, (88,)) and its
+        ``log(1 - Q_V)``, for the ``unk_mix`` mixture."""
+        p = torch.as_tensor(key_probs, dtype=torch.float64)
+        self.prior_logits = torch.log(p / (1 - p)).float().to(self.device)
+        self.prior_log_norm = torch.tensor(torch.log1p(-p).sum().item() - float(log_unk_norm),
+                                           device=self.device)
 
     @property
     def device(self) -> torch.device:
@@ -189,16 +205,23 @@ class MusicVAE(nn.Module):
 
     def unk_logprob(self, h: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
         """log p(frame | UNK, context) for h (N, H), frames (N, 88) -> (N,).
-        Bernoulli over keys, renormalised over the frames outside the vocabulary."""
-        u = self.decoder.unk_head(h).float()  # (N, 88)
-        base = -F.softplus(u).sum(-1)  # log q(silence-free part): sum log sigmoid(-u)
-        log_q = (frames.float() * u).sum(-1) + base  # (N,)
-        known = self.frame_matrix[1:]  # (V-1, 88)
+        Bernoulli over keys, renormalised over the frames outside the vocabulary
+        (in float64: the head can put nearly all its mass on known frames)."""
+        u = self.decoder.unk_head(h).double()  # (N, 88)
+        x = frames.double()
+        base = -F.softplus(u).sum(-1)  # sum_k log sigmoid(-u_k)
+        log_q = (x * u).sum(-1) + base  # (N,)
+        known = self.frame_matrix[1:].double()  # (V-1, 88)
         log_qv = torch.logsumexp(u @ known.T, dim=-1) + base  # (N,) log Q_V
         # log(1 - Q_V); clamping Q_V down only makes the density sub-normalised,
         # so the NLL stays an upper bound.
-        log_norm = torch.log(-torch.expm1(log_qv.clamp(max=-1e-4)))
-        return log_q - log_norm
+        lp = log_q - torch.log(-torch.expm1(log_qv.clamp(max=-1e-12)))
+        w = self.cfg.unk_mix
+        if w < 1.0:
+            # log q_prior(x) - log(1 - Q_V^prior): exact, from the vocabulary's statistics.
+            glob = x @ self.prior_logits.double() + self.prior_log_norm.double()
+            lp = torch.logaddexp(lp + math.log(w), glob + math.log1p(-w)) if w > 0 else glob
+        return lp.float()
 
     def forward(self, roll: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor,
                 sample: bool = True) -> dict[str, torch.Tensor]:

@@ -163,6 +163,7 @@ def train(data: Path, out: Path, model_over: dict, train_over: dict, device, res
     torch.manual_seed(tc.seed)
     rng = np.random.default_rng(tc.seed)
     model = MusicVAE(mc, torch.from_numpy(vocab.frame_matrix)).to(device)
+    model.set_unk_prior(vocab.key_probs, vocab.log_unk_norm)
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, tc.lr_decay)
     st = {"epoch": 0, "step": 0, "best": math.inf, "best_epoch": 0, "bad_epochs": 0,

@@ -76,6 +76,7 @@ class TrainedVAE:
             model.load_state_dict(state)
         except RuntimeError as err:
             raise CheckpointError(f"{folder}: weights do not match config.json ({err}).") from None
+        model.set_unk_prior(vocab.key_probs, vocab.log_unk_norm)
         axes = LatentAxes.from_json(extras["latent"]) if "latent" in extras else None
         return cls(model.to(device), vocab, config, Path(folder), axes)
 
