@@ -1,0 +1,323 @@
+"""pianoplay in the browser: sample, steer, interpolate and generate piano music.
+
+    python app.py                      # http://127.0.0.1:7860
+    python app.py --host 0.0.0.0 --port 8000 --device cpu
+
+The UI is built here; everything it does is in :mod:`pianoplay.ui.actions`.
+API endpoints (``gradio_client``): ``/sample``, ``/decode_latent``,
+``/interpolate``, ``/generate``; see the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import threading
+from contextlib import contextmanager
+
+import gradio as gr
+
+from pianoplay.errors import PianoplayError
+from pianoplay.paths import ASSETS_DIR
+from pianoplay.ui.actions import (ATTRIBUTE_SLIDERS, AXIS_SLIDERS, LM_FAMILIES, MAX_SAMPLES, Actions)
+
+MAX_UPLOAD = "2mb"
+STRATEGIES = ["sample", "greedy", "top-k", "top-p", "beam"]
+ATTRIBUTE_INFO = {"density": "notes per frame", "register": "mean pitch",
+                  "polyphony": "keys sounding together", "rhythm": "how often notes start"}
+
+
+@contextmanager
+def user_errors():
+    """Show library errors as a message in the page instead of a crash."""
+    try:
+        yield
+    except PianoplayError as err:
+        raise gr.Error(str(err)) from None
+
+
+def _progress(progress: gr.Progress):
+    return lambda fraction, what: progress(fraction, desc=what)
+
+
+def _first(names: list[str]) -> str | None:
+    return names[0] if names else None
+
+
+def _programs() -> list[tuple[str, int]]:
+    import pretty_midi
+
+    return [(f"{p} {pretty_midi.program_to_instrument_name(p)}", p) for p in range(128)]
+
+
+def _examples() -> dict[str, str]:
+    return {p.stem.replace("_", " "): str(p) for p in sorted(ASSETS_DIR.glob("*.mid"))}
+
+
+def build_app(registry) -> gr.Blocks:
+    """The whole UI over the checkpoints of ``registry`` (nothing is loaded until used)."""
+    actions = Actions(registry)
+    with gr.Blocks(title="pianoplay") as demo:
+        demo.actions = actions  # for main(): warm-up after launch
+        gr.Markdown("# pianoplay\nPiano music from neural networks: an LSTM-VAE you can steer and "
+                    "interpolate, and chord-LSTMs with beam search. Everything renders to audio here.")
+        with gr.Accordion("Rendering", open=False):
+            with gr.Row():
+                tempo = gr.Slider(40, 240, value=120, step=1, label="Tempo (bpm)")
+                program = gr.Dropdown(_programs(), value=0, label="Instrument (General MIDI program)")
+        render = [tempo, program]
+        with gr.Tabs():
+            with gr.Tab("Model"):
+                pickers = _model_tab(actions)
+            with gr.Tab("Sample"):
+                pickers["sample"] = _sample_tab(actions, render)
+            with gr.Tab("Latent sliders"):
+                pickers["vae"] = _latent_tab(actions, render)
+            with gr.Tab("Interpolate"):
+                pickers["interpolate"] = _interpolate_tab(actions, render)
+            with gr.Tab("Generate"):
+                pickers["lm"] = _generate_tab(actions, render)
+        _follow_model_picker(actions, pickers)
+    return demo
+
+
+def _model_tab(actions: Actions) -> dict:
+    names = actions.names()
+    picker = gr.Dropdown(names, value=_first(names), label="Checkpoint",
+                         info="The other tabs use this model when its family fits.")
+    card = gr.Markdown(actions.model_card(_first(names)) if names else "No checkpoints found.")
+
+    def show_card(name):
+        with user_errors():
+            return actions.model_card(name)
+
+    picker.change(show_card, picker, card, api_visibility="private")
+    return {"model": picker}
+
+
+def _follow_model_picker(actions: Actions, pickers: dict) -> None:
+    """Choosing a model on the Model tab selects it on every tab that can use it."""
+    families = {"sample": None, "vae": ("vae",), "interpolate": ("vae",), "lm": LM_FAMILIES}
+    targets = list(families)
+
+    def follow(name, *current):
+        family = actions.registry.info(name).family if name else None
+        return [name if fams is None or family in fams else cur
+                for fams, cur in zip(families.values(), current)]
+
+    pickers["model"].change(follow, [pickers["model"], *(pickers[t] for t in targets)],
+                            [pickers[t] for t in targets], api_visibility="private")
+
+
+def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
+    names = actions.names()
+    with gr.Row():
+        checkpoint = gr.Dropdown(names, value=_first(names), label="Checkpoint")
+        count = gr.Slider(1, MAX_SAMPLES, value=2, step=1, label="Count")
+        bars = gr.Slider(1, 16, value=16, step=1, label="Bars", info="VAE: at most its window (16)")
+        temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
+        seed = gr.Number(1, precision=0, label="Seed", info="-1: random")
+    button = gr.Button("Sample", variant="primary")
+    slots = []
+    with gr.Row():
+        for i in range(MAX_SAMPLES):
+            with gr.Column(visible=False, min_width=240) as column:
+                slots.append((column, gr.Audio(label=f"Sample {i + 1}", type="filepath", interactive=False),
+                              gr.Image(label=f"Piano roll {i + 1}", type="filepath", interactive=False)))
+    with gr.Accordion("Downloads", open=False):
+        wavs = gr.File(label="WAV", file_count="multiple", interactive=False)
+        midis = gr.File(label="MIDI", file_count="multiple", interactive=False)
+        pngs = gr.File(label="Piano rolls (PNG)", file_count="multiple", interactive=False)
+    shown = gr.State([])
+
+    def sample(checkpoint, count, bars, temperature, seed, tempo, program, progress=gr.Progress()):
+        """Sample `count` pieces. Returns lists of WAV, MIDI and PNG file paths, one per piece."""
+        with user_errors():
+            pieces = actions.sample(checkpoint, count, bars, temperature, seed, tempo, program,
+                                    _progress(progress))
+        files = [[str(getattr(p, kind)) for p in pieces] for kind in ("wav", "midi", "png")]
+        return *files, list(zip(files[0], files[2]))
+
+    def show(pieces):
+        updates = []
+        for i, (column, audio, image) in enumerate(slots):
+            wav, png = pieces[i] if i < len(pieces) else (None, None)
+            updates += [gr.Column(visible=wav is not None), wav, png]
+        return updates
+
+    button.click(sample, [checkpoint, count, bars, temperature, seed, *render],
+                 [wavs, midis, pngs, shown], api_name="sample").then(
+        show, shown, [c for slot in slots for c in slot], api_visibility="private")
+    return checkpoint
+
+
+def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
+    names = actions.names(("vae",))
+    gr.Markdown("Start from a random point (the seed), move it along the main axes of the training "
+                "encodings and along attribute vectors; releasing a slider re-decodes.")
+    with gr.Row():
+        checkpoint = gr.Dropdown(names, value=_first(names), label="VAE checkpoint")
+        seed = gr.Number(1, precision=0, minimum=0, label="Start point (seed)")
+        randomize = gr.Button("Randomize")
+        reset = gr.Button("Reset sliders")
+        decode = gr.Button("Decode", variant="primary")
+    with gr.Row():
+        with gr.Column():
+            axes = {name: gr.Slider(-3, 3, value=0, step=0.1, label=f"axis {k + 1}",
+                                    info="principal direction of the training encodings, in std")
+                    for k, name in enumerate(AXIS_SLIDERS)}
+        with gr.Column():
+            attributes = {name: gr.Slider(-2, 2, value=0, step=0.1, label=name, info=info)
+                          for name, info in ATTRIBUTE_INFO.items()}
+            latent_map = gr.Image(label="Latent map (red: current point)", type="filepath",
+                                  interactive=False, height=300)
+    with gr.Row():
+        audio = gr.Audio(label="Decoded", type="filepath", interactive=False)
+        midi = gr.File(label="MIDI", interactive=False)
+    roll = gr.Image(label="Piano roll", type="filepath", interactive=False)
+    sliders = {**axes, **attributes}
+    assert set(attributes) == set(ATTRIBUTE_SLIDERS)
+
+    def decode_latent(checkpoint, seed, tempo, program, **amounts):
+        """Decode the point `seed` moved by the slider amounts. Returns WAV, roll PNG, map PNG, MIDI paths."""
+        with user_errors():
+            piece, map_png = actions.decode_latent(checkpoint, seed, amounts, tempo, program)
+        return str(piece.wav), str(piece.png), str(map_png), str(piece.midi)
+
+    def relabel(checkpoint):
+        with user_errors():
+            labels = actions.latent_labels(checkpoint) if checkpoint else {}
+        return [gr.Slider(label=labels.get(name, name)) for name in AXIS_SLIDERS]
+
+    run = dict(fn=decode_latent, inputs=[checkpoint, seed, *render], inputs_kwargs=sliders,
+               outputs=[audio, roll, latent_map, midi])
+    decode.click(**run, api_name="decode_latent")
+    for slider in sliders.values():
+        slider.release(**run, api_visibility="private")
+    randomize.click(lambda: random.randint(0, 2**31 - 1), None, seed, api_visibility="private").then(
+        **run, api_visibility="private")
+    reset.click(lambda: [0.0] * len(sliders), None, list(sliders.values()), api_visibility="private").then(
+        **run, api_visibility="private")
+    checkpoint.change(relabel, checkpoint, list(axes.values()), api_visibility="private")
+    return checkpoint
+
+
+def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
+    names = actions.names(("vae",))
+    examples = _examples()
+    checkpoint = gr.Dropdown(names, value=_first(names), label="VAE checkpoint")
+    uploads = []
+    with gr.Row():
+        for label in "AB":
+            with gr.Column():
+                upload = gr.File(label=f"MIDI {label}", file_types=[".mid", ".midi"], type="filepath")
+                example = gr.Dropdown(list(examples), value=None, label=f"... or an example for {label}")
+                example.change(lambda name: examples.get(name), example, upload, api_visibility="private")
+                uploads.append(upload)
+    steps = gr.Slider(2, 16, value=8, step=1, label="Steps (A and B included)")
+    button = gr.Button("Interpolate", variant="primary")
+    summary = gr.Markdown()
+    path_audio = gr.Audio(label="The whole path", type="filepath", interactive=False)
+    with gr.Row():
+        step = gr.Slider(1, 16, value=1, step=1, label="Play step")
+        step_audio = gr.Audio(label="Step", type="filepath", interactive=False)
+    grid = gr.Image(label="Piano rolls of every step", type="filepath", interactive=False)
+    files = gr.File(label="Downloads: MIDI of each step, MIDI and WAV of the path",
+                    file_count="multiple", interactive=False)
+    result = gr.State(None)
+
+    def interpolate(checkpoint, midi_a, midi_b, steps, tempo, program, progress=gr.Progress()):
+        """Interpolate between two MIDI files. Returns path WAV, roll grid PNG, list of MIDI/WAV
+        files (step MIDIs, then path MIDI and WAV) and a Markdown note of the bars used."""
+        with user_errors():
+            out = actions.interpolate(checkpoint, midi_a, midi_b, steps, tempo, program,
+                                      _progress(progress))
+        downloads = [str(p.midi) for p in out.steps] + [str(out.path.midi), str(out.path.wav)]
+        return str(out.path.wav), str(out.grid), downloads, out.summary, out
+
+    def play_step(out, index):
+        if out is None:
+            return None
+        with user_errors():
+            return str(out.step_wav(min(int(index), len(out.steps)) - 1))
+
+    def first_step(out):
+        n = len(out.steps) if out is not None else 16
+        return gr.Slider(maximum=n, value=1), play_step(out, 1)
+
+    button.click(interpolate, [checkpoint, *uploads, steps, *render],
+                 [path_audio, grid, files, summary, result], api_name="interpolate").then(
+        first_step, result, [step, step_audio], api_visibility="private")
+    step.release(play_step, [result, step], step_audio, api_visibility="private")
+    return checkpoint
+
+
+def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
+    names = actions.names(LM_FAMILIES)
+    with gr.Row():
+        checkpoint = gr.Dropdown(names, value=_first(names), label="Language model")
+        strategy = gr.Radio(STRATEGIES, value="beam", label="Strategy",
+                            info="roll-LSTM: sample and greedy only")
+    with gr.Row():
+        temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
+        beam_width = gr.Slider(1, 16, value=8, step=1, label="Beam width")
+        top_k = gr.Slider(1, 200, value=20, step=1, label="Top-k")
+        top_p = gr.Slider(0.05, 1.0, value=0.9, step=0.05, label="Top-p")
+    with gr.Row():
+        bars = gr.Slider(1, 64, value=16, step=1, label="Bars")
+        seed = gr.Number(1, precision=0, label="Seed", info="-1: random")
+        primer = gr.File(label="Primer MIDI (optional; its first 8 bars are continued)",
+                         file_types=[".mid", ".midi"], type="filepath")
+    button = gr.Button("Generate", variant="primary")
+    with gr.Row():
+        audio = gr.Audio(label="Generated", type="filepath", interactive=False)
+        midi = gr.File(label="MIDI", interactive=False)
+    roll = gr.Image(label="Piano roll", type="filepath", interactive=False)
+
+    def generate(checkpoint, strategy, temperature, beam_width, top_k, top_p, bars, seed, primer,
+                 tempo, program, progress=gr.Progress()):
+        """Generate one piece with a language model. Returns WAV, roll PNG and MIDI paths."""
+        with user_errors():
+            piece = actions.generate(checkpoint, strategy, temperature, beam_width, top_k, top_p, bars,
+                                     seed, primer, tempo, program, _progress(progress))
+        return str(piece.wav), str(piece.png), str(piece.midi)
+
+    button.click(generate, [checkpoint, strategy, temperature, beam_width, top_k, top_p, bars, seed,
+                            primer, *render], [audio, roll, midi], api_name="generate")
+    return checkpoint
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=7860)
+    parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
+    parser.add_argument("--device", default=None, help="torch device (default: CUDA if available, else CPU)")
+    parser.add_argument("--checkpoints", default=None, help="checkpoint folder (default: checkpoints/)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch CPU threads (default 1: the small LSTMs gain nothing from more, "
+                             "and audio rendering needs the other core)")
+    parser.add_argument("--no-warm-up", action="store_true", help="load models on first use only")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    from pianoplay.registry import Registry
+
+    torch.set_num_threads(max(1, args.threads))
+    try:
+        registry = Registry(args.checkpoints, device=args.device)
+    except PianoplayError as err:
+        parser.error(str(err))
+    demo = build_app(registry)
+    demo.queue(default_concurrency_limit=1)
+    demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD,
+                allowed_paths=[str(ASSETS_DIR)], theme=gr.themes.Soft(), prevent_thread_lock=True)
+    if not args.no_warm_up:
+        threading.Thread(target=demo.actions.warm_up, daemon=True, name="warm-up").start()
+    demo.block_thread()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

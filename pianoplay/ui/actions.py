@@ -1,0 +1,281 @@
+"""What the app's buttons do, as plain functions over a :class:`~pianoplay.registry.Registry`.
+
+Every action checks its arguments (raising :class:`PianoplayError` with a
+message that names the control), runs the model, and writes its results into
+a fresh output folder. Rolls are rendered at the user's tempo and General MIDI
+program.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pianoplay.errors import PianoplayError
+from pianoplay.ui.outputs import Outputs, Piece, cut_wav, render_piece
+
+Progress = Callable[[float, str], None]
+LM_FAMILIES = ("chord-lstm", "roll-lstm")
+MAX_SAMPLES = 4
+MAX_LM_BARS = 64
+MAX_PRIMER_BARS = 8
+TEMPO_RANGE = (40.0, 240.0)
+N_AXES = 6  # principal-axis sliders shown
+# slider name (also the API keyword) -> LatentAxes attribute
+ATTRIBUTE_SLIDERS = {"density": "note_density", "register": "mean_pitch",
+                     "polyphony": "polyphony", "rhythm": "rhythmic_activity"}
+AXIS_SLIDERS = tuple(f"axis_{k + 1}" for k in range(N_AXES))
+
+
+def check_range(label: str, value, lo: float, hi: float, integer: bool = False):
+    """``value`` as a number inside [lo, hi], or a PianoplayError naming ``label``."""
+    if value is None:
+        raise PianoplayError(f"{label} is missing.")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise PianoplayError(f"{label} must be a number, not {value!r}.") from None
+    if not lo <= number <= hi:
+        raise PianoplayError(f"{label} must be between {lo:g} and {hi:g}, not {number:g}.")
+    if integer:
+        if number != int(number):
+            raise PianoplayError(f"{label} must be a whole number, not {number:g}.")
+        return int(number)
+    return number
+
+
+def _seed(seed) -> int | None:
+    """A negative or missing seed means a fresh random one."""
+    if seed is None or seed == "" or float(seed) < 0:
+        return None
+    return check_range("Seed", seed, 0, 2**31 - 1, integer=True)
+
+
+def _render_args(tempo, program) -> tuple[float, int]:
+    return (check_range("Tempo (bpm)", tempo, *TEMPO_RANGE),
+            check_range("Instrument (General MIDI program)", program, 0, 127, integer=True))
+
+
+@dataclass
+class Interpolation:
+    """The decoded path between two pieces."""
+
+    steps: list[Piece]  # one MIDI per step, A first and B last
+    path: Piece  # the whole path as one MIDI and one WAV
+    grid: Path  # piano rolls of every step
+    step_seconds: float  # length of one step in the path audio
+    summary: str  # which bars were taken from each piece (Markdown)
+
+    def step_wav(self, index: int) -> Path:
+        """A WAV of step ``index`` (0-based), cut from the path audio, with its tail."""
+        index = check_range("Step", index, 0, len(self.steps) - 1, integer=True)
+        dest = self.path.midi.parent / f"step_{index + 1:02d}.wav"
+        if not dest.exists():
+            cut_wav(self.path.wav, index * self.step_seconds, self.step_seconds + 1.0, dest)
+        return dest
+
+
+class Actions:
+    """The app's actions over the checkpoints of ``registry``."""
+
+    def __init__(self, registry, outputs: Outputs | None = None) -> None:
+        self.registry = registry
+        self.outputs = outputs or Outputs()
+        self._maps: dict[str, object] = {}
+        self._maps_lock = threading.Lock()
+
+    # models ---------------------------------------------------------------
+    def names(self, families: tuple[str, ...] | None = None) -> list[str]:
+        return [i.name for i in self.registry.list() if families is None or i.family in families]
+
+    def model_card(self, name: str) -> str:
+        """Markdown: family, data, representation and metrics, then the model card."""
+        if not name:
+            return "No checkpoint selected."
+        info = self.registry.info(name)
+        rep = ", ".join(f"{k}={v}" for k, v in info.representation.items()) or "?"
+        rows = "\n".join(f"| {k} | {v} |" for k, v in info.metrics.items()) or "| (none recorded) | |"
+        head = (f"**{info.name}** — family `{info.family}`, data **{info.data}**, representation "
+                f"{rep}\n\n| metric | value |\n|---|---|\n{rows}\n\n---\n\n")
+        return head + info.card()
+
+    def _load(self, name: str, families: tuple[str, ...], what: str):
+        if not name:
+            raise PianoplayError(f"Pick a checkpoint for {what}.")
+        info = self.registry.info(name)
+        if info.family not in families:
+            offer = ", ".join(self.names(families)) or "none installed"
+            raise PianoplayError(f"{what} needs a {' or '.join(families)} checkpoint; {name!r} is a "
+                                 f"{info.family}. Available: {offer}.")
+        return self.registry.load(name)
+
+    # sample -----------------------------------------------------------------
+    def sample(self, name: str, n, bars, temperature, seed, tempo, program,
+               progress: Progress | None = None) -> list[Piece]:
+        """``n`` new pieces of ``bars`` bars from any checkpoint (VAE prior or LM sampling)."""
+        n = check_range("Count", n, 1, MAX_SAMPLES, integer=True)
+        temperature = check_range("Temperature", temperature, 0.05, 3.0)
+        tempo, program = _render_args(tempo, program)
+        model = self._load(name, ("vae", *LM_FAMILIES), "Sampling")
+        max_bars = model.n_steps // model.steps_per_bar if hasattr(model, "n_steps") else MAX_LM_BARS
+        bars = check_range("Bars", bars, 1, max_bars, integer=True)
+        steps = bars * model.steps_per_bar
+        _tick(progress, 0.1, "sampling")
+        if hasattr(model, "n_steps"):  # a VAE: decode z ~ N(0, I)
+            rolls = model.sample(n, temperature=temperature, seed=_seed(seed), steps=steps)
+        else:
+            rolls = model.generate(n=n, steps=steps, strategy="sample", temperature=temperature,
+                                   seed=_seed(seed))
+        folder = self.outputs.new("sample")
+        pieces = []
+        for i, roll in enumerate(rolls):
+            _tick(progress, 0.3 + 0.7 * i / n, f"rendering sample {i + 1} of {n}")
+            pieces.append(render_piece(model, roll, folder, f"sample_{i + 1}", tempo, program,
+                                       title=f"sample {i + 1}"))
+        return pieces
+
+    # latent sliders -----------------------------------------------------------
+    def latent_labels(self, name: str) -> dict[str, str]:
+        """Slider name -> label with the share of variance of each principal axis."""
+        axes = self._load(name, ("vae",), "The latent sliders").latent_axes()
+        labels = {}
+        for k, slider in enumerate(AXIS_SLIDERS):
+            if k < len(axes.directions):
+                labels[slider] = f"axis {k + 1} ({100 * axes.explained_variance[k]:.0f}% of variance)"
+            else:
+                labels[slider] = f"axis {k + 1} (not in this model)"
+        return labels
+
+    def latent_z(self, name: str, seed, amounts: dict[str, float]) -> np.ndarray:
+        """The z of the sliders: the prior sample of ``seed`` (as ``sample`` draws it,
+        so seed S here is sample S of the Sample tab) moved by each slider's amount."""
+        import torch
+
+        vae = self._load(name, ("vae",), "The latent sliders")
+        axes = vae.latent_axes()
+        seed = check_range("Start seed", seed, 0, 2**31 - 1, integer=True)
+        z = torch.randn(1, vae.latent_dim, generator=torch.Generator().manual_seed(seed))[0].numpy()
+        moves = {}
+        for slider in AXIS_SLIDERS:
+            value = check_range(slider.replace("_", " "), amounts.get(slider, 0.0), -4, 4)
+            k = int(slider.split("_")[1])
+            if value and k <= len(axes.directions):
+                moves[f"pc{k}"] = value
+        for slider, attribute in ATTRIBUTE_SLIDERS.items():
+            value = check_range(slider, amounts.get(slider, 0.0), -3, 3)
+            if value and attribute in axes.attributes:
+                moves[attribute] = value
+        return vae.apply(z, moves) if moves else z.astype(np.float64)
+
+    def decode_latent(self, name: str, seed, amounts: dict[str, float], tempo, program) -> tuple[Piece, Path]:
+        """Decode the sliders' z; returns the piece and the latent map PNG."""
+        tempo, program = _render_args(tempo, program)
+        vae = self._load(name, ("vae",), "The latent sliders")
+        z = self.latent_z(name, seed, amounts)
+        roll = vae.decode(z[None])[0]
+        folder = self.outputs.new("latent")
+        piece = render_piece(vae, roll, folder, "latent", tempo, program)
+        return piece, self.latent_map(name).png(z, folder / "map.png")
+
+    def latent_map(self, name: str):
+        from pianoplay.ui.latent_map import LatentMap
+
+        with self._maps_lock:
+            if name not in self._maps:
+                vae = self._load(name, ("vae",), "The latent map")
+                self._maps[name] = LatentMap(vae.latent_axes())
+            return self._maps[name]
+
+    # interpolate ---------------------------------------------------------------
+    def interpolate(self, name: str, a, b, steps, tempo, program,
+                    progress: Progress | None = None) -> Interpolation:
+        """Slerp between the encodings of two MIDI files (paths or bytes), ``steps`` points."""
+        steps = check_range("Steps", steps, 2, 16, integer=True)
+        tempo, program = _render_args(tempo, program)
+        if a is None or b is None:
+            raise PianoplayError("Upload two MIDI files (or pick two examples) to interpolate.")
+        vae = self._load(name, ("vae",), "Interpolation")
+        _tick(progress, 0.05, "encoding the two pieces")
+        enc = [vae.encode(a), vae.encode(b)]
+        _tick(progress, 0.2, "decoding the path")
+        rolls = vae.interpolate(enc[0], enc[1], steps)
+        folder = self.outputs.new("interpolate")
+        _tick(progress, 0.4, "rendering audio")
+        path = render_piece(vae, np.concatenate(rolls), folder, "path", tempo, program, png=False)
+        pieces = [render_piece(vae, r, folder, f"step_{i + 1:02d}", tempo, program, wav=False, png=False)
+                  for i, r in enumerate(rolls)]
+        _tick(progress, 0.9, "drawing piano rolls")
+        from pianoplay.plot import roll_grid_png
+
+        titles = [f"step {i + 1}" + (" (A)" if i == 0 else " (B)" if i == steps - 1 else "")
+                  for i in range(steps)]
+        grid = roll_grid_png(rolls, folder / "rolls.png", titles=titles, steps_per_bar=vae.steps_per_bar)
+        step_seconds = len(rolls[0]) * 60.0 / (tempo * vae.steps_per_quarter)
+        return Interpolation(pieces, path, grid, step_seconds, _bars_summary(enc, [a, b]))
+
+    # generate (language models) -----------------------------------------------
+    def generate(self, name: str, strategy: str, temperature, beam_width, top_k, top_p, bars, seed,
+                 primer, tempo, program, progress: Progress | None = None) -> Piece:
+        """One piece from a chord-/roll-LSTM with the chosen decoding strategy,
+        optionally continuing the first bars of a primer MIDI file."""
+        temperature = check_range("Temperature", temperature, 0.05, 3.0)
+        beam_width = check_range("Beam width", beam_width, 1, 32, integer=True)
+        top_k = check_range("Top-k", top_k, 0, 10_000, integer=True)
+        top_p = check_range("Top-p", top_p, 0.01, 1.0)
+        bars = check_range("Bars", bars, 1, MAX_LM_BARS, integer=True)
+        tempo, program = _render_args(tempo, program)
+        lm = self._load(name, LM_FAMILIES, "Generation")
+        primer_roll = self._primer(lm, primer) if primer else None
+        _tick(progress, 0.1, f"decoding ({strategy})")
+        roll = lm.generate(n=1, steps=bars * lm.steps_per_bar, strategy=strategy, temperature=temperature,
+                           top_k=top_k, top_p=top_p, beam_width=beam_width, primer=primer_roll,
+                           seed=_seed(seed))[0]
+        _tick(progress, 0.6, "rendering audio")
+        return render_piece(lm, roll, self.outputs.new("generate"), "generated", tempo, program,
+                            title=f"{name}, {strategy}")
+
+    @staticmethod
+    def _primer(lm, source) -> np.ndarray:
+        from pianoplay.roll import load_roll
+
+        rep = lm.config.get("representation", {})
+        loaded = load_roll(source, steps_per_quarter=lm.steps_per_quarter,
+                           normalize_key=rep.get("normalize_key", True))
+        starts = loaded.bar_starts
+        end = starts[MAX_PRIMER_BARS] if len(starts) > MAX_PRIMER_BARS else len(loaded.roll)
+        roll = loaded.roll[:end]
+        if not roll.any():
+            raise PianoplayError("The primer MIDI has no notes in its first bars.")
+        return roll
+
+    # start-up -----------------------------------------------------------------
+    def warm_up(self) -> None:
+        """Load every checkpoint and run each action once, small, so that the first
+        user request does not pay for imports, model loading or the soundfont."""
+        for info in self.registry.list():
+            try:
+                if info.family == "vae":
+                    self.decode_latent(info.name, 1, {}, 120, 0)
+                else:
+                    self.sample(info.name, 1, 1, 1.0, 1, 120, 0)
+            except PianoplayError:
+                continue  # a broken checkpoint shows its error when it is used
+
+
+def _tick(progress: Progress | None, fraction: float, what: str) -> None:
+    if progress is not None:
+        progress(fraction, what)
+
+
+def _bars_summary(encoded, sources) -> str:
+    lines = []
+    for label, enc, src in zip("AB", encoded, sources):
+        file = Path(src).name if isinstance(src, (str, Path)) else "upload"
+        shift = f", transposed {enc.transpose:+d} semitones to C" if enc.transpose else ""
+        lines.append(f"- **{label}** ({file}): bars {enc.start_bar + 1}-{enc.start_bar + enc.n_bars} "
+                     f"of {enc.total_bars}{shift}")
+    return "\n".join(lines)

@@ -1,0 +1,95 @@
+"""Rolls to files: MIDI, WAV and PNG in per-request output folders."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+import time
+import wave
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+# Audio for the app: half the CD rate and no reverb/chorus render ~3x faster
+# than the CLI's default, and mono halves the bytes every client downloads;
+# that is what keeps a 16-bar preview interactive.
+SAMPLE_RATE = 22050
+EFFECTS = False
+MONO = True
+KEEP_SECONDS = 3600.0  # output folders older than this are deleted
+
+
+@dataclass
+class Piece:
+    """One rendered roll."""
+
+    roll: np.ndarray  # (T, 88) uint8
+    midi: Path
+    wav: Path | None
+    png: Path | None
+    seconds: float  # length of the WAV
+
+
+class Outputs:
+    """A root folder holding one sub-folder per request; old ones are pruned."""
+
+    def __init__(self, root: str | Path | None = None, keep_seconds: float = KEEP_SECONDS) -> None:
+        base = Path(root) if root is not None else Path(tempfile.gettempdir())
+        base.mkdir(parents=True, exist_ok=True)
+        self.root = Path(tempfile.mkdtemp(prefix="pianoplay-app-", dir=base))
+        self.keep_seconds = keep_seconds
+        self._lock = threading.Lock()
+
+    def new(self, prefix: str) -> Path:
+        """A fresh, empty folder for one request."""
+        with self._lock:
+            self._prune()
+            return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.root))
+
+    def _prune(self) -> None:
+        cutoff = time.time() - self.keep_seconds
+        for folder in self.root.iterdir():
+            if folder.is_dir() and folder.stat().st_mtime < cutoff:
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def render_piece(model, roll: np.ndarray, folder: Path, stem: str, tempo: float, program: int,
+                 title: str | None = None, wav: bool = True, png: bool = True) -> Piece:
+    """Write ``stem.mid`` (and ``stem.wav``, ``stem.png``) of a (T, 88) roll.
+
+    ``model`` is a ``TrainedLM`` or ``TrainedVAE``: its ``to_midi`` and
+    ``steps_per_bar`` fix the timing of the roll.
+    """
+    from pianoplay.audio import render, write_wav
+    from pianoplay.plot import roll_png
+
+    pm = model.to_midi(roll, tempo=tempo, program=program)
+    midi_path = folder / f"{stem}.mid"
+    pm.write(str(midi_path))
+    wav_path = png_path = None
+    seconds = 0.0
+    if wav:
+        audio = render(pm, sample_rate=SAMPLE_RATE, program=program, effects=EFFECTS)
+        if MONO:
+            audio = (audio.astype(np.int32).sum(axis=1) // 2).astype(np.int16)
+        wav_path = write_wav(folder / f"{stem}.wav", audio, SAMPLE_RATE)
+        seconds = len(audio) / SAMPLE_RATE
+    if png:
+        png_path = roll_png(roll, folder / f"{stem}.png", steps_per_bar=model.steps_per_bar, title=title)
+    return Piece(roll=roll, midi=midi_path, wav=wav_path, png=png_path, seconds=seconds)
+
+
+def cut_wav(source: Path, start_s: float, seconds: float, dest: Path) -> Path:
+    """Copy ``seconds`` of audio from ``start_s`` of a WAV file into ``dest``."""
+    with wave.open(str(source), "rb") as src:
+        rate = src.getframerate()
+        first = min(int(round(start_s * rate)), src.getnframes())
+        src.setpos(first)
+        frames = src.readframes(int(round(seconds * rate)))
+        params = src.getparams()
+    with wave.open(str(dest), "wb") as out:
+        out.setparams(params)
+        out.writeframes(frames)
+    return dest
