@@ -210,17 +210,18 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
     with gr.Row():
         for label in "AB":
             with gr.Column():
-                upload = gr.File(label=f"MIDI {label}", file_types=[".mid", ".midi"], type="filepath")
+                upload = gr.File(label=f"MIDI {label}", file_types=[".mid", ".midi"], type="filepath",
+                                 elem_id=f"midi-{label.lower()}")
                 example = gr.Dropdown(list(examples), value=None, label=f"... or an example for {label}")
                 example.change(lambda name: examples.get(name), example, upload, api_visibility="private")
                 uploads.append(upload)
     steps = gr.Slider(2, 16, value=8, step=1, label="Steps (A and B included)")
-    button = gr.Button("Interpolate", variant="primary")
+    button = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
     summary = gr.Markdown()
-    path_audio = gr.Audio(label="The whole path", type="filepath", interactive=False)
+    path_audio = gr.Audio(label="The whole path", type="filepath", interactive=False, elem_id="path-audio")
     with gr.Row():
         step = gr.Slider(1, 16, value=1, step=1, label="Play step")
-        step_audio = gr.Audio(label="Step", type="filepath", interactive=False)
+        step_audio = gr.Audio(label="Step", type="filepath", interactive=False, elem_id="step-audio")
     grid = gr.Image(label="Piano rolls of every step", type="filepath", interactive=False)
     files = gr.File(label="Downloads: MIDI of each step, MIDI and WAV of the path",
                     file_count="multiple", interactive=False)
@@ -274,8 +275,8 @@ def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
         midi = gr.File(label="MIDI", interactive=False)
     roll = gr.Image(label="Piano roll", type="filepath", interactive=False)
 
-    def generate(checkpoint, strategy, temperature, beam_width, top_k, top_p, bars, seed, primer,
-                 tempo, program, progress=gr.Progress()):
+    def generate(checkpoint, strategy="beam", temperature=1.0, beam_width=8, top_k=20, top_p=0.9, bars=16,
+                 seed=1, primer=None, tempo=120.0, program=0, progress=gr.Progress()):
         """Generate one piece with a language model. Returns WAV, roll PNG and MIDI paths."""
         with user_errors():
             piece = actions.generate(checkpoint, strategy, temperature, beam_width, top_k, top_p, bars,

@@ -1,0 +1,153 @@
+"""End to end: ``app.py`` in a subprocess, driven through ``gradio_client`` with the
+shipped checkpoints (``vae-nottingham``, ``chord-lstm-nottingham``).
+
+Each action must return non-silent audio of the length its MIDI implies and a
+MIDI file that pretty_midi reads with notes in it; bad input must come back as
+a readable error, not a crash.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pretty_midi
+import pytest
+from PIL import Image
+from scipy.io import wavfile
+
+from pianoplay.paths import data_dir
+
+pytestmark = pytest.mark.slow
+
+VAE = "vae-nottingham"
+LM = "chord-lstm-nottingham"
+TAIL_S = 1.0  # the renderer lets the last notes ring for one second
+BAR_S = 2.0  # one 4/4 bar at 120 bpm
+
+
+@pytest.fixture(scope="module")
+def app():
+    from pianoplay.ui.server import start_app
+
+    server = start_app()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(app):
+    from gradio_client import Client
+
+    return Client(app.url, verbose=False)
+
+
+@pytest.fixture(scope="module")
+def test_midis() -> list[Path]:
+    files = sorted((data_dir() / "nottingham" / "test").glob("*.mid"))
+    assert len(files) >= 2, f"no Nottingham test MIDI files under {data_dir()}"
+    return files[:2]
+
+
+def check_audio(wav: str, midi: str, min_s: float, max_s: float) -> float:
+    """The WAV is as long as its MIDI plus the tail, within [min_s, max_s], and not silent."""
+    rate, audio = wavfile.read(wav)
+    seconds = len(audio) / rate
+    end = pretty_midi.PrettyMIDI(midi).get_end_time()
+    assert seconds == pytest.approx(end + TAIL_S, abs=0.05)
+    assert min_s <= seconds <= max_s
+    assert np.abs(audio.astype(np.int32)).max() > 1000, "audio is silent"
+    return seconds
+
+
+def check_midi(path: str) -> pretty_midi.PrettyMIDI:
+    pm = pretty_midi.PrettyMIDI(path)
+    assert sum(len(i.notes) for i in pm.instruments) > 0, f"{path} has no notes"
+    return pm
+
+
+def check_png(path: str) -> None:
+    with Image.open(path) as img:
+        assert img.format == "PNG" and img.width > 50 and img.height > 50
+
+
+def test_page_is_served(app):
+    with urllib.request.urlopen(app.url) as response:
+        assert response.status == 200
+        assert "pianoplay" in response.read().decode()
+
+
+def test_sample(client):
+    wavs, midis, pngs = client.predict(VAE, 2, 16, 1.0, 1, 120, 0, api_name="/sample")
+    assert len(wavs) == len(midis) == len(pngs) == 2
+    for wav, midi, png in zip(wavs, midis, pngs):
+        check_midi(midi)
+        check_audio(wav, midi, 8 * BAR_S, 16 * BAR_S + TAIL_S + 0.05)
+        check_png(png)
+
+
+def test_decode_latent_is_deterministic_and_moves(client):
+    kwargs = dict(checkpoint=VAE, seed=3, tempo=120, program=0, api_name="/decode_latent")
+    wav, roll, latent_map, midi = client.predict(**kwargs)
+    check_midi(midi)
+    check_audio(wav, midi, 8 * BAR_S, 16 * BAR_S + TAIL_S + 0.05)
+    check_png(roll)
+    check_png(latent_map)
+    again = client.predict(**kwargs)[3]
+    assert Path(again).read_bytes() == Path(midi).read_bytes(), "same sliders, different piece"
+    moved = client.predict(**kwargs | {"axis_1": 2.5, "density": 1.5})[3]
+    assert Path(moved).read_bytes() != Path(midi).read_bytes(), "sliders changed nothing"
+
+
+def test_interpolate_two_nottingham_tunes(client, test_midis):
+    from gradio_client import handle_file
+
+    steps = 4
+    wav, grid, files, summary = client.predict(VAE, handle_file(test_midis[0]), handle_file(test_midis[1]),
+                                               steps, 120, 0, api_name="/interpolate")
+    step_midis, path_midi, path_wav = files[:steps], files[steps], files[steps + 1]
+    assert len(files) == steps + 2 and path_wav.endswith(".wav")
+    for midi in step_midis:
+        check_midi(midi)
+    check_midi(path_midi)
+    # each step is one 16-bar window; only the last may end early
+    check_audio(wav, path_midi, (steps - 1) * 16 * BAR_S, steps * 16 * BAR_S + TAIL_S + 0.05)
+    assert Path(wav).read_bytes() == Path(path_wav).read_bytes()
+    check_png(grid)
+    assert test_midis[0].name in summary and test_midis[1].name in summary and "bars" in summary
+
+
+def test_beam_generation(client):
+    wav, roll, midi = client.predict(LM, "beam", 1.0, 8, 20, 0.9, 16, 1, None, 120, 0, api_name="/generate")
+    check_midi(midi)
+    check_audio(wav, midi, 4 * BAR_S, 16 * BAR_S + TAIL_S + 0.05)
+    check_png(roll)
+
+
+def test_corrupt_upload_is_a_clear_error(client, test_midis, tmp_path):
+    from gradio_client import handle_file
+    from gradio_client.exceptions import AppError
+
+    bad = tmp_path / "broken.mid"
+    bad.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01garbage")
+    with pytest.raises(AppError, match="broken.mid is not a readable MIDI file"):
+        client.predict(VAE, handle_file(bad), handle_file(test_midis[0]), 4, 120, 0, api_name="/interpolate")
+    with pytest.raises(AppError, match="broken.mid is not a readable MIDI file"):
+        client.predict(checkpoint=LM, primer=handle_file(bad), bars=2, api_name="/generate")
+
+
+@pytest.mark.parametrize("call, message", [
+    (dict(checkpoint="no-such-model", api_name="/generate"), "no-such-model"),
+    (dict(checkpoint=LM, api_name="/decode_latent"), f"{LM}.*(not in the list|needs a vae)"),
+    (dict(checkpoint=VAE, tempo=500, api_name="/decode_latent"), "500 is greater than maximum value 240"),
+    (dict(checkpoint=LM, strategy="beam", beam_width=2, bars=0, api_name="/generate"), "0 is less than"),
+    (dict(checkpoint=LM, strategy="nucleus", api_name="/generate"), "nucleus"),
+])
+def test_bad_input_is_a_clear_error(client, call, message):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises((AppError, ValueError), match=message):
+        client.predict(**call)
+    # and the app still answers
+    assert client.predict(checkpoint=VAE, seed=1, api_name="/decode_latent")[0]
