@@ -30,16 +30,23 @@ def write_card(folder: Path, notes: str = "", interp: dict | None = None) -> Pat
              "bar and re-initialises the decoder each bar" if mc.get("conductor") else
              " (flat: no conductor)") + ". Each frame is one token of a chord vocabulary "
              f"({mc['n_out']} classes incl. UNK); UNK is spread over every out-of-vocabulary frame by "
-             "a context-dependent 88-key Bernoulli head renormalised to those frames, so likelihoods "
-             "are exact.", "",
+             + ("the vocabulary's per-key Bernoulli" if not mc.get("unk_mix") else
+                f"a mixture ({mc['unk_mix']}) of a context-dependent 88-key Bernoulli head and the "
+                "vocabulary's per-key Bernoulli") + " renormalised to those frames, so likelihoods "
+             "are exact" + (f"; training zeroes each previous-frame input with probability "
+                            f"{mc['word_dropout']} (word dropout) so the decoder relies on z"
+                            if mc.get("word_dropout") else "") + ".", "",
              "## Test metrics (Nottingham.mat test split)", "", "| metric | value |", "|---|---|"]
     for key in ("elbo_nll_per_frame", "is_nll_per_frame", "recon_nll_per_frame", "kl_per_frame",
                 "recon_acc_teacher_forced", "recon_acc_sampled", "scored_frames", "windows",
                 "recon_windows", "is_samples"):
         if key in test:
             lines.append(f"| `{key}` | {fmt(test[key])} |")
+    if m.get("valid_final"):
+        lines.append(f"| valid `elbo_nll_per_frame` (same protocol) | "
+                     f"{fmt(m['valid_final']['elbo_nll_per_frame'])} |")
     if valid:
-        lines.append(f"| valid `elbo_nll_per_frame` (early-stopping criterion) | "
+        lines.append(f"| valid `elbo_nll_per_frame` logged at the saved epoch | "
                      f"{fmt(valid.get('elbo_nll_per_frame'))} |")
     lines += ["", f"Protocol: {test.get('protocol', '')}", "",
               "Published bounds/estimates on the same test set (nats/frame): "
@@ -52,17 +59,19 @@ def write_card(folder: Path, notes: str = "", interp: dict | None = None) -> Pat
               f"- data: `{d['path']}`, split `{d['split']}` ({d['pieces']} pieces, {d['frames']} frames); "
               f"windows of at most {d['window_frames']} frames, random-phase tiling each epoch "
               "(so short tails like the test protocol's are in-distribution)",
-              f"- epochs run: {t['epoch']}, best (saved) epoch {t['best_epoch']}, steps {t['step']}, "
+              f"- saved epoch {t['best_epoch']} (best validation ELBO), steps {t['step']}, "
               f"{t['elapsed_s'] / 60:.1f} min wall on {t['device']} with {t['torch_threads']} torch "
               "thread(s) (machine shared with another training)",
               f"- training config: `{json.dumps(t['config'])}`",
               "- curves: `loss_curves.png` (reconstruction, KL, negative ELBO; train and valid), "
-              "`history.json`", ""]
+              "`history.json`"] + ([f"- note: {t['note']}"] if t.get("note") else []) + [""]
     if interp:
         lines += ["## Interpolation quality (MusicVAE's experiment)", "",
                   f"{interp['pairs']} random pairs of full 128-frame test windows; sequence model: "
                   f"{interp['sequence_model']}; `interpolation_quality.png`. Real windows cost "
-                  f"{interp['endpoints_real_nll']:.3f} nats/frame.", "",
+                  f"{interp['endpoints_real_nll']:.3f} nats/frame. Latent points are decoded greedily "
+                  "(as the app's sliders); data-space points take each cell from B with "
+                  "probability alpha.", "",
                   "| alpha | latent: Hamming to A | latent: NLL | data: Hamming to A | data: NLL |",
                   "|---|---|---|---|---|"]
         for i, a in enumerate(interp["alphas"]):

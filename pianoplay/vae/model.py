@@ -50,6 +50,9 @@ class VAEConfig:
     # UNK frames in the training windows, and with vocab_min_count=1 and no transposition
     # there are none, so it stays at its initialisation: 0 uses the global Bernoulli only.
     unk_mix: float = 0.0
+    # Training only: each previous-frame input is zeroed with this probability (Bowman et
+    # al.'s word dropout), so the decoder must take what it cannot see from z.
+    word_dropout: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -180,6 +183,9 @@ class MusicVAE(nn.Module):
         B, T, _ = roll.shape
         emb = self.decoder.embed(roll[:, :-1])  # (B, T-1, E)
         prev = torch.cat([self.decoder.bos.expand(B, 1, -1), emb], dim=1)  # (B, T, E)
+        if self.training and self.cfg.word_dropout > 0:
+            keep = torch.rand(B, T, 1, device=prev.device) >= self.cfg.word_dropout
+            prev = prev * keep
         if self.conductor is None:
             out, _ = self.decoder(prev, z)
             return out
