@@ -1,0 +1,79 @@
+"""The page in headless Chromium (Playwright): upload two MIDI files on the
+Interpolate tab, run it, and check that the audio player holds playable audio.
+Saves ``docs/screenshot.png`` (shown in the README)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from pianoplay.paths import ASSETS_DIR, REPO_ROOT
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
+
+
+@pytest.fixture(scope="module")
+def app():
+    from pianoplay.ui.server import start_app
+
+    server = start_app()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def page(app):
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(app.url)
+        yield page
+        browser.close()
+
+
+def seconds(clock: str) -> int:
+    """'4:17' -> 257."""
+    minutes, secs = clock.split(":")[-2:]
+    return int(minutes) * 60 + int(secs)
+
+
+def test_interpolate_in_the_browser(page):
+    page.get_by_role("tab", name="Interpolate").click()
+    page.locator("#midi-a input[type=file]").set_input_files(ASSETS_DIR / "twinkle_twinkle.mid")
+    page.locator("#midi-b input[type=file]").set_input_files(ASSETS_DIR / "greensleeves.mid")
+    for box, name in (("#midi-a", "twinkle_twinkle"), ("#midi-b", "greensleeves")):  # name, then size
+        page.wait_for_function(
+            "([box, name]) => { const t = document.querySelector(box).innerText;"
+            " return t.includes(name) && !t.includes('Uploading'); }", arg=[box, name], timeout=60_000)
+    page.locator("#interpolate-button").click()
+
+    player = page.locator("#path-audio")
+    link = player.locator("a[download]")
+    link.wait_for(timeout=60_000)
+    assert link.get_attribute("download").endswith(".wav")
+    # the player shows the length of the whole path (8 steps of 16 bars) once it has loaded it
+    page.wait_for_function("() => /[1-9]:\\d\\d/.test(document.querySelector('#path-audio').innerText)",
+                           timeout=30_000)
+    clocks = re.findall(r"\d+:\d\d", player.inner_text())
+    assert clocks and max(seconds(c) for c in clocks) > 60, player.inner_text()
+    # and the browser itself can play the served file
+    duration = page.evaluate(
+        """url => new Promise((resolve, reject) => {
+               const audio = new Audio();
+               audio.onloadedmetadata = () => resolve(audio.duration);
+               audio.onerror = () => reject(new Error('audio failed to load'));
+               audio.src = url;
+           })""",
+        link.get_attribute("href"),
+    )
+    assert duration > 60
+    page.locator("#step-audio a[download]").wait_for(timeout=30_000)
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
