@@ -96,6 +96,11 @@ class ChordVocab:
         tokens = np.where(tokens >= self.n_out, UNK_ID, tokens)
         return self._matrix[tokens].copy()
 
+    def decode_batch(self, tokens: np.ndarray) -> np.ndarray:
+        """(..., T) ids -> (..., T, 88) uint8 rolls. UNK and BOS decode to silence."""
+        tokens = np.asarray(tokens, dtype=np.int64)
+        return self._matrix[np.where(tokens >= self.n_out, UNK_ID, tokens)]
+
     def _bernoulli_logprob(self, roll: np.ndarray) -> np.ndarray:
         x = np.asarray(roll, dtype=np.float64)
         return x @ np.log(self.key_probs) + (1 - x) @ np.log1p(-self.key_probs)
@@ -118,7 +123,7 @@ class ChordVocab:
             "kind": "chord-vocab",
             "low_pitch": LOW_PITCH,
             "min_count": self.min_count,
-            "frames": [[k + LOW_PITCH for k in f] for f in self.frames],
+            "frames": [[int(k) + LOW_PITCH for k in f] for f in self.frames],
             "counts": list(map(int, self.counts)),
             "key_probs": [float(p) for p in self.key_probs],
         }

@@ -1,0 +1,224 @@
+"""``pianoplay train chord-lstm|roll-lstm``: train an LM, save the best checkpoint.
+
+Validation NLL (the benchmark protocol) after every epoch; the checkpoint with
+the best one is kept, the learning rate halves when it stops improving, and
+training stops after ``--patience`` epochs without improvement or at
+``--max-minutes``. Deterministic for a seed on a given device.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import shlex
+import sys
+import time
+from pathlib import Path
+
+REPRESENTATION = {"steps_per_quarter": 2, "normalize_key": True, "onsets": False, "steps_per_bar": 8}
+
+
+def add_train_parser(families) -> None:
+    for family, help_ in (("chord-lstm", "LSTM over whole-frame tokens (chord vocabulary)"),
+                          ("roll-lstm", "piano-roll LSTM baseline (88 independent Bernoullis)")):
+        p = families.add_parser(family, help=help_)
+        p.add_argument("--data", type=Path, required=True, help="benchmark .mat/.pickle or MIDI data set folder")
+        p.add_argument("--out", type=Path, required=True, help="checkpoint folder to write")
+        p.add_argument("--epochs", type=int, default=60)
+        p.add_argument("--max-minutes", type=float, default=60.0, help="stop after this much training time")
+        p.add_argument("--patience", type=int, default=5, help="epochs without validation gain before stopping")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--batch-size", type=int, default=16, help="pieces per batch")
+        p.add_argument("--max-batch-frames", type=int, default=8192, help="cap on pieces x longest length")
+        p.add_argument("--lr", type=float, default=2e-3)
+        p.add_argument("--weight-decay", type=float, default=0.0)
+        p.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
+        p.add_argument("--embd", type=int, default=256 if family == "chord-lstm" else 128)
+        p.add_argument("--hidden", type=int, default=512 if family == "chord-lstm" else 256)
+        p.add_argument("--layers", type=int, default=2)
+        p.add_argument("--dropout", type=float, default=0.3)
+        p.add_argument("--transpose", type=int, default=0,
+                       help="augment with random transpositions of up to +-N semitones (0 = off)")
+        p.add_argument("--steps-per-quarter", type=int, default=2, help="MIDI folders only")
+        p.add_argument("--no-normalize-key", action="store_true", help="MIDI folders only")
+        p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: auto)")
+        p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
+        p.add_argument("--limit", type=int, default=None, help="use only the first N training pieces")
+        p.add_argument("--no-test", action="store_true", help="skip the final test-split evaluation")
+        if family == "chord-lstm":
+            p.add_argument("--min-count", type=int, default=1, help="vocabulary: minimum frame count")
+            p.add_argument("--max-vocab", type=int, default=None, help="vocabulary: at most this many frames")
+            p.add_argument("--no-unk-head", action="store_true",
+                           help="spread UNK with the vocabulary's fixed Bernoulli, not a learned one")
+            p.add_argument("--no-key-features", action="store_true")
+            p.add_argument("--no-tie", action="store_true")
+        p.set_defaults(func=run, train_family=family)
+
+
+def run(args) -> int:
+    from pianoplay.errors import PianoplayError
+
+    if args.epochs < 1:
+        raise PianoplayError(f"--epochs must be at least 1, not {args.epochs}.")
+    if args.max_minutes <= 0:
+        raise PianoplayError(f"--max-minutes must be positive, not {args.max_minutes}.")
+    if not args.data.exists():
+        raise PianoplayError(f"--data {args.data} does not exist.")
+    if args.transpose < 0 or args.transpose > 12:
+        raise PianoplayError(f"--transpose must be within 0..12, not {args.transpose}.")
+    train(args)
+    return 0
+
+
+def _representation(args) -> dict:
+    if args.data.suffix in (".mat", ".pickle", ".pkl"):
+        return dict(REPRESENTATION)
+    spq = args.steps_per_quarter
+    return {"steps_per_quarter": spq, "normalize_key": not args.no_normalize_key, "onsets": False,
+            "steps_per_bar": 4 * spq}
+
+
+def _transpose(roll, shift: int):
+    import numpy as np
+
+    out = np.zeros_like(roll)
+    if shift >= 0:
+        out[:, shift:] = roll[:, : roll.shape[1] - shift]
+    else:
+        out[:, :shift] = roll[:, -shift:]
+    return out
+
+
+def train(args) -> None:
+    import numpy as np
+    import torch
+    from tqdm import tqdm
+
+    from pianoplay.checkpoint import save_checkpoint
+    from pianoplay.device import pick_device
+    from pianoplay.lm.data import batch_log_prob, length_batches, load_rolls, make_batch
+    from pianoplay.lm.evaluate import nll_metrics
+    from pianoplay.lm.trained import build_model, write_card
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    device = pick_device(args.device)
+    family = args.train_family
+    rep = _representation(args)
+
+    t_load = time.time()
+    train_rolls = load_rolls(args.data, "train", rep)[: args.limit]
+    valid_rolls = load_rolls(args.data, "valid", rep)
+    train_rolls = [r for r in train_rolls if len(r) >= 2]
+    print(f"loaded {len(train_rolls)} train / {len(valid_rolls)} valid pieces "
+          f"({sum(map(len, train_rolls))} frames) in {time.time() - t_load:.1f} s", file=sys.stderr)
+
+    vocab = None
+    if family == "chord-lstm":
+        from pianoplay.lm.model import ChordLSTMConfig
+        from pianoplay.vocab import ChordVocab
+
+        vocab = ChordVocab.build(train_rolls, min_count=args.min_count, max_size=args.max_vocab)
+        model_cfg = ChordLSTMConfig(n_out=vocab.n_out, n_embd=args.embd, n_hidden=args.hidden,
+                                    n_layer=args.layers, dropout=args.dropout, tie_weights=not args.no_tie,
+                                    key_features=not args.no_key_features, unk_head=not args.no_unk_head)
+    else:
+        from pianoplay.lm.roll_model import RollLSTMConfig
+
+        model_cfg = RollLSTMConfig(n_embd=args.embd, n_hidden=args.hidden, n_layer=args.layers,
+                                   dropout=args.dropout)
+    model = build_model(family, model_cfg.to_dict(), vocab).to(device)
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"{family}: {n_params / 1e6:.2f} M parameters"
+          + (f", vocabulary {vocab.n_out - 1} frames + UNK" if vocab else "") + f", device {device}",
+          file=sys.stderr)
+    opt = torch.optim.Adam(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0)
+
+    command = "pianoplay " + " ".join(shlex.quote(a) for a in sys.argv[1:]) \
+        if Path(sys.argv[0]).name in ("pianoplay", "__main__.py", "cli.py") else shlex.join(sys.argv)
+    config = {
+        "name": args.out.name, "family": family, "model": model_cfg.to_dict(), "representation": rep,
+        "data": {"name": args.data.stem if args.data.is_file() else args.data.name, "path": str(args.data),
+                 "train_pieces": len(train_rolls), "train_frames": int(sum(map(len, train_rolls))),
+                 "valid_pieces": len(valid_rolls)},
+        "training": {"command": command, "seed": args.seed, "device": str(device),
+                     "torch": torch.__version__, "machine": platform.machine(),
+                     "threads": torch.get_num_threads(), "batch_size": args.batch_size, "lr": args.lr,
+                     "weight_decay": args.weight_decay, "clip": args.clip, "transpose": args.transpose,
+                     "max_minutes": args.max_minutes, "patience": args.patience, "parameters": n_params},
+        "metrics": {},
+    }
+    if vocab is not None:
+        config["data"]["vocab_min_count"] = args.min_count
+        config["data"]["vocab_size"] = vocab.n_out - 1
+    extra = None
+    if vocab is not None:
+        extra = {"vocab.json": vocab.to_json()}
+        config["files"] = {"vocab": "vocab.json"}
+
+    best, best_epoch, history, bad = math.inf, 0, [], 0
+    start = time.time()
+    lengths = [len(r) for r in train_rolls]
+    stop = False
+    for epoch in range(1, args.epochs + 1):
+        model.train()
+        total, count = 0.0, 0
+        batches = length_batches(lengths, args.batch_size, rng, args.max_batch_frames)
+        bar = tqdm(batches, desc=f"epoch {epoch}", file=sys.stderr, mininterval=10, leave=False)
+        for idx in bar:
+            rolls = [train_rolls[i] for i in idx]
+            if args.transpose:
+                rolls = [_transpose(r, int(rng.integers(-args.transpose, args.transpose + 1))) for r in rolls]
+            batch = make_batch(rolls, vocab).to(device)
+            lp = batch_log_prob(model, batch)
+            n = batch.mask.sum()
+            loss = -(lp * batch.mask).sum() / n
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+            opt.step()
+            total += loss.item() * n.item()
+            count += n.item()
+            bar.set_postfix(nll=f"{total / count:.3f}", refresh=False)
+            if time.time() - start > 60 * args.max_minutes:
+                stop = True
+                break
+        valid = nll_metrics(model, vocab, valid_rolls, device)["nll_per_frame"]
+        sched.step(valid)
+        elapsed = time.time() - start
+        history.append({"epoch": epoch, "train_nll": round(total / count, 4), "valid_nll": round(valid, 4),
+                        "lr": opt.param_groups[0]["lr"], "minutes": round(elapsed / 60, 2)})
+        improved = valid < best - 1e-4
+        print(f"epoch {epoch:3d}  train {total / count:.4f}  valid {valid:.4f}  "
+              f"{'*' if improved else ' '} {elapsed / 60:.1f} min", file=sys.stderr, flush=True)
+        if improved:
+            best, best_epoch, bad = valid, epoch, 0
+            config["training"].update({"epochs_run": epoch, "best_epoch": epoch,
+                                       "train_minutes": round(elapsed / 60, 2), "history": history})
+            config["metrics"] = {"valid_nll_per_frame": round(valid, 4)}
+            save_checkpoint(args.out, config, model.state_dict(), extra)
+        else:
+            bad += 1
+        if stop or bad >= args.patience:
+            break
+    config["training"].update({"epochs_run": len(history), "train_minutes": round((time.time() - start) / 60, 2),
+                               "history": history, "stopped": "time" if stop else
+                               ("early stopping" if bad >= args.patience else "epochs")})
+    from pianoplay.checkpoint import write_config
+
+    if not args.no_test:
+        from pianoplay.lm.trained import TrainedLM
+
+        trained = TrainedLM.from_checkpoint(args.out, device)
+        test = nll_metrics(trained.model, trained.vocab, load_rolls(args.data, "test", rep), device)
+        config["metrics"].update({f"test_{k}": (round(v, 4) if isinstance(v, float) else v)
+                                  for k, v in test.items()})
+        print("test " + json.dumps(test), file=sys.stderr)
+    write_config(args.out, config)
+    write_card(args.out, config)
+    print(json.dumps({"out": str(args.out), "best_epoch": best_epoch, **config["metrics"]}))

@@ -1,0 +1,140 @@
+"""``TrainedLM``: a loaded chord-LSTM or roll-LSTM checkpoint, ready to generate and score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from pianoplay.checkpoint import load_checkpoint
+from pianoplay.errors import CheckpointError, PianoplayError
+from pianoplay.vocab import ChordVocab
+
+FAMILIES = ("chord-lstm", "roll-lstm")
+
+
+def build_model(family: str, model_config: dict, vocab: ChordVocab | None):
+    """An untrained model of ``family`` from its config dict (and vocabulary)."""
+    if family == "chord-lstm":
+        from pianoplay.lm.model import ChordLSTM, ChordLSTMConfig
+
+        if vocab is None:
+            raise CheckpointError("a chord-lstm checkpoint needs its vocabulary (vocab.json).")
+        cfg = ChordLSTMConfig.from_dict(model_config)
+        if cfg.n_out != vocab.n_out:
+            raise CheckpointError(f"model expects {cfg.n_out} outputs, the vocabulary has {vocab.n_out}.")
+        return ChordLSTM(cfg, torch.from_numpy(vocab.frame_matrix), torch.from_numpy(vocab.key_probs))
+    if family == "roll-lstm":
+        from pianoplay.lm.roll_model import RollLSTM, RollLSTMConfig
+
+        return RollLSTM(RollLSTMConfig.from_dict(model_config))
+    raise CheckpointError(f"unknown LM family {family!r}; expected one of {', '.join(FAMILIES)}.")
+
+
+class TrainedLM:
+    """A trained LM on ``device``, in eval mode.
+
+    Attributes: ``config`` (the checkpoint's config dict), ``device``, ``model``,
+    ``vocab`` (``ChordVocab`` or ``None`` for the roll-LSTM), ``steps_per_quarter``,
+    ``steps_per_bar``.
+    """
+
+    def __init__(self, config: dict[str, Any], model, vocab: ChordVocab | None, device: torch.device):
+        self.config = config
+        self.family = config["family"]
+        self.model = model.to(device).eval()
+        self.vocab = vocab
+        self.device = torch.device(device)
+        rep = config.get("representation", {})
+        self.steps_per_quarter = int(rep.get("steps_per_quarter", 2))
+        self.steps_per_bar = int(rep.get("steps_per_bar", 4 * self.steps_per_quarter))
+
+    @classmethod
+    def from_checkpoint(cls, folder: str | Path, device: torch.device | str = "cpu") -> TrainedLM:
+        config, state, extras = load_checkpoint(folder, device)
+        family = config["family"]
+        vocab = ChordVocab.from_json(extras["vocab"]) if "vocab" in extras else None
+        model = build_model(family, config["model"], vocab)
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as err:
+            raise CheckpointError(f"{folder}: weights do not fit the config ({err}).") from None
+        return cls(config, model, vocab, torch.device(device))
+
+    # generation -------------------------------------------------------
+    def generate(self, n: int = 1, steps: int = 128, strategy: str = "sample", temperature: float = 1.0,
+                 top_k: int = 0, top_p: float = 1.0, beam_width: int = 8, primer: np.ndarray | None = None,
+                 seed: int | None = None) -> list[np.ndarray]:
+        """``n`` rolls (T, 88) uint8 of ``steps`` new frames each, after ``primer`` (a (P, 88) roll,
+        kept verbatim at the start, so T = P + steps).
+
+        ``strategy``: ``"sample"`` (temperature), ``"greedy"``, ``"top-k"`` (``top_k``),
+        ``"top-p"`` (``top_p``), ``"beam"`` (``beam_width``; returns the ``n`` best beams).
+        The roll-LSTM offers ``sample`` and ``greedy`` only. ``seed`` makes sampling repeatable.
+        """
+        from pianoplay.lm import decoding
+
+        return decoding.generate(self.model, self.vocab, n=n, steps=steps, strategy=strategy,
+                                 temperature=temperature, top_k=top_k, top_p=top_p, beam_width=beam_width,
+                                 primer=primer, seed=seed)
+
+    # scoring ----------------------------------------------------------
+    def log_prob(self, rolls: list[np.ndarray] | np.ndarray) -> list[np.ndarray]:
+        """Per-frame NLL of each roll: list of (T_i,) float64 arrays of ``-log p(frame_t | frames < t)``
+        in nats (exact; the first entry is the first frame given the start symbol).
+        Accepts a list of (T, 88) rolls or one (N, T, 88) array."""
+        from pianoplay.lm.evaluate import piece_log_probs
+
+        rolls = [np.asarray(r) for r in rolls]
+        for r in rolls:
+            if r.ndim != 2 or r.shape[1] != 88 or len(r) == 0:
+                raise PianoplayError(f"log_prob expects (T, 88) rolls, got shape {r.shape}.")
+        return [-lp for lp in piece_log_probs(self.model, self.vocab, rolls, self.device)]
+
+    def to_midi(self, roll: np.ndarray, tempo: float = 120.0, program: int = 0):
+        """A ``PrettyMIDI`` of a (T, 88) roll at this model's frame rate."""
+        from pianoplay.roll import roll_to_midi
+
+        return roll_to_midi(roll, steps_per_quarter=self.steps_per_quarter, tempo=tempo, program=program)
+
+
+def write_card(folder: str | Path, config: dict) -> Path:
+    """The model card README.md of a checkpoint, from its config."""
+    m, t, d = config.get("metrics", {}), config.get("training", {}), config.get("data", {})
+    lines = [f"# {config.get('name', Path(folder).name)}", "",
+             f"Family **{config['family']}**, trained on **{d.get('name', '?')}** "
+             f"({d.get('train_pieces', '?')} pieces, {d.get('train_frames', '?')} frames).", "",
+             "## Metrics", "", "| metric | value |", "|---|---|"]
+    lines += [f"| {k} | {v} |" for k, v in m.items()]
+    lines += ["", "NLL in nats per frame, summed over the 88 keys, averaged over every frame except each "
+              "piece's first (benchmark protocol), exact.", "",
+              "## Model", "", "```json", _json(config["model"]), "```", "",
+              "## Representation", "", "```json", _json(config.get("representation", {})), "```", "",
+              "## Training", "", f"Command: `{t.get('command', '?')}`", "",
+              f"Seed {t.get('seed')}, device {t.get('device')}, torch {t.get('torch')}, "
+              f"{t.get('threads')} CPU thread(s); {t.get('epochs_run')} epochs "
+              f"(best {t.get('best_epoch')}), {t.get('train_minutes')} min, stopped by "
+              f"{t.get('stopped', '?')}; {t.get('parameters')} parameters.", ""]
+    if "vocab_size" in d:
+        lines += [f"Vocabulary: {d['vocab_size']} frames (min count {d.get('vocab_min_count')}) + UNK, "
+                  "in `vocab.json`.", ""]
+    history = t.get("history", [])
+    if history:
+        lines += ["| epoch | train NLL | valid NLL | lr | minutes |", "|---|---|---|---|---|"]
+        lines += [f"| {h['epoch']} | {h['train_nll']} | {h['valid_nll']} | {h['lr']:.2g} | {h['minutes']} |"
+                  for h in history]
+        lines.append("")
+    extra = config.get("card_notes")
+    if extra:
+        lines += ["## Notes", "", extra, ""]
+    path = Path(folder, "README.md")
+    path.write_text("\n".join(lines))
+    return path
+
+
+def _json(obj) -> str:
+    import json
+
+    return json.dumps(obj, indent=2)
