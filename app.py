@@ -19,7 +19,8 @@ import gradio as gr
 
 from pianoplay.errors import PianoplayError
 from pianoplay.paths import ASSETS_DIR
-from pianoplay.ui.actions import (ATTRIBUTE_SLIDERS, AXIS_SLIDERS, LM_FAMILIES, MAX_SAMPLES, Actions)
+from pianoplay.ui.actions import (ATTRIBUTE_SLIDERS, AXIS_SLIDERS, DECODE_TEMPERATURE, LM_FAMILIES,
+                                  MAX_SAMPLES, Actions)
 
 MAX_UPLOAD = "2mb"
 STRATEGIES = ["sample", "greedy", "top-k", "top-p", "beam"]
@@ -110,7 +111,7 @@ def _follow_model_picker(actions: Actions, pickers: dict) -> None:
 
 
 def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
-    names = actions.names()
+    names = actions.names(("vae",)) + actions.names(LM_FAMILIES)
     with gr.Row():
         checkpoint = gr.Dropdown(names, value=_first(names), label="Checkpoint")
         count = gr.Slider(1, MAX_SAMPLES, value=2, step=1, label="Count")
@@ -130,7 +131,8 @@ def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
         pngs = gr.File(label="Piano rolls (PNG)", file_count="multiple", interactive=False)
     shown = gr.State([])
 
-    def sample(checkpoint, count, bars, temperature, seed, tempo, program, progress=gr.Progress()):
+    def sample(checkpoint, count=2, bars=16, temperature=1.0, seed=1, tempo=120.0, program=0,
+               progress=gr.Progress()):
         """Sample `count` pieces. Returns lists of WAV, MIDI and PNG file paths, one per piece."""
         with user_errors():
             pieces = actions.sample(checkpoint, count, bars, temperature, seed, tempo, program,
@@ -158,6 +160,8 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
     with gr.Row():
         checkpoint = gr.Dropdown(names, value=_first(names), label="VAE checkpoint")
         seed = gr.Number(1, precision=0, minimum=0, label="Start point (seed)")
+        temperature = gr.Slider(0, 1.5, value=DECODE_TEMPERATURE, step=0.05, label="Temperature",
+                                info="0: greedy")
         randomize = gr.Button("Randomize")
         reset = gr.Button("Reset sliders")
         decode = gr.Button("Decode", variant="primary")
@@ -169,7 +173,8 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
         with gr.Column():
             attributes = {name: gr.Slider(-2, 2, value=0, step=0.1, label=name, info=info)
                           for name, info in ATTRIBUTE_INFO.items()}
-            latent_map = gr.Image(label="Latent map (red: current point)", type="filepath",
+            latent_map = gr.Image(label="Latent map: training windows by note density; red: current point",
+                                  type="filepath",
                                   interactive=False, height=300)
     with gr.Row():
         audio = gr.Audio(label="Decoded", type="filepath", interactive=False)
@@ -178,10 +183,11 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
     sliders = {**axes, **attributes}
     assert set(attributes) == set(ATTRIBUTE_SLIDERS)
 
-    def decode_latent(checkpoint, seed, tempo, program, **amounts):
+    def decode_latent(checkpoint, seed=1, temperature=DECODE_TEMPERATURE, tempo=120.0, program=0,
+                      **amounts):
         """Decode the point `seed` moved by the slider amounts. Returns WAV, roll PNG, map PNG, MIDI paths."""
         with user_errors():
-            piece, map_png = actions.decode_latent(checkpoint, seed, amounts, tempo, program)
+            piece, map_png = actions.decode_latent(checkpoint, seed, amounts, tempo, program, temperature)
         return str(piece.wav), str(piece.png), str(map_png), str(piece.midi)
 
     def relabel(checkpoint):
@@ -189,7 +195,7 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
             labels = actions.latent_labels(checkpoint) if checkpoint else {}
         return [gr.Slider(label=labels.get(name, name)) for name in AXIS_SLIDERS]
 
-    run = dict(fn=decode_latent, inputs=[checkpoint, seed, *render], inputs_kwargs=sliders,
+    run = dict(fn=decode_latent, inputs=[checkpoint, seed, temperature, *render], inputs_kwargs=sliders,
                outputs=[audio, roll, latent_map, midi])
     decode.click(**run, api_name="decode_latent")
     for slider in sliders.values():
@@ -215,7 +221,10 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
                 example = gr.Dropdown(list(examples), value=None, label=f"... or an example for {label}")
                 example.change(lambda name: examples.get(name), example, upload, api_visibility="private")
                 uploads.append(upload)
-    steps = gr.Slider(2, 16, value=8, step=1, label="Steps (A and B included)")
+    with gr.Row():
+        steps = gr.Slider(2, 16, value=8, step=1, label="Steps (A and B included)")
+        temperature = gr.Slider(0, 1.5, value=DECODE_TEMPERATURE, step=0.05, label="Temperature",
+                                info="0: greedy; sampling noise is fixed, so a path is repeatable")
     button = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
     summary = gr.Markdown()
     path_audio = gr.Audio(label="The whole path", type="filepath", interactive=False, elem_id="path-audio")
@@ -227,11 +236,12 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
                     file_count="multiple", interactive=False)
     result = gr.State(None)
 
-    def interpolate(checkpoint, midi_a, midi_b, steps, tempo, program, progress=gr.Progress()):
+    def interpolate(checkpoint, midi_a, midi_b, steps=8, temperature=DECODE_TEMPERATURE, tempo=120.0,
+                    program=0, progress=gr.Progress()):
         """Interpolate between two MIDI files. Returns path WAV, roll grid PNG, list of MIDI/WAV
         files (step MIDIs, then path MIDI and WAV) and a Markdown note of the bars used."""
         with user_errors():
-            out = actions.interpolate(checkpoint, midi_a, midi_b, steps, tempo, program,
+            out = actions.interpolate(checkpoint, midi_a, midi_b, steps, tempo, program, temperature,
                                       _progress(progress))
         downloads = [str(p.midi) for p in out.steps] + [str(out.path.midi), str(out.path.wav)]
         return str(out.path.wav), str(out.grid), downloads, out.summary, out
@@ -246,7 +256,7 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
         n = len(out.steps) if out is not None else 16
         return gr.Slider(maximum=n, value=1), play_step(out, 1)
 
-    button.click(interpolate, [checkpoint, *uploads, steps, *render],
+    button.click(interpolate, [checkpoint, *uploads, steps, temperature, *render],
                  [path_audio, grid, files, summary, result], api_name="interpolate").then(
         first_step, result, [step, step_audio], api_visibility="private")
     step.release(play_step, [result, step], step_audio, api_visibility="private")

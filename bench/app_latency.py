@@ -38,7 +38,7 @@ def calls(vae: str, lm: str, midi_a: Path, midi_b: Path) -> dict:
         "sample": lambda c, i: c.predict(vae, 1, 16, 1.0, i, 120, 0, api_name="/sample"),
         "decode_latent": lambda c, i: c.predict(checkpoint=vae, seed=1, axis_1=round(-2 + 0.4 * (i % 10), 1),
                                                 api_name="/decode_latent"),
-        "interpolate": lambda c, i: c.predict(vae, handle_file(midi_a), handle_file(midi_b), 8, 120, 0,
+        "interpolate": lambda c, i: c.predict(vae, handle_file(midi_a), handle_file(midi_b), steps=8,
                                               api_name="/interpolate"),
         "generate": lambda c, i: c.predict(lm, "beam", 1.0, 8, 20, 0.9, 16, i, None, 120, 0,
                                            api_name="/generate"),

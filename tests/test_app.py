@@ -105,7 +105,7 @@ def test_interpolate_two_nottingham_tunes(client, test_midis):
 
     steps = 4
     wav, grid, files, summary = client.predict(VAE, handle_file(test_midis[0]), handle_file(test_midis[1]),
-                                               steps, 120, 0, api_name="/interpolate")
+                                               steps=steps, api_name="/interpolate")
     step_midis, path_midi, path_wav = files[:steps], files[steps], files[steps + 1]
     assert len(files) == steps + 2 and path_wav.endswith(".wav")
     for midi in step_midis:
@@ -132,7 +132,7 @@ def test_corrupt_upload_is_a_clear_error(client, test_midis, tmp_path):
     bad = tmp_path / "broken.mid"
     bad.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01garbage")
     with pytest.raises(AppError, match="broken.mid is not a readable MIDI file"):
-        client.predict(VAE, handle_file(bad), handle_file(test_midis[0]), 4, 120, 0, api_name="/interpolate")
+        client.predict(VAE, handle_file(bad), handle_file(test_midis[0]), steps=4, api_name="/interpolate")
     with pytest.raises(AppError, match="broken.mid is not a readable MIDI file"):
         client.predict(checkpoint=LM, primer=handle_file(bad), bars=2, api_name="/generate")
 

@@ -25,6 +25,10 @@ MAX_LM_BARS = 64
 MAX_PRIMER_BARS = 8
 TEMPO_RANGE = (40.0, 240.0)
 N_AXES = 6  # principal-axis sliders shown
+# Greedy decoding of a VAE whose decoder leans on its own context collapses to
+# held chords; sampling a little below 1 with fixed noise keeps the music and
+# stays repeatable.
+DECODE_TEMPERATURE = 0.7
 # slider name (also the API keyword) -> LatentAxes attribute
 ATTRIBUTE_SLIDERS = {"density": "note_density", "register": "mean_pitch",
                      "polyphony": "polyphony", "rhythm": "rhythmic_activity"}
@@ -171,12 +175,17 @@ class Actions:
                 moves[attribute] = value
         return vae.apply(z, moves) if moves else z.astype(np.float64)
 
-    def decode_latent(self, name: str, seed, amounts: dict[str, float], tempo, program) -> tuple[Piece, Path]:
-        """Decode the sliders' z; returns the piece and the latent map PNG."""
+    def decode_latent(self, name: str, seed, amounts: dict[str, float], tempo, program,
+                      temperature=DECODE_TEMPERATURE) -> tuple[Piece, Path]:
+        """Decode the sliders' z; returns the piece and the latent map PNG.
+
+        With ``temperature`` 0 the decoder is greedy; otherwise it samples with
+        noise fixed by ``seed``, so the same sliders always give the same piece."""
         tempo, program = _render_args(tempo, program)
+        temperature = check_range("Temperature", temperature, 0.0, 2.0)
         vae = self._load(name, ("vae",), "The latent sliders")
         z = self.latent_z(name, seed, amounts)
-        roll = vae.decode(z[None])[0]
+        roll = vae.decode(z[None], temperature=temperature or None, seed=int(seed))[0]
         folder = self.outputs.new("latent")
         piece = render_piece(vae, roll, folder, "latent", tempo, program)
         return piece, self.latent_map(name).png(z, folder / "map.png")
@@ -191,10 +200,12 @@ class Actions:
             return self._maps[name]
 
     # interpolate ---------------------------------------------------------------
-    def interpolate(self, name: str, a, b, steps, tempo, program,
+    def interpolate(self, name: str, a, b, steps, tempo, program, temperature=DECODE_TEMPERATURE,
                     progress: Progress | None = None) -> Interpolation:
-        """Slerp between the encodings of two MIDI files (paths or bytes), ``steps`` points."""
+        """Slerp between the encodings of two MIDI files (paths or bytes), ``steps`` points,
+        decoded greedily (``temperature`` 0) or by sampling with fixed noise."""
         steps = check_range("Steps", steps, 2, 16, integer=True)
+        temperature = check_range("Temperature", temperature, 0.0, 2.0)
         tempo, program = _render_args(tempo, program)
         if a is None or b is None:
             raise PianoplayError("Upload two MIDI files (or pick two examples) to interpolate.")
@@ -202,7 +213,7 @@ class Actions:
         _tick(progress, 0.05, "encoding the two pieces")
         enc = [vae.encode(a), vae.encode(b)]
         _tick(progress, 0.2, "decoding the path")
-        rolls = vae.interpolate(enc[0], enc[1], steps)
+        rolls = vae.interpolate(enc[0], enc[1], steps, temperature=temperature or None, seed=0)
         folder = self.outputs.new("interpolate")
         _tick(progress, 0.4, "rendering audio")
         path = render_piece(vae, np.concatenate(rolls), folder, "path", tempo, program, png=False)

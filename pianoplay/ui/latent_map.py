@@ -26,7 +26,7 @@ class LatentMap:
         xy = np.asarray(axes.map_xy, dtype=float).reshape(-1, 2)
         fig = Figure(figsize=(size_px / 100, size_px / 100), dpi=100)
         canvas = FigureCanvasAgg(fig)
-        ax = fig.add_axes((0.13, 0.13, 0.82, 0.78))
+        ax = fig.add_axes((0.14, 0.13, 0.82, 0.83))
         values = axes.map_values.get(colour_by)
         colour = values if values is not None and len(values) == len(xy) else "#4c72b0"
         ax.scatter(xy[:, 0], xy[:, 1], c=colour, s=3, alpha=0.5, cmap="viridis", linewidths=0)
@@ -36,7 +36,6 @@ class LatentMap:
         ax.set_ylim(-lim, lim)
         ax.set_xlabel("latent axis 1 (std)", fontsize=8)
         ax.set_ylabel("latent axis 2 (std)", fontsize=8)
-        ax.set_title(f"training windows, colour: {colour_by.replace('_', ' ')}", fontsize=8)
         ax.tick_params(labelsize=7)
         canvas.draw()
         self.base = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
