@@ -20,7 +20,8 @@ def add_parser(sub) -> None:
     p.add_argument("--bar-a", type=int, default=None, help="1-based first bar of A's window")
     p.add_argument("--bar-b", type=int, default=None, help="1-based first bar of B's window")
     p.add_argument("--temperature", type=float, default=None,
-                   help="sample at this temperature instead of greedy decoding")
+                   help="sampling temperature (default 0.8; a fixed --seed makes it repeatable)")
+    p.add_argument("--greedy", action="store_true", help="argmax decoding instead of sampling")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--tempo", type=float, default=120.0, help="bpm of the written files")
     p.add_argument("--program", type=int, default=0, help="General MIDI program (0 = piano)")
@@ -57,7 +58,8 @@ def run(args) -> int:
     a, b = ends
     for name, e in (("A", a), ("B", b)):
         print(f"{name}: bars {e.start_bar + 1}-{e.start_bar + e.n_bars} of {e.total_bars}")
-    rolls = trained.interpolate(a, b, args.steps, temperature=args.temperature, seed=args.seed)
+    rolls = trained.interpolate(a, b, args.steps, temperature=args.temperature, seed=args.seed,
+                                greedy=args.greedy)
     args.out.mkdir(parents=True, exist_ok=True)
     alphas = np.linspace(0, 1, args.steps)
     for i, (roll, t) in enumerate(zip(rolls, alphas), 1):

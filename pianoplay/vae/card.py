@@ -69,8 +69,8 @@ def write_card(folder: Path, notes: str = "", interp: dict | None = None) -> Pat
         lines += ["## Interpolation quality (MusicVAE's experiment)", "",
                   f"{interp['pairs']} random pairs of full 128-frame test windows; sequence model: "
                   f"{interp['sequence_model']}; `interpolation_quality.png`. Real windows cost "
-                  f"{interp['endpoints_real_nll']:.3f} nats/frame. Latent points are decoded greedily "
-                  "(as the app's sliders); data-space points take each cell from B with "
+                  f"{interp['endpoints_real_nll']:.3f} nats/frame. Latent points are decoded "
+                  f"{interp.get('decoding', 'greedy')}; data-space points take each cell from B with "
                   "probability alpha.", "",
                   "| alpha | latent: Hamming to A | latent: NLL | data: Hamming to A | data: NLL |",
                   "|---|---|---|---|---|"]

@@ -26,6 +26,7 @@ from pianoplay.vae.model import MusicVAE, VAEConfig
 from pianoplay.vocab import ChordVocab
 
 LATENT_FILE = "latent.json"
+DECODE_TEMPERATURE = 0.8  # default of decode() / interpolate(), with a fixed seed
 
 
 @dataclass
@@ -114,11 +115,17 @@ class TrainedVAE:
         return self._decode(z, temperature, greedy=False, seed=seed, steps=steps)
 
     def decode(self, z, temperature: float | None = None, seed: int | None = None,
-               steps: int | None = None) -> list[np.ndarray]:
-        """z (N, D) or (D,) -> N rolls (T, 88). Greedy (deterministic) by default;
-        with a ``temperature`` tokens are sampled instead."""
+               steps: int | None = None, greedy: bool = False) -> list[np.ndarray]:
+        """z (N, D) or (D,) -> N rolls (T, 88), one batched pass. Deterministic by
+        default: tokens are sampled at ``DECODE_TEMPERATURE`` with a fixed ``seed``
+        (0), the same random numbers for every call, so a slider move changes only
+        what z changes. ``greedy=True`` takes the argmax instead; autoregressive
+        argmax decoding of these models falls into held chords, so it is not the default."""
         z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, self.latent_dim)
-        return self._decode(z, temperature or 1.0, greedy=temperature is None, seed=seed, steps=steps)
+        if greedy:
+            return self._decode(z, 1.0, greedy=True, seed=None, steps=steps)
+        return self._decode(z, DECODE_TEMPERATURE if temperature is None else temperature,
+                            greedy=False, seed=0 if seed is None else seed, steps=steps)
 
     def _decode(self, z, temperature, greedy, seed, steps) -> list[np.ndarray]:
         gen = torch.Generator(device=self.device).manual_seed(seed + 1) if seed is not None else None
@@ -206,9 +213,10 @@ class TrainedVAE:
         return np.stack([slerp(za, zb, t) for t in np.linspace(0.0, 1.0, steps)])
 
     def interpolate(self, a, b, steps: int = 8, temperature: float | None = None,
-                    seed: int | None = None) -> list[np.ndarray]:
-        """Decoded slerp path between the posterior means of a and b, one batch."""
-        return self.decode(self.interpolate_z(a, b, steps), temperature, seed)
+                    seed: int | None = None, greedy: bool = False) -> list[np.ndarray]:
+        """Decoded slerp path between the posterior means of a and b (one batch;
+        decoding as :meth:`decode`)."""
+        return self.decode(self.interpolate_z(a, b, steps), temperature, seed, greedy=greedy)
 
     def latent_axes(self) -> LatentAxes:
         if self._axes is None:
