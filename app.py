@@ -107,7 +107,7 @@ def _follow_model_picker(actions: Actions, pickers: dict) -> None:
                 for fams, cur in zip(families.values(), current)]
 
     pickers["model"].change(follow, [pickers["model"], *(pickers[t] for t in targets)],
-                            [pickers[t] for t in targets], api_visibility="private")
+                            [pickers[t] for t in targets], queue=False, api_visibility="private")
 
 
 def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
@@ -200,9 +200,11 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
     decode.click(**run, api_name="decode_latent")
     for slider in sliders.values():
         slider.release(**run, api_visibility="private")
-    randomize.click(lambda: random.randint(0, 2**31 - 1), None, seed, api_visibility="private").then(
+    randomize.click(lambda: random.randint(0, 2**31 - 1), None, seed, queue=False,
+                    api_visibility="private").then(
         **run, api_visibility="private")
-    reset.click(lambda: [0.0] * len(sliders), None, list(sliders.values()), api_visibility="private").then(
+    reset.click(lambda: [0.0] * len(sliders), None, list(sliders.values()), queue=False,
+                api_visibility="private").then(
         **run, api_visibility="private")
     checkpoint.change(relabel, checkpoint, list(axes.values()), api_visibility="private")
     return checkpoint
@@ -219,7 +221,8 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
                 upload = gr.File(label=f"MIDI {label}", file_types=[".mid", ".midi"], type="filepath",
                                  elem_id=f"midi-{label.lower()}")
                 example = gr.Dropdown(list(examples), value=None, label=f"... or an example for {label}")
-                example.change(lambda name: examples.get(name), example, upload, api_visibility="private")
+                example.change(lambda name: examples.get(name), example, upload, queue=False,
+                               api_visibility="private")
                 uploads.append(upload)
     with gr.Row():
         steps = gr.Slider(2, 16, value=8, step=1, label="Steps (A and B included)")
