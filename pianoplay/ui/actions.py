@@ -25,10 +25,9 @@ MAX_LM_BARS = 64
 MAX_PRIMER_BARS = 8
 TEMPO_RANGE = (40.0, 240.0)
 N_AXES = 6  # principal-axis sliders shown
-# Greedy decoding of a VAE whose decoder leans on its own context collapses to
-# held chords; sampling a little below 1 with fixed noise keeps the music and
-# stays repeatable.
-DECODE_TEMPERATURE = 0.7
+# Greedy decoding of the VAE collapses to held chords; sampling a little below 1
+# with fixed noise keeps the music and stays repeatable (TrainedVAE's default too).
+DECODE_TEMPERATURE = 0.8
 # slider name (also the API keyword) -> LatentAxes attribute
 ATTRIBUTE_SLIDERS = {"density": "note_density", "register": "mean_pitch",
                      "polyphony": "polyphony", "rhythm": "rhythmic_activity"}
@@ -185,7 +184,8 @@ class Actions:
         temperature = check_range("Temperature", temperature, 0.0, 2.0)
         vae = self._load(name, ("vae",), "The latent sliders")
         z = self.latent_z(name, seed, amounts)
-        roll = vae.decode(z[None], temperature=temperature or None, seed=int(seed))[0]
+        roll = vae.decode(z[None], temperature=temperature or None, seed=int(seed),
+                          greedy=temperature == 0)[0]
         folder = self.outputs.new("latent")
         piece = render_piece(vae, roll, folder, "latent", tempo, program)
         return piece, self.latent_map(name).png(z, folder / "map.png")
@@ -213,7 +213,8 @@ class Actions:
         _tick(progress, 0.05, "encoding the two pieces")
         enc = [vae.encode(a), vae.encode(b)]
         _tick(progress, 0.2, "decoding the path")
-        rolls = vae.interpolate(enc[0], enc[1], steps, temperature=temperature or None, seed=0)
+        rolls = vae.interpolate(enc[0], enc[1], steps, temperature=temperature or None, seed=0,
+                                greedy=temperature == 0)
         folder = self.outputs.new("interpolate")
         _tick(progress, 0.4, "rendering audio")
         path = render_piece(vae, np.concatenate(rolls), folder, "path", tempo, program, png=False)
