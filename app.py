@@ -20,7 +20,7 @@ import gradio as gr
 from pianoplay.errors import PianoplayError
 from pianoplay.paths import ASSETS_DIR
 from pianoplay.ui.actions import (ATTRIBUTE_SLIDERS, AXIS_SLIDERS, DECODE_TEMPERATURE, LM_FAMILIES,
-                                  MAX_SAMPLES, Actions)
+                                  MAX_LM_BARS, MAX_SAMPLES, Actions)
 
 MAX_UPLOAD = "2mb"
 STRATEGIES = ["sample", "greedy", "top-k", "top-p", "beam"]
@@ -115,7 +115,8 @@ def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
     with gr.Row():
         checkpoint = gr.Dropdown(names, value=_first(names), label="Checkpoint")
         count = gr.Slider(1, MAX_SAMPLES, value=2, step=1, label="Count")
-        bars = gr.Slider(1, 16, value=16, step=1, label="Bars", info="VAE: at most its window (16)")
+        bars = gr.Slider(1, MAX_LM_BARS, value=16, step=1, label="Bars",
+                         info="a VAE writes at most its window (16 bars)")
         temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
         seed = gr.Number(1, precision=0, label="Seed", info="-1: random")
     button = gr.Button("Sample", variant="primary")
@@ -147,6 +148,12 @@ def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
             updates += [gr.Column(visible=wav is not None), wav, png]
         return updates
 
+    def limit_bars(checkpoint, value):
+        with user_errors():
+            most = actions.max_bars(checkpoint) if checkpoint else MAX_LM_BARS
+        return gr.Slider(maximum=most, value=min(value, most))
+
+    checkpoint.change(limit_bars, [checkpoint, bars], bars, queue=False, api_visibility="private")
     button.click(sample, [checkpoint, count, bars, temperature, seed, *render],
                  [wavs, midis, pngs, shown], api_name="sample").then(
         show, shown, [c for slot in slots for c in slot], api_visibility="private")

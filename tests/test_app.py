@@ -143,6 +143,7 @@ def test_corrupt_upload_is_a_clear_error(client, test_midis, tmp_path):
     (dict(checkpoint=VAE, tempo=500, api_name="/decode_latent"), "500 is greater than maximum value 240"),
     (dict(checkpoint=LM, strategy="beam", beam_width=2, bars=0, api_name="/generate"), "0 is less than"),
     (dict(checkpoint=LM, strategy="nucleus", api_name="/generate"), "nucleus"),
+    (dict(checkpoint=VAE, bars=32, api_name="/sample"), "Bars must be between 1 and 16, not 32"),
 ])
 def test_bad_input_is_a_clear_error(client, call, message):
     from gradio_client.exceptions import AppError

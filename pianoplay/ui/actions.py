@@ -106,6 +106,14 @@ class Actions:
                 f"{rep}\n\n| metric | value |\n|---|---|\n{rows}\n\n---\n\n")
         return head + info.card()
 
+    def max_bars(self, name: str) -> int:
+        """Longest sample a checkpoint writes: a VAE's window, else ``MAX_LM_BARS``."""
+        info = self.registry.info(name)
+        if info.family != "vae":
+            return MAX_LM_BARS
+        steps_per_bar = int(info.representation.get("steps_per_bar", 8))
+        return int(info.config["model"].get("max_steps", 16 * steps_per_bar)) // steps_per_bar
+
     def _load(self, name: str, families: tuple[str, ...], what: str):
         if not name:
             raise PianoplayError(f"Pick a checkpoint for {what}.")
