@@ -277,8 +277,9 @@ def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
     names = actions.names(LM_FAMILIES)
     with gr.Row():
         checkpoint = gr.Dropdown(names, value=_first(names), label="Language model")
-        strategy = gr.Radio(STRATEGIES, value="beam", label="Strategy",
-                            info="roll-LSTM: sample and greedy only")
+        strategy = gr.Radio(STRATEGIES, value="top-p", label="Strategy",
+                            info="beam and greedy find likely, often static music; roll-LSTM: "
+                                 "sample and greedy only")
     with gr.Row():
         temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
         beam_width = gr.Slider(1, 16, value=8, step=1, label="Beam width")
@@ -295,7 +296,7 @@ def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
         midi = gr.File(label="MIDI", interactive=False)
     roll = gr.Image(label="Piano roll", type="filepath", interactive=False)
 
-    def generate(checkpoint, strategy="beam", temperature=1.0, beam_width=8, top_k=20, top_p=0.9, bars=16,
+    def generate(checkpoint, strategy="top-p", temperature=1.0, beam_width=8, top_k=20, top_p=0.9, bars=16,
                  seed=1, primer=None, tempo=120.0, program=0, progress=gr.Progress()):
         """Generate one piece with a language model. Returns WAV, roll PNG and MIDI paths."""
         with user_errors():
