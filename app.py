@@ -19,13 +19,24 @@ import gradio as gr
 
 from pianoplay.errors import PianoplayError
 from pianoplay.paths import ASSETS_DIR
-from pianoplay.ui.actions import (ATTRIBUTE_SLIDERS, AXIS_SLIDERS, DECODE_TEMPERATURE, LM_FAMILIES,
-                                  MAX_LM_BARS, MAX_SAMPLES, Actions)
+from pianoplay.ui.actions import (
+    ATTRIBUTE_SLIDERS,
+    AXIS_SLIDERS,
+    DECODE_TEMPERATURE,
+    LM_FAMILIES,
+    MAX_LM_BARS,
+    MAX_SAMPLES,
+    Actions,
+)
 
 MAX_UPLOAD = "2mb"
 STRATEGIES = ["sample", "greedy", "top-k", "top-p", "beam"]
-ATTRIBUTE_INFO = {"density": "notes per frame", "register": "mean pitch",
-                  "polyphony": "keys sounding together", "rhythm": "how often notes start"}
+ATTRIBUTE_INFO = {
+    "density": "notes per frame",
+    "register": "mean pitch",
+    "polyphony": "keys sounding together",
+    "rhythm": "how often notes start",
+}
 
 
 @contextmanager
@@ -60,12 +71,15 @@ def build_app(registry) -> gr.Blocks:
     actions = Actions(registry)
     with gr.Blocks(title="pianoplay") as demo:
         demo.actions = actions  # for main(): warm-up after launch
-        gr.Markdown("# pianoplay\nPiano music from neural networks: an LSTM-VAE you can steer and "
-                    "interpolate, and chord-LSTMs with beam search. Everything renders to audio here.")
-        with gr.Accordion("Rendering", open=False):
-            with gr.Row():
-                tempo = gr.Slider(40, 240, value=120, step=1, label="Tempo (bpm)")
-                program = gr.Dropdown(_programs(), value=0, label="Instrument (General MIDI program)")
+        gr.Markdown(
+            "# pianoplay\nPiano music from neural networks: an LSTM-VAE you can steer and "
+            "interpolate, and chord-LSTMs with beam search. Everything renders to audio here."
+        )
+        with gr.Accordion("Rendering", open=False), gr.Row():
+            tempo = gr.Slider(40, 240, value=120, step=1, label="Tempo (bpm)")
+            program = gr.Dropdown(
+                _programs(), value=0, label="Instrument (General MIDI program)"
+            )
         render = [tempo, program]
         with gr.Tabs():
             with gr.Tab("Model"):
@@ -84,8 +98,12 @@ def build_app(registry) -> gr.Blocks:
 
 def _model_tab(actions: Actions) -> dict:
     names = actions.names()
-    picker = gr.Dropdown(names, value=_first(names), label="Checkpoint",
-                         info="The other tabs use this model when its family fits.")
+    picker = gr.Dropdown(
+        names,
+        value=_first(names),
+        label="Checkpoint",
+        info="The other tabs use this model when its family fits.",
+    )
     card = gr.Markdown(actions.model_card(_first(names)) if names else "No checkpoints found.")
 
     def show_card(name):
@@ -103,11 +121,18 @@ def _follow_model_picker(actions: Actions, pickers: dict) -> None:
 
     def follow(name, *current):
         family = actions.registry.info(name).family if name else None
-        return [name if fams is None or family in fams else cur
-                for fams, cur in zip(families.values(), current)]
+        return [
+            name if fams is None or family in fams else cur
+            for fams, cur in zip(families.values(), current)
+        ]
 
-    pickers["model"].change(follow, [pickers["model"], *(pickers[t] for t in targets)],
-                            [pickers[t] for t in targets], queue=False, api_visibility="private")
+    pickers["model"].change(
+        follow,
+        [pickers["model"], *(pickers[t] for t in targets)],
+        [pickers[t] for t in targets],
+        queue=False,
+        api_visibility="private",
+    )
 
 
 def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
@@ -115,8 +140,14 @@ def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
     with gr.Row():
         checkpoint = gr.Dropdown(names, value=_first(names), label="Checkpoint")
         count = gr.Slider(1, MAX_SAMPLES, value=2, step=1, label="Count")
-        bars = gr.Slider(1, MAX_LM_BARS, value=16, step=1, label="Bars",
-                         info="a VAE writes at most its window (16 bars)")
+        bars = gr.Slider(
+            1,
+            MAX_LM_BARS,
+            value=16,
+            step=1,
+            label="Bars",
+            info="a VAE writes at most its window (16 bars)",
+        )
         temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
         seed = gr.Number(1, precision=0, label="Seed", info="-1: random")
     button = gr.Button("Sample", variant="primary")
@@ -124,26 +155,40 @@ def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
     with gr.Row():
         for i in range(MAX_SAMPLES):
             with gr.Column(visible=False, min_width=240) as column:
-                slots.append((column, gr.Audio(label=f"Sample {i + 1}", type="filepath", interactive=False),
-                              gr.Image(label=f"Piano roll {i + 1}", type="filepath", interactive=False)))
+                slots.append(
+                    (
+                        column,
+                        gr.Audio(label=f"Sample {i + 1}", type="filepath", interactive=False),
+                        gr.Image(label=f"Piano roll {i + 1}", type="filepath", interactive=False),
+                    )
+                )
     with gr.Accordion("Downloads", open=False):
         wavs = gr.File(label="WAV", file_count="multiple", interactive=False)
         midis = gr.File(label="MIDI", file_count="multiple", interactive=False)
         pngs = gr.File(label="Piano rolls (PNG)", file_count="multiple", interactive=False)
     shown = gr.State([])
 
-    def sample(checkpoint, count=2, bars=16, temperature=1.0, seed=1, tempo=120.0, program=0,
-               progress=gr.Progress()):
+    def sample(
+        checkpoint,
+        count=2,
+        bars=16,
+        temperature=1.0,
+        seed=1,
+        tempo=120.0,
+        program=0,
+        progress=gr.Progress(),
+    ):
         """Sample `count` pieces. Returns lists of WAV, MIDI and PNG file paths, one per piece."""
         with user_errors():
-            pieces = actions.sample(checkpoint, count, bars, temperature, seed, tempo, program,
-                                    _progress(progress))
+            pieces = actions.sample(
+                checkpoint, count, bars, temperature, seed, tempo, program, _progress(progress)
+            )
         files = [[str(getattr(p, kind)) for p in pieces] for kind in ("wav", "midi", "png")]
         return *files, list(zip(files[0], files[2]))
 
     def show(pieces):
         updates = []
-        for i, (column, audio, image) in enumerate(slots):
+        for i in range(len(slots)):
             wav, png = pieces[i] if i < len(pieces) else (None, None)
             updates += [gr.Column(visible=wav is not None), wav, png]
         return updates
@@ -154,35 +199,54 @@ def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
         return gr.Slider(maximum=most, value=min(value, most))
 
     checkpoint.change(limit_bars, [checkpoint, bars], bars, queue=False, api_visibility="private")
-    button.click(sample, [checkpoint, count, bars, temperature, seed, *render],
-                 [wavs, midis, pngs, shown], api_name="sample").then(
-        show, shown, [c for slot in slots for c in slot], api_visibility="private")
+    button.click(
+        sample,
+        [checkpoint, count, bars, temperature, seed, *render],
+        [wavs, midis, pngs, shown],
+        api_name="sample",
+    ).then(show, shown, [c for slot in slots for c in slot], api_visibility="private")
     return checkpoint
 
 
 def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
     names = actions.names(("vae",))
-    gr.Markdown("Start from a random point (the seed), move it along the main axes of the training "
-                "encodings and along attribute vectors; releasing a slider re-decodes.")
+    gr.Markdown(
+        "Start from a random point (the seed), move it along the main axes of the training "
+        "encodings and along attribute vectors; releasing a slider re-decodes."
+    )
     with gr.Row():
         checkpoint = gr.Dropdown(names, value=_first(names), label="VAE checkpoint")
         seed = gr.Number(1, precision=0, minimum=0, label="Start point (seed)")
-        temperature = gr.Slider(0, 1.5, value=DECODE_TEMPERATURE, step=0.05, label="Temperature",
-                                info="0: greedy")
+        temperature = gr.Slider(
+            0, 1.5, value=DECODE_TEMPERATURE, step=0.05, label="Temperature", info="0: greedy"
+        )
         randomize = gr.Button("Randomize")
         reset = gr.Button("Reset sliders")
         decode = gr.Button("Decode", variant="primary")
     with gr.Row():
         with gr.Column():
-            axes = {name: gr.Slider(-3, 3, value=0, step=0.1, label=f"axis {k + 1}",
-                                    info="principal direction of the training encodings, in std")
-                    for k, name in enumerate(AXIS_SLIDERS)}
+            axes = {
+                name: gr.Slider(
+                    -3,
+                    3,
+                    value=0,
+                    step=0.1,
+                    label=f"axis {k + 1}",
+                    info="principal direction of the training encodings, in std",
+                )
+                for k, name in enumerate(AXIS_SLIDERS)
+            }
         with gr.Column():
-            attributes = {name: gr.Slider(-2, 2, value=0, step=0.1, label=name, info=info)
-                          for name, info in ATTRIBUTE_INFO.items()}
-            latent_map = gr.Image(label="Latent map: training windows by note density; red: current point",
-                                  type="filepath",
-                                  interactive=False, height=300)
+            attributes = {
+                name: gr.Slider(-2, 2, value=0, step=0.1, label=name, info=info)
+                for name, info in ATTRIBUTE_INFO.items()
+            }
+            latent_map = gr.Image(
+                label="Latent map: training windows by note density; red: current point",
+                type="filepath",
+                interactive=False,
+                height=300,
+            )
     with gr.Row():
         audio = gr.Audio(label="Decoded", type="filepath", interactive=False)
         midi = gr.File(label="MIDI", interactive=False)
@@ -190,11 +254,15 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
     sliders = {**axes, **attributes}
     assert set(attributes) == set(ATTRIBUTE_SLIDERS)
 
-    def decode_latent(checkpoint, seed=1, temperature=DECODE_TEMPERATURE, tempo=120.0, program=0,
-                      **amounts):
-        """Decode the point `seed` moved by the slider amounts. Returns WAV, roll PNG, map PNG, MIDI paths."""
+    def decode_latent(
+        checkpoint, seed=1, temperature=DECODE_TEMPERATURE, tempo=120.0, program=0, **amounts
+    ):
+        """Decode the point `seed` moved by the slider amounts.
+        Returns WAV, roll PNG, map PNG and MIDI paths."""
         with user_errors():
-            piece, map_png = actions.decode_latent(checkpoint, seed, amounts, tempo, program, temperature)
+            piece, map_png = actions.decode_latent(
+                checkpoint, seed, amounts, tempo, program, temperature
+            )
         return str(piece.wav), str(piece.png), str(map_png), str(piece.midi)
 
     def relabel(checkpoint):
@@ -202,17 +270,25 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
             labels = actions.latent_labels(checkpoint) if checkpoint else {}
         return [gr.Slider(label=labels.get(name, name)) for name in AXIS_SLIDERS]
 
-    run = dict(fn=decode_latent, inputs=[checkpoint, seed, temperature, *render], inputs_kwargs=sliders,
-               outputs=[audio, roll, latent_map, midi])
+    run = dict(
+        fn=decode_latent,
+        inputs=[checkpoint, seed, temperature, *render],
+        inputs_kwargs=sliders,
+        outputs=[audio, roll, latent_map, midi],
+    )
     decode.click(**run, api_name="decode_latent")
     for slider in sliders.values():
         slider.release(**run, api_visibility="private")
-    randomize.click(lambda: random.randint(0, 2**31 - 1), None, seed, queue=False,
-                    api_visibility="private").then(
-        **run, api_visibility="private")
-    reset.click(lambda: [0.0] * len(sliders), None, list(sliders.values()), queue=False,
-                api_visibility="private").then(
-        **run, api_visibility="private")
+    randomize.click(
+        lambda: random.randint(0, 2**31 - 1), None, seed, queue=False, api_visibility="private"
+    ).then(**run, api_visibility="private")
+    reset.click(
+        lambda: [0.0] * len(sliders),
+        None,
+        list(sliders.values()),
+        queue=False,
+        api_visibility="private",
+    ).then(**run, api_visibility="private")
     checkpoint.change(relabel, checkpoint, list(axes.values()), api_visibility="private")
     return checkpoint
 
@@ -225,34 +301,67 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
     with gr.Row():
         for label in "AB":
             with gr.Column():
-                upload = gr.File(label=f"MIDI {label}", file_types=[".mid", ".midi"], type="filepath",
-                                 elem_id=f"midi-{label.lower()}")
-                example = gr.Dropdown(list(examples), value=None, label=f"... or an example for {label}")
-                example.change(lambda name: examples.get(name), example, upload, queue=False,
-                               api_visibility="private")
+                upload = gr.File(
+                    label=f"MIDI {label}",
+                    file_types=[".mid", ".midi"],
+                    type="filepath",
+                    elem_id=f"midi-{label.lower()}",
+                )
+                example = gr.Dropdown(
+                    list(examples), value=None, label=f"... or an example for {label}"
+                )
+                example.change(
+                    lambda name: examples.get(name),
+                    example,
+                    upload,
+                    queue=False,
+                    api_visibility="private",
+                )
                 uploads.append(upload)
     with gr.Row():
         steps = gr.Slider(2, 16, value=8, step=1, label="Steps (A and B included)")
-        temperature = gr.Slider(0, 1.5, value=DECODE_TEMPERATURE, step=0.05, label="Temperature",
-                                info="0: greedy; sampling noise is fixed, so a path is repeatable")
+        temperature = gr.Slider(
+            0,
+            1.5,
+            value=DECODE_TEMPERATURE,
+            step=0.05,
+            label="Temperature",
+            info="0: greedy; sampling noise is fixed, so a path is repeatable",
+        )
     button = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
     summary = gr.Markdown()
-    path_audio = gr.Audio(label="The whole path", type="filepath", interactive=False, elem_id="path-audio")
+    path_audio = gr.Audio(
+        label="The whole path", type="filepath", interactive=False, elem_id="path-audio"
+    )
     with gr.Row():
         step = gr.Slider(1, 16, value=1, step=1, label="Play step")
-        step_audio = gr.Audio(label="Step", type="filepath", interactive=False, elem_id="step-audio")
+        step_audio = gr.Audio(
+            label="Step", type="filepath", interactive=False, elem_id="step-audio"
+        )
     grid = gr.Image(label="Piano rolls of every step", type="filepath", interactive=False)
-    files = gr.File(label="Downloads: MIDI of each step, MIDI and WAV of the path",
-                    file_count="multiple", interactive=False)
+    files = gr.File(
+        label="Downloads: MIDI of each step, MIDI and WAV of the path",
+        file_count="multiple",
+        interactive=False,
+    )
     result = gr.State(None)
 
-    def interpolate(checkpoint, midi_a, midi_b, steps=8, temperature=DECODE_TEMPERATURE, tempo=120.0,
-                    program=0, progress=gr.Progress()):
+    def interpolate(
+        checkpoint,
+        midi_a,
+        midi_b,
+        steps=8,
+        temperature=DECODE_TEMPERATURE,
+        tempo=120.0,
+        program=0,
+        progress=gr.Progress(),
+    ):
         """Interpolate between two MIDI files. Returns path WAV, roll grid PNG, list of MIDI/WAV
         files (step MIDIs, then path MIDI and WAV) and a Markdown note of the bars used."""
         with user_errors():
-            out = actions.interpolate(checkpoint, midi_a, midi_b, steps, tempo, program, temperature,
-                                      _progress(progress))
+            out = actions.interpolate(
+                checkpoint, midi_a, midi_b, steps, tempo, program, temperature, _progress(progress)
+            )
         downloads = [str(p.midi) for p in out.steps] + [str(out.path.midi), str(out.path.wav)]
         return str(out.path.wav), str(out.grid), downloads, out.summary, out
 
@@ -266,9 +375,12 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
         n = len(out.steps) if out is not None else 16
         return gr.Slider(maximum=n, value=1), play_step(out, 1)
 
-    button.click(interpolate, [checkpoint, *uploads, steps, temperature, *render],
-                 [path_audio, grid, files, summary, result], api_name="interpolate").then(
-        first_step, result, [step, step_audio], api_visibility="private")
+    button.click(
+        interpolate,
+        [checkpoint, *uploads, steps, temperature, *render],
+        [path_audio, grid, files, summary, result],
+        api_name="interpolate",
+    ).then(first_step, result, [step, step_audio], api_visibility="private")
     step.release(play_step, [result, step], step_audio, api_visibility="private")
     return checkpoint
 
@@ -277,9 +389,13 @@ def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
     names = actions.names(LM_FAMILIES)
     with gr.Row():
         checkpoint = gr.Dropdown(names, value=_first(names), label="Language model")
-        strategy = gr.Radio(STRATEGIES, value="top-p", label="Strategy",
-                            info="beam and greedy find likely, often static music; roll-LSTM: "
-                                 "sample and greedy only")
+        strategy = gr.Radio(
+            STRATEGIES,
+            value="top-p",
+            label="Strategy",
+            info="beam and greedy find likely, often static music; roll-LSTM: "
+            "sample and greedy only",
+        )
     with gr.Row():
         temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
         beam_width = gr.Slider(1, 16, value=8, step=1, label="Beam width")
@@ -288,37 +404,78 @@ def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
     with gr.Row():
         bars = gr.Slider(1, 64, value=16, step=1, label="Bars")
         seed = gr.Number(1, precision=0, label="Seed", info="-1: random")
-        primer = gr.File(label="Primer MIDI (optional; its first 8 bars are continued)",
-                         file_types=[".mid", ".midi"], type="filepath")
+        primer = gr.File(
+            label="Primer MIDI (optional; its first 8 bars are continued)",
+            file_types=[".mid", ".midi"],
+            type="filepath",
+        )
     button = gr.Button("Generate", variant="primary")
     with gr.Row():
         audio = gr.Audio(label="Generated", type="filepath", interactive=False)
         midi = gr.File(label="MIDI", interactive=False)
     roll = gr.Image(label="Piano roll", type="filepath", interactive=False)
 
-    def generate(checkpoint, strategy="top-p", temperature=1.0, beam_width=8, top_k=20, top_p=0.9, bars=16,
-                 seed=1, primer=None, tempo=120.0, program=0, progress=gr.Progress()):
+    def generate(
+        checkpoint,
+        strategy="top-p",
+        temperature=1.0,
+        beam_width=8,
+        top_k=20,
+        top_p=0.9,
+        bars=16,
+        seed=1,
+        primer=None,
+        tempo=120.0,
+        program=0,
+        progress=gr.Progress(),
+    ):
         """Generate one piece with a language model. Returns WAV, roll PNG and MIDI paths."""
         with user_errors():
-            piece = actions.generate(checkpoint, strategy, temperature, beam_width, top_k, top_p, bars,
-                                     seed, primer, tempo, program, _progress(progress))
+            piece = actions.generate(
+                checkpoint,
+                strategy,
+                temperature,
+                beam_width,
+                top_k,
+                top_p,
+                bars,
+                seed,
+                primer,
+                tempo,
+                program,
+                _progress(progress),
+            )
         return str(piece.wav), str(piece.png), str(piece.midi)
 
-    button.click(generate, [checkpoint, strategy, temperature, beam_width, top_k, top_p, bars, seed,
-                            primer, *render], [audio, roll, midi], api_name="generate")
+    button.click(
+        generate,
+        [checkpoint, strategy, temperature, beam_width, top_k, top_p, bars, seed, primer, *render],
+        [audio, roll, midi],
+        api_name="generate",
+    )
     return checkpoint
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)"
+    )
     parser.add_argument("--port", type=int, default=7860)
     parser.add_argument("--share", action="store_true", help="also open a public gradio.live link")
-    parser.add_argument("--device", default=None, help="torch device (default: CUDA if available, else CPU)")
-    parser.add_argument("--checkpoints", default=None, help="checkpoint folder (default: checkpoints/)")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch CPU threads (default 1: the small LSTMs gain nothing from more, "
-                             "and audio rendering needs the other core)")
+    parser.add_argument(
+        "--device", default=None, help="torch device (default: CUDA if available, else CPU)"
+    )
+    parser.add_argument(
+        "--checkpoints", default=None, help="checkpoint folder (default: checkpoints/)"
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (default 1: the small LSTMs gain nothing from more, "
+        "and audio rendering needs the other core)",
+    )
     parser.add_argument("--no-warm-up", action="store_true", help="load models on first use only")
     args = parser.parse_args(argv)
 
@@ -333,8 +490,15 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(err))
     demo = build_app(registry)
     demo.queue(default_concurrency_limit=1)
-    demo.launch(server_name=args.host, server_port=args.port, share=args.share, max_file_size=MAX_UPLOAD,
-                allowed_paths=[str(ASSETS_DIR)], theme=gr.themes.Soft(), prevent_thread_lock=True)
+    demo.launch(
+        server_name=args.host,
+        server_port=args.port,
+        share=args.share,
+        max_file_size=MAX_UPLOAD,
+        allowed_paths=[str(ASSETS_DIR)],
+        theme=gr.themes.Soft(),
+        prevent_thread_lock=True,
+    )
     if not args.no_warm_up:
         threading.Thread(target=demo.actions.warm_up, daemon=True, name="warm-up").start()
     demo.block_thread()

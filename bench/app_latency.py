@@ -1,6 +1,6 @@
-"""Latency of the app as an API user sees it: ``app.py`` in a subprocess, driven by ``gradio_client``.
+"""Latency of the app as an API user sees it: ``app.py`` in a subprocess, via ``gradio_client``.
 
-    python bench/app_latency.py [--runs 10] [--startup-runs 3] [--out bench/results/app_latency.json]
+    python bench/app_latency.py [--runs 10] [--startup-runs 3] [--out FILE.json]
 
 Measures, after a warm-up, the median wall time of each call:
 
@@ -27,7 +27,13 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS_S = {"startup": 10.0, "sample": 0.30, "decode_latent": 0.25, "interpolate": 1.5, "generate": 1.5}
+TARGETS_S = {
+    "startup": 10.0,
+    "sample": 0.30,
+    "decode_latent": 0.25,
+    "interpolate": 1.5,
+    "generate": 1.5,
+}
 
 
 def calls(vae: str, lm: str, midi_a: Path, midi_b: Path) -> dict:
@@ -36,12 +42,15 @@ def calls(vae: str, lm: str, midi_a: Path, midi_b: Path) -> dict:
 
     return {
         "sample": lambda c, i: c.predict(vae, 1, 16, 1.0, i, 120, 0, api_name="/sample"),
-        "decode_latent": lambda c, i: c.predict(checkpoint=vae, seed=1, axis_1=round(-2 + 0.4 * (i % 10), 1),
-                                                api_name="/decode_latent"),
-        "interpolate": lambda c, i: c.predict(vae, handle_file(midi_a), handle_file(midi_b), steps=8,
-                                              api_name="/interpolate"),
-        "generate": lambda c, i: c.predict(lm, "beam", 1.0, 8, 20, 0.9, 16, i, None, 120, 0,
-                                           api_name="/generate"),
+        "decode_latent": lambda c, i: c.predict(
+            checkpoint=vae, seed=1, axis_1=round(-2 + 0.4 * (i % 10), 1), api_name="/decode_latent"
+        ),
+        "interpolate": lambda c, i: c.predict(
+            vae, handle_file(midi_a), handle_file(midi_b), steps=8, api_name="/interpolate"
+        ),
+        "generate": lambda c, i: c.predict(
+            lm, "beam", 1.0, 8, 20, 0.9, 16, i, None, 120, 0, api_name="/generate"
+        ),
     }
 
 
@@ -90,21 +99,31 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
 
-    print(f"\n| action | target | median, server done (ms) | median, files downloaded (ms) |")
+    print("\n| action | target | median, server done (ms) | median, files downloaded (ms) |")
     print("|---|---|---|---|")
     for name, target in TARGETS_S.items():
         r = results[name]
         ready = r.get("ready_median_s", r.get("median_s"))
         down = r.get("downloaded_median_s")
         ok = "ok" if ready <= target else "OVER"
-        print(f"| {name} | {target * 1000:.0f} ms | {ready * 1000:.0f} ({ok}) | "
-              f"{'-' if down is None else f'{down * 1000:.0f}'} |")
+        print(
+            f"| {name} | {target * 1000:.0f} ms | {ready * 1000:.0f} ({ok}) | "
+            f"{'-' if down is None else f'{down * 1000:.0f}'} |"
+        )
     record = {
-        "command": "python bench/app_latency.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-        "checkpoints": {"vae": args.vae, "lm": args.lm}, "midi": [midi_a.name, midi_b.name],
-        "runs": args.runs, "targets_s": TARGETS_S, "results": results,
-        "machine": {"cpus": os.cpu_count(), "load_avg_at_end": os.getloadavg(),
-                    "python": platform.python_version(), "platform": platform.platform()},
+        "command": "python bench/app_latency.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
+        "checkpoints": {"vae": args.vae, "lm": args.lm},
+        "midi": [midi_a.name, midi_b.name],
+        "runs": args.runs,
+        "targets_s": TARGETS_S,
+        "results": results,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_avg_at_end": os.getloadavg(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

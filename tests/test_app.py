@@ -104,8 +104,13 @@ def test_interpolate_two_nottingham_tunes(client, test_midis):
     from gradio_client import handle_file
 
     steps = 4
-    wav, grid, files, summary = client.predict(VAE, handle_file(test_midis[0]), handle_file(test_midis[1]),
-                                               steps=steps, api_name="/interpolate")
+    wav, grid, files, summary = client.predict(
+        VAE,
+        handle_file(test_midis[0]),
+        handle_file(test_midis[1]),
+        steps=steps,
+        api_name="/interpolate",
+    )
     step_midis, path_midi, path_wav = files[:steps], files[steps], files[steps + 1]
     assert len(files) == steps + 2 and path_wav.endswith(".wav")
     for midi in step_midis:
@@ -119,7 +124,9 @@ def test_interpolate_two_nottingham_tunes(client, test_midis):
 
 
 def test_beam_generation(client):
-    wav, roll, midi = client.predict(LM, "beam", 1.0, 8, 20, 0.9, 16, 1, None, 120, 0, api_name="/generate")
+    wav, roll, midi = client.predict(
+        LM, "beam", 1.0, 8, 20, 0.9, 16, 1, None, 120, 0, api_name="/generate"
+    )
     check_midi(midi)
     check_audio(wav, midi, 4 * BAR_S, 16 * BAR_S + TAIL_S + 0.05)
     check_png(roll)
@@ -132,19 +139,33 @@ def test_corrupt_upload_is_a_clear_error(client, test_midis, tmp_path):
     bad = tmp_path / "broken.mid"
     bad.write_bytes(b"MThd\x00\x00\x00\x06\x00\x01garbage")
     with pytest.raises(AppError, match="broken.mid is not a readable MIDI file"):
-        client.predict(VAE, handle_file(bad), handle_file(test_midis[0]), steps=4, api_name="/interpolate")
+        client.predict(
+            VAE, handle_file(bad), handle_file(test_midis[0]), steps=4, api_name="/interpolate"
+        )
     with pytest.raises(AppError, match="broken.mid is not a readable MIDI file"):
         client.predict(checkpoint=LM, primer=handle_file(bad), bars=2, api_name="/generate")
 
 
-@pytest.mark.parametrize("call, message", [
-    (dict(checkpoint="no-such-model", api_name="/generate"), "no-such-model"),
-    (dict(checkpoint=LM, api_name="/decode_latent"), f"{LM}.*(not in the list|needs a vae)"),
-    (dict(checkpoint=VAE, tempo=500, api_name="/decode_latent"), "500 is greater than maximum value 240"),
-    (dict(checkpoint=LM, strategy="beam", beam_width=2, bars=0, api_name="/generate"), "0 is less than"),
-    (dict(checkpoint=LM, strategy="nucleus", api_name="/generate"), "nucleus"),
-    (dict(checkpoint=VAE, bars=32, api_name="/sample"), "Bars must be between 1 and 16, not 32"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (dict(checkpoint="no-such-model", api_name="/generate"), "no-such-model"),
+        (dict(checkpoint=LM, api_name="/decode_latent"), f"{LM}.*(not in the list|needs a vae)"),
+        (
+            dict(checkpoint=VAE, tempo=500, api_name="/decode_latent"),
+            "500 is greater than maximum value 240",
+        ),
+        (
+            dict(checkpoint=LM, strategy="beam", beam_width=2, bars=0, api_name="/generate"),
+            "0 is less than",
+        ),
+        (dict(checkpoint=LM, strategy="nucleus", api_name="/generate"), "nucleus"),
+        (
+            dict(checkpoint=VAE, bars=32, api_name="/sample"),
+            "Bars must be between 1 and 16, not 32",
+        ),
+    ],
+)
 def test_bad_input_is_a_clear_error(client, call, message):
     from gradio_client.exceptions import AppError
 

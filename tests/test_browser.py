@@ -13,8 +13,14 @@ from pianoplay.paths import ASSETS_DIR, REPO_ROOT
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
 
 
@@ -48,10 +54,16 @@ def test_interpolate_in_the_browser(page):
     page.get_by_role("tab", name="Interpolate").click()
     page.locator("#midi-a input[type=file]").set_input_files(ASSETS_DIR / "twinkle_twinkle.mid")
     page.locator("#midi-b input[type=file]").set_input_files(ASSETS_DIR / "greensleeves.mid")
-    for box, name in (("#midi-a", "twinkle_twinkle"), ("#midi-b", "greensleeves")):  # name, then size
+    for box, name in (
+        ("#midi-a", "twinkle_twinkle"),
+        ("#midi-b", "greensleeves"),
+    ):  # name, then size
         page.wait_for_function(
             "([box, name]) => { const t = document.querySelector(box).innerText;"
-            " return t.includes(name) && !t.includes('Uploading'); }", arg=[box, name], timeout=60_000)
+            " return t.includes(name) && !t.includes('Uploading'); }",
+            arg=[box, name],
+            timeout=60_000,
+        )
     page.locator("#interpolate-button").click()
 
     player = page.locator("#path-audio")
@@ -59,8 +71,9 @@ def test_interpolate_in_the_browser(page):
     link.wait_for(timeout=60_000)
     assert link.get_attribute("download").endswith(".wav")
     # the player shows the length of the whole path (8 steps of 16 bars) once it has loaded it
-    page.wait_for_function("() => /[1-9]:\\d\\d/.test(document.querySelector('#path-audio').innerText)",
-                           timeout=30_000)
+    page.wait_for_function(
+        "() => /[1-9]:\\d\\d/.test(document.querySelector('#path-audio').innerText)", timeout=30_000
+    )
     clocks = re.findall(r"\d+:\d\d", player.inner_text())
     assert clocks and max(seconds(c) for c in clocks) > 60, player.inner_text()
     # and the browser itself can play the served file

@@ -29,8 +29,12 @@ N_AXES = 6  # principal-axis sliders shown
 # with fixed noise keeps the music and stays repeatable (TrainedVAE's default too).
 DECODE_TEMPERATURE = 0.8
 # slider name (also the API keyword) -> LatentAxes attribute
-ATTRIBUTE_SLIDERS = {"density": "note_density", "register": "mean_pitch",
-                     "polyphony": "polyphony", "rhythm": "rhythmic_activity"}
+ATTRIBUTE_SLIDERS = {
+    "density": "note_density",
+    "register": "mean_pitch",
+    "polyphony": "polyphony",
+    "rhythm": "rhythmic_activity",
+}
 AXIS_SLIDERS = tuple(f"axis_{k + 1}" for k in range(N_AXES))
 
 
@@ -59,8 +63,10 @@ def _seed(seed) -> int | None:
 
 
 def _render_args(tempo, program) -> tuple[float, int]:
-    return (check_range("Tempo (bpm)", tempo, *TEMPO_RANGE),
-            check_range("Instrument (General MIDI program)", program, 0, 127, integer=True))
+    return (
+        check_range("Tempo (bpm)", tempo, *TEMPO_RANGE),
+        check_range("Instrument (General MIDI program)", program, 0, 127, integer=True),
+    )
 
 
 @dataclass
@@ -101,9 +107,13 @@ class Actions:
             return "No checkpoint selected."
         info = self.registry.info(name)
         rep = ", ".join(f"{k}={v}" for k, v in info.representation.items()) or "?"
-        rows = "\n".join(f"| {k} | {v} |" for k, v in info.metrics.items()) or "| (none recorded) | |"
-        head = (f"**{info.name}** — family `{info.family}`, data **{info.data}**, representation "
-                f"{rep}\n\n| metric | value |\n|---|---|\n{rows}\n\n---\n\n")
+        rows = (
+            "\n".join(f"| {k} | {v} |" for k, v in info.metrics.items()) or "| (none recorded) | |"
+        )
+        head = (
+            f"**{info.name}** — family `{info.family}`, data **{info.data}**, representation "
+            f"{rep}\n\n| metric | value |\n|---|---|\n{rows}\n\n---\n\n"
+        )
         return head + info.card()
 
     def max_bars(self, name: str) -> int:
@@ -120,33 +130,50 @@ class Actions:
         info = self.registry.info(name)
         if info.family not in families:
             offer = ", ".join(self.names(families)) or "none installed"
-            raise PianoplayError(f"{what} needs a {' or '.join(families)} checkpoint; {name!r} is a "
-                                 f"{info.family}. Available: {offer}.")
+            raise PianoplayError(
+                f"{what} needs a {' or '.join(families)} checkpoint; {name!r} is a "
+                f"{info.family}. Available: {offer}."
+            )
         return self.registry.load(name)
 
     # sample -----------------------------------------------------------------
-    def sample(self, name: str, n, bars, temperature, seed, tempo, program,
-               progress: Progress | None = None) -> list[Piece]:
+    def sample(
+        self,
+        name: str,
+        n,
+        bars,
+        temperature,
+        seed,
+        tempo,
+        program,
+        progress: Progress | None = None,
+    ) -> list[Piece]:
         """``n`` new pieces of ``bars`` bars from any checkpoint (VAE prior or LM sampling)."""
         n = check_range("Count", n, 1, MAX_SAMPLES, integer=True)
         temperature = check_range("Temperature", temperature, 0.05, 3.0)
         tempo, program = _render_args(tempo, program)
         model = self._load(name, ("vae", *LM_FAMILIES), "Sampling")
-        max_bars = model.n_steps // model.steps_per_bar if hasattr(model, "n_steps") else MAX_LM_BARS
+        max_bars = (
+            model.n_steps // model.steps_per_bar if hasattr(model, "n_steps") else MAX_LM_BARS
+        )
         bars = check_range("Bars", bars, 1, max_bars, integer=True)
         steps = bars * model.steps_per_bar
         _tick(progress, 0.1, "sampling")
         if hasattr(model, "n_steps"):  # a VAE: decode z ~ N(0, I)
             rolls = model.sample(n, temperature=temperature, seed=_seed(seed), steps=steps)
         else:
-            rolls = model.generate(n=n, steps=steps, strategy="sample", temperature=temperature,
-                                   seed=_seed(seed))
+            rolls = model.generate(
+                n=n, steps=steps, strategy="sample", temperature=temperature, seed=_seed(seed)
+            )
         folder = self.outputs.new("sample")
         pieces = []
         for i, roll in enumerate(rolls):
             _tick(progress, 0.3 + 0.7 * i / n, f"rendering sample {i + 1} of {n}")
-            pieces.append(render_piece(model, roll, folder, f"sample_{i + 1}", tempo, program,
-                                       title=f"sample {i + 1}"))
+            pieces.append(
+                render_piece(
+                    model, roll, folder, f"sample_{i + 1}", tempo, program, title=f"sample {i + 1}"
+                )
+            )
         return pieces
 
     # latent sliders -----------------------------------------------------------
@@ -156,7 +183,9 @@ class Actions:
         labels = {}
         for k, slider in enumerate(AXIS_SLIDERS):
             if k < len(axes.directions):
-                labels[slider] = f"axis {k + 1} ({100 * axes.explained_variance[k]:.0f}% of variance)"
+                labels[slider] = (
+                    f"axis {k + 1} ({100 * axes.explained_variance[k]:.0f}% of variance)"
+                )
             else:
                 labels[slider] = f"axis {k + 1} (not in this model)"
         return labels
@@ -182,8 +211,15 @@ class Actions:
                 moves[attribute] = value
         return vae.apply(z, moves) if moves else z.astype(np.float64)
 
-    def decode_latent(self, name: str, seed, amounts: dict[str, float], tempo, program,
-                      temperature=DECODE_TEMPERATURE) -> tuple[Piece, Path]:
+    def decode_latent(
+        self,
+        name: str,
+        seed,
+        amounts: dict[str, float],
+        tempo,
+        program,
+        temperature=DECODE_TEMPERATURE,
+    ) -> tuple[Piece, Path]:
         """Decode the sliders' z; returns the piece and the latent map PNG.
 
         With ``temperature`` 0 the decoder is greedy; otherwise it samples with
@@ -192,8 +228,9 @@ class Actions:
         temperature = check_range("Temperature", temperature, 0.0, 2.0)
         vae = self._load(name, ("vae",), "The latent sliders")
         z = self.latent_z(name, seed, amounts)
-        roll = vae.decode(z[None], temperature=temperature or None, seed=int(seed),
-                          greedy=temperature == 0)[0]
+        roll = vae.decode(
+            z[None], temperature=temperature or None, seed=int(seed), greedy=temperature == 0
+        )[0]
         folder = self.outputs.new("latent")
         piece = render_piece(vae, roll, folder, "latent", tempo, program)
         return piece, self.latent_map(name).png(z, folder / "map.png")
@@ -208,8 +245,17 @@ class Actions:
             return self._maps[name]
 
     # interpolate ---------------------------------------------------------------
-    def interpolate(self, name: str, a, b, steps, tempo, program, temperature=DECODE_TEMPERATURE,
-                    progress: Progress | None = None) -> Interpolation:
+    def interpolate(
+        self,
+        name: str,
+        a,
+        b,
+        steps,
+        tempo,
+        program,
+        temperature=DECODE_TEMPERATURE,
+        progress: Progress | None = None,
+    ) -> Interpolation:
         """Slerp between the encodings of two MIDI files (paths or bytes), ``steps`` points,
         decoded greedily (``temperature`` 0) or by sampling with fixed noise."""
         steps = check_range("Steps", steps, 2, 16, integer=True)
@@ -221,25 +267,45 @@ class Actions:
         _tick(progress, 0.05, "encoding the two pieces")
         enc = [vae.encode(a), vae.encode(b)]
         _tick(progress, 0.2, "decoding the path")
-        rolls = vae.interpolate(enc[0], enc[1], steps, temperature=temperature or None, seed=0,
-                                greedy=temperature == 0)
+        rolls = vae.interpolate(
+            enc[0], enc[1], steps, temperature=temperature or None, seed=0, greedy=temperature == 0
+        )
         folder = self.outputs.new("interpolate")
         _tick(progress, 0.4, "rendering audio")
         path = render_piece(vae, np.concatenate(rolls), folder, "path", tempo, program, png=False)
-        pieces = [render_piece(vae, r, folder, f"step_{i + 1:02d}", tempo, program, wav=False, png=False)
-                  for i, r in enumerate(rolls)]
+        pieces = [
+            render_piece(vae, r, folder, f"step_{i + 1:02d}", tempo, program, wav=False, png=False)
+            for i, r in enumerate(rolls)
+        ]
         _tick(progress, 0.9, "drawing piano rolls")
         from pianoplay.plot import roll_grid_png
 
-        titles = [f"step {i + 1}" + (" (A)" if i == 0 else " (B)" if i == steps - 1 else "")
-                  for i in range(steps)]
-        grid = roll_grid_png(rolls, folder / "rolls.png", titles=titles, steps_per_bar=vae.steps_per_bar)
+        titles = [
+            f"step {i + 1}" + (" (A)" if i == 0 else " (B)" if i == steps - 1 else "")
+            for i in range(steps)
+        ]
+        grid = roll_grid_png(
+            rolls, folder / "rolls.png", titles=titles, steps_per_bar=vae.steps_per_bar
+        )
         step_seconds = len(rolls[0]) * 60.0 / (tempo * vae.steps_per_quarter)
         return Interpolation(pieces, path, grid, step_seconds, _bars_summary(enc, [a, b]))
 
     # generate (language models) -----------------------------------------------
-    def generate(self, name: str, strategy: str, temperature, beam_width, top_k, top_p, bars, seed,
-                 primer, tempo, program, progress: Progress | None = None) -> Piece:
+    def generate(
+        self,
+        name: str,
+        strategy: str,
+        temperature,
+        beam_width,
+        top_k,
+        top_p,
+        bars,
+        seed,
+        primer,
+        tempo,
+        program,
+        progress: Progress | None = None,
+    ) -> Piece:
         """One piece from a chord-/roll-LSTM with the chosen decoding strategy,
         optionally continuing the first bars of a primer MIDI file."""
         temperature = check_range("Temperature", temperature, 0.05, 3.0)
@@ -251,20 +317,38 @@ class Actions:
         lm = self._load(name, LM_FAMILIES, "Generation")
         primer_roll = self._primer(lm, primer) if primer else None
         _tick(progress, 0.1, f"decoding ({strategy})")
-        roll = lm.generate(n=1, steps=bars * lm.steps_per_bar, strategy=strategy, temperature=temperature,
-                           top_k=top_k, top_p=top_p, beam_width=beam_width, primer=primer_roll,
-                           seed=_seed(seed))[0]
+        roll = lm.generate(
+            n=1,
+            steps=bars * lm.steps_per_bar,
+            strategy=strategy,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            beam_width=beam_width,
+            primer=primer_roll,
+            seed=_seed(seed),
+        )[0]
         _tick(progress, 0.6, "rendering audio")
-        return render_piece(lm, roll, self.outputs.new("generate"), "generated", tempo, program,
-                            title=f"{name}, {strategy}")
+        return render_piece(
+            lm,
+            roll,
+            self.outputs.new("generate"),
+            "generated",
+            tempo,
+            program,
+            title=f"{name}, {strategy}",
+        )
 
     @staticmethod
     def _primer(lm, source) -> np.ndarray:
         from pianoplay.roll import load_roll
 
         rep = lm.config.get("representation", {})
-        loaded = load_roll(source, steps_per_quarter=lm.steps_per_quarter,
-                           normalize_key=rep.get("normalize_key", True))
+        loaded = load_roll(
+            source,
+            steps_per_quarter=lm.steps_per_quarter,
+            normalize_key=rep.get("normalize_key", True),
+        )
         starts = loaded.bar_starts
         end = starts[MAX_PRIMER_BARS] if len(starts) > MAX_PRIMER_BARS else len(loaded.roll)
         roll = loaded.roll[:end]
@@ -296,6 +380,8 @@ def _bars_summary(encoded, sources) -> str:
     for label, enc, src in zip("AB", encoded, sources):
         file = Path(src).name if isinstance(src, (str, Path)) else "upload"
         shift = f", transposed {enc.transpose:+d} semitones to C" if enc.transpose else ""
-        lines.append(f"- **{label}** ({file}): bars {enc.start_bar + 1}-{enc.start_bar + enc.n_bars} "
-                     f"of {enc.total_bars}{shift}")
+        lines.append(
+            f"- **{label}** ({file}): bars {enc.start_bar + 1}-{enc.start_bar + enc.n_bars} "
+            f"of {enc.total_bars}{shift}"
+        )
     return "\n".join(lines)

@@ -55,8 +55,17 @@ class Outputs:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-def render_piece(model, roll: np.ndarray, folder: Path, stem: str, tempo: float, program: int,
-                 title: str | None = None, wav: bool = True, png: bool = True) -> Piece:
+def render_piece(
+    model,
+    roll: np.ndarray,
+    folder: Path,
+    stem: str,
+    tempo: float,
+    program: int,
+    title: str | None = None,
+    wav: bool = True,
+    png: bool = True,
+) -> Piece:
     """Write ``stem.mid`` (and ``stem.wav``, ``stem.png``) of a (T, 88) roll.
 
     ``model`` is a ``TrainedLM`` or ``TrainedVAE``: its ``to_midi`` and
@@ -77,7 +86,9 @@ def render_piece(model, roll: np.ndarray, folder: Path, stem: str, tempo: float,
         wav_path = write_wav(folder / f"{stem}.wav", audio, SAMPLE_RATE)
         seconds = len(audio) / SAMPLE_RATE
     if png:
-        png_path = roll_png(roll, folder / f"{stem}.png", steps_per_bar=model.steps_per_bar, title=title)
+        png_path = roll_png(
+            roll, folder / f"{stem}.png", steps_per_bar=model.steps_per_bar, title=title
+        )
     return Piece(roll=roll, midi=midi_path, wav=wav_path, png=png_path, seconds=seconds)
 
 
@@ -85,9 +96,9 @@ def cut_wav(source: Path, start_s: float, seconds: float, dest: Path) -> Path:
     """Copy ``seconds`` of audio from ``start_s`` of a WAV file into ``dest``."""
     with wave.open(str(source), "rb") as src:
         rate = src.getframerate()
-        first = min(int(round(start_s * rate)), src.getnframes())
+        first = min(round(start_s * rate), src.getnframes())
         src.setpos(first)
-        frames = src.readframes(int(round(seconds * rate)))
+        frames = src.readframes(round(seconds * rate))
         params = src.getparams()
     with wave.open(str(dest), "wb") as out:
         out.setparams(params)

@@ -37,8 +37,13 @@ class AppProcess:
             self.process.wait()
 
 
-def start_app(*args: str, port: int | None = None, log: str | Path | None = None,
-              timeout: float = 90.0, python: str = sys.executable) -> AppProcess:
+def start_app(
+    *args: str,
+    port: int | None = None,
+    log: str | Path | None = None,
+    timeout: float = 90.0,
+    python: str = sys.executable,
+) -> AppProcess:
     """Run ``python app.py --port PORT *args`` and wait until it serves its page.
 
     The environment turns Gradio's analytics and Hugging Face downloads off.
@@ -51,8 +56,13 @@ def start_app(*args: str, port: int | None = None, log: str | Path | None = None
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
     start = time.perf_counter()
     with open(log, "wb") as out:
-        process = subprocess.Popen([python, str(REPO_ROOT / "app.py"), "--port", str(port), *args],
-                                   cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [python, str(REPO_ROOT / "app.py"), "--port", str(port), *args],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
     while True:
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
