@@ -97,7 +97,7 @@ def build_app(registry) -> gr.Blocks:
 
 
 def _model_tab(actions: Actions) -> dict:
-    names = actions.names()
+    names = actions.names(("vae",)) + actions.names(LM_FAMILIES)
     picker = gr.Dropdown(
         names,
         value=_first(names),
