@@ -37,6 +37,7 @@ class ChordVocab:
     counts: list[int]
     key_probs: np.ndarray  # (88,) Bernoulli q for the UNK spread
     min_count: int = 1
+    min_pieces: int = 1  # a known frame occurs in at least this many training pieces
 
     def __post_init__(self) -> None:
         self.key_probs = np.clip(np.asarray(self.key_probs, dtype=np.float64), 1e-6, 1 - 1e-6)
@@ -69,20 +70,29 @@ class ChordVocab:
 
     # building ------------------------------------------------------------
     @classmethod
-    def build(cls, rolls: Iterable[np.ndarray], min_count: int = 1, max_size: int | None = None) -> ChordVocab:
-        """Learn the vocabulary from training rolls, each (T, 88)."""
+    def build(cls, rolls: Iterable[np.ndarray], min_count: int = 1, max_size: int | None = None,
+              min_pieces: int = 1) -> ChordVocab:
+        """Learn the vocabulary from training rolls, each (T, 88).
+
+        ``min_pieces=2`` keeps only frames seen in two or more pieces: the frames it drops
+        are then UNK in training about as often as unseen frames are in new pieces
+        (a leave-one-piece-out estimate), so a model learns how likely UNK is."""
         counter: Counter[tuple[int, ...]] = Counter()
+        pieces: Counter[tuple[int, ...]] = Counter()
         on = np.zeros(N_KEYS)
         total = 0
         for roll in rolls:
             roll = np.asarray(roll) > 0
-            counter.update(tuple(np.flatnonzero(row)) for row in roll)
+            frames = [tuple(int(k) for k in np.flatnonzero(row)) for row in roll]
+            counter.update(frames)
+            pieces.update(set(frames))
             on += roll.sum(0)
             total += len(roll)
-        items = [(f, c) for f, c in counter.most_common(max_size) if c >= min_count]
+        items = [(f, c) for f, c in counter.most_common() if c >= min_count and pieces[f] >= min_pieces]
+        items = items[:max_size] if max_size else items
         # Laplace-smoothed key frequencies: every key keeps a little mass.
         key_probs = (on + 0.5) / (total + 1.0)
-        return cls([f for f, _ in items], [c for _, c in items], key_probs, min_count)
+        return cls([f for f, _ in items], [c for _, c in items], key_probs, min_count, min_pieces)
 
     # conversions ---------------------------------------------------------
     def encode(self, roll: np.ndarray) -> np.ndarray:
@@ -123,6 +133,7 @@ class ChordVocab:
             "kind": "chord-vocab",
             "low_pitch": LOW_PITCH,
             "min_count": self.min_count,
+            "min_pieces": self.min_pieces,
             "frames": [[int(k) + LOW_PITCH for k in f] for f in self.frames],
             "counts": list(map(int, self.counts)),
             "key_probs": [float(p) for p in self.key_probs],
@@ -132,4 +143,5 @@ class ChordVocab:
     def from_json(cls, obj: dict) -> ChordVocab:
         low = int(obj.get("low_pitch", LOW_PITCH))
         frames = [tuple(int(p) - low for p in f) for f in obj["frames"]]
-        return cls(frames, list(obj["counts"]), np.array(obj["key_probs"]), int(obj.get("min_count", 1)))
+        return cls(frames, list(obj["counts"]), np.array(obj["key_probs"]), int(obj.get("min_count", 1)),
+                   int(obj.get("min_pieces", 1)))

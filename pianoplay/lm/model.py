@@ -72,6 +72,7 @@ class ChordLSTM(nn.Module):
             self.lm_head = nn.Linear(c.n_hidden, c.n_out)
         if c.unk_head:
             self.unk_head = nn.Linear(c.n_hidden, N_KEYS)
+            nn.init.constant_(self.unk_head.bias, -3.0)  # keys are mostly off
         else:
             p = key_probs if key_probs is not None else torch.full((N_KEYS,), 0.05)
             self.register_buffer("unk_logits", torch.logit(p.double().clamp(1e-6, 1 - 1e-6)).float(),
@@ -123,6 +124,15 @@ class ChordLSTM(nn.Module):
         log_q_known = a @ self.frames[1:].double().T + base[:, None]  # (N, V)
         log_qv = torch.logsumexp(log_q_known, -1).clamp(max=-1e-12)
         return (log_qx - log1mexp(log_qv)).float()
+
+    def unk_bernoulli_nll(self, h: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+        """(B, T, H), target frames (B, T, 88) -> (B, T) -log q(frame | h), unnormalised by
+        the known frames. A training aid: fitting q on *every* frame teaches the UNK head
+        far more than the ~1% of frames that are UNK."""
+        if not self.config.unk_head:
+            return torch.zeros(frames.shape[:2], device=frames.device)
+        a = self.unk_head(h).float()
+        return F.binary_cross_entropy_with_logits(a, frames.float(), reduction="none").sum(-1)
 
     def frame_log_prob(self, h: torch.Tensor, tokens: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
         """Exact log p(frame) of each target: h (B, T, H), target ids (B, T), target

@@ -35,6 +35,7 @@ def add_train_parser(families) -> None:
         p.add_argument("--lr", type=float, default=2e-3)
         p.add_argument("--weight-decay", type=float, default=0.0)
         p.add_argument("--clip", type=float, default=1.0, help="gradient norm clip")
+        p.add_argument("--bptt", type=int, default=64, help="frames per update (truncated BPTT)")
         p.add_argument("--embd", type=int, default=256 if family == "chord-lstm" else 128)
         p.add_argument("--hidden", type=int, default=512 if family == "chord-lstm" else 256)
         p.add_argument("--layers", type=int, default=2)
@@ -50,6 +51,11 @@ def add_train_parser(families) -> None:
         if family == "chord-lstm":
             p.add_argument("--min-count", type=int, default=1, help="vocabulary: minimum frame count")
             p.add_argument("--max-vocab", type=int, default=None, help="vocabulary: at most this many frames")
+            p.add_argument("--min-pieces", type=int, default=2,
+                           help="vocabulary: frames seen in at least N training pieces (2 makes UNK "
+                                "occur in training about as often as in new pieces)")
+            p.add_argument("--unk-aux", type=float, default=0.1,
+                           help="weight of the UNK head's Bernoulli loss on every frame (0 = off)")
             p.add_argument("--no-unk-head", action="store_true",
                            help="spread UNK with the vocabulary's fixed Bernoulli, not a learned one")
             p.add_argument("--no-key-features", action="store_true")
@@ -98,7 +104,7 @@ def train(args) -> None:
 
     from pianoplay.checkpoint import save_checkpoint
     from pianoplay.device import pick_device
-    from pianoplay.lm.data import batch_log_prob, length_batches, load_rolls, make_batch
+    from pianoplay.lm.data import Batch, length_batches, load_rolls, make_batch, model_inputs
     from pianoplay.lm.evaluate import nll_metrics
     from pianoplay.lm.trained import build_model, write_card
 
@@ -122,7 +128,8 @@ def train(args) -> None:
         from pianoplay.lm.model import ChordLSTMConfig
         from pianoplay.vocab import ChordVocab
 
-        vocab = ChordVocab.build(train_rolls, min_count=args.min_count, max_size=args.max_vocab)
+        vocab = ChordVocab.build(train_rolls, min_count=args.min_count, max_size=args.max_vocab,
+                                 min_pieces=args.min_pieces)
         model_cfg = ChordLSTMConfig(n_out=vocab.n_out, n_embd=args.embd, n_hidden=args.hidden,
                                     n_layer=args.layers, dropout=args.dropout, tie_weights=not args.no_tie,
                                     key_features=not args.no_key_features, unk_head=not args.no_unk_head)
@@ -149,18 +156,21 @@ def train(args) -> None:
         "training": {"command": command, "seed": args.seed, "device": str(device),
                      "torch": torch.__version__, "machine": platform.machine(),
                      "threads": torch.get_num_threads(), "batch_size": args.batch_size, "lr": args.lr,
-                     "weight_decay": args.weight_decay, "clip": args.clip, "transpose": args.transpose,
+                     "weight_decay": args.weight_decay, "clip": args.clip, "bptt": args.bptt, "transpose": args.transpose,
                      "max_minutes": args.max_minutes, "patience": args.patience, "parameters": n_params},
         "metrics": {},
     }
     if vocab is not None:
         config["data"]["vocab_min_count"] = args.min_count
+        config["data"]["vocab_min_pieces"] = args.min_pieces
+        config["training"]["unk_aux"] = args.unk_aux
         config["data"]["vocab_size"] = vocab.n_out - 1
     extra = None
     if vocab is not None:
         extra = {"vocab.json": vocab.to_json()}
         config["files"] = {"vocab": "vocab.json"}
 
+    unk_aux = getattr(args, "unk_aux", 0.0)
     best, best_epoch, history, bad = math.inf, 0, [], 0
     start = time.time()
     lengths = [len(r) for r in train_rolls]
@@ -175,15 +185,27 @@ def train(args) -> None:
             if args.transpose:
                 rolls = [_transpose(r, int(rng.integers(-args.transpose, args.transpose + 1))) for r in rolls]
             batch = make_batch(rolls, vocab).to(device)
-            lp = batch_log_prob(model, batch)
-            n = batch.mask.sum()
-            loss = -(lp * batch.mask).sum() / n
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
-            opt.step()
-            total += loss.item() * n.item()
-            count += n.item()
+            state = None
+            # Truncated BPTT: an update every --bptt frames, the LSTM state carried over,
+            # so a whole-piece batch gives many updates without losing context.
+            for s in range(0, batch.mask.shape[1], args.bptt):
+                part = Batch(*(getattr(batch, f)[:, s: s + args.bptt] for f in Batch.__dataclass_fields__))
+                h, state = model(*model_inputs(model, part), state)
+                state = tuple(x.detach() for x in state)
+                lp = model.frame_log_prob(h, part.tokens_out, part.frames_out)
+                n = part.mask.sum()
+                if n == 0:
+                    continue
+                loss = -(lp * part.mask).sum() / n
+                aux = loss.new_zeros(())
+                if unk_aux:
+                    aux = unk_aux * (model.unk_bernoulli_nll(h, part.frames_out) * part.mask).sum() / n
+                opt.zero_grad(set_to_none=True)
+                (loss + aux).backward()
+                torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
+                opt.step()
+                total += loss.item() * n.item()
+                count += n.item()
             bar.set_postfix(nll=f"{total / count:.3f}", refresh=False)
             if time.time() - start > 60 * args.max_minutes:
                 stop = True
