@@ -107,9 +107,7 @@ class Actions:
             return "No checkpoint selected."
         info = self.registry.info(name)
         rep = ", ".join(f"{k}={v}" for k, v in info.representation.items()) or "?"
-        rows = (
-            "\n".join(f"| {k} | {v} |" for k, v in info.metrics.items()) or "| (none recorded) | |"
-        )
+        rows = "\n".join(f"| {k} | {v} |" for k, v in _flat(info.metrics)) or "| (none) | |"
         head = (
             f"**{info.name}** — family `{info.family}`, data **{info.data}**, representation "
             f"{rep}\n\n| metric | value |\n|---|---|\n{rows}\n\n---\n\n"
@@ -368,6 +366,15 @@ class Actions:
                     self.sample(info.name, 1, 1, 1.0, 1, 120, 0)
             except PianoplayError:
                 continue  # a broken checkpoint shows its error when it is used
+
+
+def _flat(metrics: dict, prefix: str = ""):
+    """(key, value) rows of nested metric dicts, numbers rounded for reading."""
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            yield from _flat(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", round(value, 4) if isinstance(value, float) else value
 
 
 def _tick(progress: Progress | None, fraction: float, what: str) -> None:
