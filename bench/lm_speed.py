@@ -33,7 +33,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", default="chord-lstm-nottingham")
     parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0 = default)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (0 = torch default; 2 threads collapse when another job holds a core)")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "lm_speed.json")
     args = parser.parse_args()
     if args.threads:
