@@ -193,13 +193,16 @@ def _normalise(audio: np.ndarray, peak: float = 0.89, max_gain: float = 8.0) -> 
     """Scale quiet renders up to ``peak`` of full scale (at most ``max_gain``x);
     General MIDI soundfonts are mixed for many simultaneous voices and sound
     faint for a solo piano line."""
-    current = int(np.abs(audio.astype(np.int32)).max()) if audio.size else 0
+    current = max(int(audio.max(initial=0)), -int(audio.min(initial=0)))
     if current < 64:  # silence plus FluidSynth's +-1 LSB dither: leave it alone
         return audio
     gain = min(max_gain, peak * 32767 / current)
     if gain <= 1.0:
         return audio
-    return np.clip(np.round(audio * gain), -32768, 32767).astype(np.int16)
+    out = audio.astype(np.float32)  # float32 in place: ~4x faster than float64 rounding
+    out *= gain
+    np.clip(out, -32768, 32767, out=out)
+    return out.astype(np.int16)
 
 
 def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int = 44100) -> Path:

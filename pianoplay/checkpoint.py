@@ -23,10 +23,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
-from safetensors.torch import load_file, save_file
+from typing import TYPE_CHECKING
 
 from pianoplay.errors import CheckpointError
+
+if TYPE_CHECKING:  # torch is imported where weights are read or written, so that
+    import torch  # listing checkpoints (the app's first page) does not pay for it
 
 CONFIG = "config.json"
 WEIGHTS = "model.safetensors"
@@ -40,6 +42,8 @@ def save_checkpoint(
     extra_json: dict[str, Any] | None = None,
 ) -> Path:
     """Write a checkpoint folder. ``extra_json`` maps file names to JSON-able objects."""
+    from safetensors.torch import save_file
+
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     config = dict(config)
@@ -79,6 +83,8 @@ def load_checkpoint(
 ) -> tuple[dict[str, Any], dict[str, torch.Tensor], dict[str, Any]]:
     """Return ``(config, state_dict, extras)`` where ``extras`` maps each
     ``config["files"]`` key to its parsed JSON content."""
+    from safetensors.torch import load_file
+
     folder = Path(folder)
     config = read_config(folder)
     weights = folder / WEIGHTS

@@ -60,12 +60,26 @@ class Registry:
     """Checkpoints under ``root`` (default ``checkpoints/``), loaded on first use."""
 
     def __init__(self, root: str | Path | None = None, device: str | None = None) -> None:
-        from pianoplay.device import pick_device
-
         self.root = Path(root) if root is not None else CHECKPOINTS_DIR
-        self.device = pick_device(device)
+        self._device_arg = device
+        self._device = None
+        if device not in (None, "", "auto"):
+            self._device = self._pick(device)  # a bad --device fails now, not at first load
         self._cache: dict[Path, Any] = {}
         self._lock = threading.Lock()
+
+    @staticmethod
+    def _pick(device: str | None):
+        from pianoplay.device import pick_device  # imports torch: only when a model is needed
+
+        return pick_device(device)
+
+    @property
+    def device(self):
+        """The torch device models load on (decided once, on first use)."""
+        if self._device is None:
+            self._device = self._pick(self._device_arg)
+        return self._device
 
     def list(self, family: str | None = None) -> list[CheckpointInfo]:
         """Every valid checkpoint folder under ``root``, sorted by name."""
