@@ -12,6 +12,8 @@ from pathlib import Path
 
 
 def add_parser(sub) -> None:
+    from pianoplay.commands.sample import add_output_args
+
     p = sub.add_parser("interpolate", help="walk the VAE's latent space between two MIDI files")
     p.add_argument("a", type=Path, metavar="A.mid")
     p.add_argument("b", type=Path, metavar="B.mid")
@@ -23,11 +25,7 @@ def add_parser(sub) -> None:
                    help="sampling temperature (default 0.8; a fixed --seed makes it repeatable)")
     p.add_argument("--greedy", action="store_true", help="argmax decoding instead of sampling")
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--tempo", type=float, default=120.0, help="bpm of the written files")
-    p.add_argument("--program", type=int, default=0, help="General MIDI program (0 = piano)")
-    p.add_argument("--no-audio", action="store_true", help="skip the WAV files")
-    p.add_argument("--device", default=None)
-    p.add_argument("--out", type=Path, required=True, help="output folder")
+    add_output_args(p)
     p.set_defaults(func=run)
 
 

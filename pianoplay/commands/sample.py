@@ -15,12 +15,18 @@ def add_parser(sub) -> None:
     p.add_argument("-n", type=int, default=4, help="how many pieces (1-64)")
     p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (0.05-3)")
     p.add_argument("--seed", type=int, default=None)
+    add_output_args(p)
+    p.set_defaults(func=run)
+
+
+def add_output_args(p) -> None:
+    """Rendering and output flags shared by ``sample`` and ``interpolate``
+    (checked by :func:`check_common`)."""
     p.add_argument("--tempo", type=float, default=120.0, help="bpm of the written files")
     p.add_argument("--program", type=int, default=0, help="General MIDI program (0 = piano)")
     p.add_argument("--no-audio", action="store_true", help="skip the WAV files")
     p.add_argument("--device", default=None)
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.set_defaults(func=run)
 
 
 def check_common(args) -> None:
