@@ -69,3 +69,14 @@ def midi_file(tmp_path):
         return write_midi(tmp_path / (name or f"made_{next(counter)}.mid"), notes, **kwargs)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def app():
+    """One launched app (subprocess on a free port, shipped checkpoints) shared by the
+    gradio_client and browser tests."""
+    from pianoplay.ui.server import start_app
+
+    server = start_app()
+    yield server
+    server.stop()

@@ -28,15 +28,6 @@ BAR_S = 2.0  # one 4/4 bar at 120 bpm
 
 
 @pytest.fixture(scope="module")
-def app():
-    from pianoplay.ui.server import start_app
-
-    server = start_app()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def client(app):
     from gradio_client import Client
 

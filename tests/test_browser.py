@@ -25,15 +25,6 @@ SCREENSHOT = REPO_ROOT / "docs" / "screenshot.png"
 
 
 @pytest.fixture(scope="module")
-def app():
-    from pianoplay.ui.server import start_app
-
-    server = start_app()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def page(app):
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
