@@ -11,9 +11,12 @@ real-time MIDI player are involved.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
 import wave
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +39,11 @@ INSTALL_HINT = (
     "put a .sf2 file in soundfonts/, or set PIANOPLAY_SOUNDFONT=/path/to/file.sf2"
 )
 TAIL_SECONDS = 1.0  # let the last notes ring out
-_BLOCK = 4096  # samples rendered per get_samples call between events
+MAX_WORKERS = 4  # synths rendering one piece side by side
+CHUNK_SECONDS = 6.0  # shortest chunk worth a synth of its own
+RING_SECONDS = 1.5  # how long a released note rings (dry); chunks overlap by this
+RING_SECONDS_WET = 3.0  # with reverb
+_FLUID_BLOCK = 64  # FluidSynth's internal block (FLUID_BUFSIZE)
 
 
 def find_soundfont(explicit: str | Path | None = None) -> Path:
@@ -45,7 +52,10 @@ def find_soundfont(explicit: str | Path | None = None) -> Path:
     Looks at, in order: ``explicit``, ``$PIANOPLAY_SOUNDFONT``, ``soundfonts/*.sf2``
     in the repository, then the standard system paths.
     """
-    for candidate, origin in ((explicit, "--soundfont"), (os.environ.get("PIANOPLAY_SOUNDFONT"), "PIANOPLAY_SOUNDFONT")):
+    for candidate, origin in (
+        (explicit, "--soundfont"),
+        (os.environ.get("PIANOPLAY_SOUNDFONT"), "PIANOPLAY_SOUNDFONT"),
+    ):
         if candidate:
             path = Path(candidate)
             if not path.is_file():
@@ -70,29 +80,48 @@ def _import_fluidsynth():
     return fluidsynth
 
 
+def _write_float(fluidsynth):
+    """``fluid_synth_write_float``: float output, no dither, no per-call copy
+    (pyfluidsynth's ``get_samples`` only offers dithered int16)."""
+    from ctypes import c_int, c_void_p
+
+    return fluidsynth.cfunc(
+        "fluid_synth_write_float", c_int,
+        ("synth", c_void_p, 1), ("len", c_int, 1),
+        ("lout", c_void_p, 1), ("loff", c_int, 1), ("lincr", c_int, 1),
+        ("rout", c_void_p, 1), ("roff", c_int, 1), ("rincr", c_int, 1),
+    )  # fmt: skip
+
+
 class _Synth:
-    """One loaded FluidSynth instance; rendering holds its lock."""
+    """One loaded FluidSynth instance (used by one thread at a time, see ``_SynthPool``)."""
 
     def __init__(self, soundfont: Path, sample_rate: int, effects: bool) -> None:
         fluidsynth = _import_fluidsynth()
-        self.lock = threading.Lock()
-        # int 0/1: FluidSynth rejects the strings "no"/"yes" for these
+        # int 0/1: FluidSynth rejects the strings "no"/"yes" for these.
+        # One core per synth: render() runs synths side by side on chunks instead,
+        # which scales better than FluidSynth's own voice threads.
         switches = {"synth.reverb.active": int(effects), "synth.chorus.active": int(effects),
-                    # FluidSynth's own render threads: ~1.7x faster on 2 cores
-                    "synth.cpu-cores": max(1, min(4, os.cpu_count() or 1))}
+                    "synth.cpu-cores": 1}  # fmt: skip
         self.synth = fluidsynth.Synth(gain=0.5, samplerate=float(sample_rate), **switches)
         self.sfid = self.synth.sfload(str(soundfont), update_midi_preset=1)
         if self.sfid == -1:
+            self.synth.delete()
             raise SoundfontError(f"FluidSynth could not load the soundfont {soundfont}.")
+        self._write = _write_float(fluidsynth)
 
-    def render(self, events: list[tuple[int, int, int, int, int]], n_samples: int) -> np.ndarray:
-        """events: (sample, kind, channel, a, b) sorted; kind 0 off, 1 cc, 2 on."""
+    def render(
+        self, events: list[tuple[int, int, int, int, int]], out: np.ndarray, start: int
+    ) -> None:
+        """Play ``events`` (sample, kind, channel, a, b; sorted; kind 0 off, 1 cc, 2 on,
+        3 program) into ``out`` (N, 2) float32 C-contiguous, which holds samples
+        ``start .. start + N``; events before ``start`` are played at ``start``."""
         s = self.synth
         s.system_reset()
-        out = np.empty(2 * n_samples, dtype=np.int16)
+        n = len(out)
         pos = 0
         for when, kind, chan, a, b in events:
-            pos = self._fill(out, pos, min(when, n_samples))
+            pos = self._fill(out, pos, min(max(when - start, 0), n))
             if kind == 0:
                 s.noteoff(chan, a)
             elif kind == 1:
@@ -101,27 +130,60 @@ class _Synth:
                 s.noteon(chan, a, b)
             elif kind == 3:
                 s.program_select(chan, self.sfid, a, b)
-        self._fill(out, pos, n_samples)
-        return out.reshape(-1, 2)
+        self._fill(out, pos, n)
+        # FluidSynth computes 64-sample blocks and starts events on the next one;
+        # finishing the last block makes the next render start on a boundary
+        # too, so a render does not depend on the one before it.
+        if n % _FLUID_BLOCK:
+            self._fill(np.empty((_FLUID_BLOCK, 2), np.float32), n % _FLUID_BLOCK, _FLUID_BLOCK)
 
     def _fill(self, out: np.ndarray, pos: int, until: int) -> int:
-        while pos < until:
-            n = min(_BLOCK, until - pos)
-            out[2 * pos: 2 * (pos + n)] = self.synth.get_samples(n)
-            pos += n
-        return pos
+        if until > pos:  # left and right interleaved straight into ``out``
+            addr = out.ctypes.data + pos * out.strides[0]
+            self._write(self.synth.synth, until - pos, addr, 0, 2, addr, 1, 2)
+        return max(pos, until)
 
 
-_SYNTHS: dict[tuple[str, int, bool], _Synth] = {}
-_SYNTHS_LOCK = threading.Lock()
+class _SynthPool:
+    """Loaded synths for one (soundfont, rate, effects); each is lent to one thread at a time."""
+
+    def __init__(self, soundfont: Path, sample_rate: int, effects: bool) -> None:
+        self.args = (soundfont, sample_rate, effects)
+        self.free: list[_Synth] = []
+        self.lock = threading.Lock()
+
+    @contextmanager
+    def synth(self):
+        with self.lock:
+            synth = self.free.pop() if self.free else None
+        if synth is None:
+            synth = _Synth(*self.args)  # loading a GM soundfont takes ~50 ms, once per synth
+        try:
+            yield synth
+        finally:
+            with self.lock:
+                self.free.append(synth)
 
 
-def _synth(soundfont: Path, sample_rate: int, effects: bool) -> _Synth:
+_POOLS: dict[tuple[str, int, bool], _SynthPool] = {}
+_POOLS_LOCK = threading.Lock()
+_EXECUTOR: ThreadPoolExecutor | None = None
+
+
+def _pool(soundfont: Path, sample_rate: int, effects: bool) -> _SynthPool:
     key = (str(soundfont.resolve()), sample_rate, effects)
-    with _SYNTHS_LOCK:
-        if key not in _SYNTHS:
-            _SYNTHS[key] = _Synth(soundfont, sample_rate, effects)
-        return _SYNTHS[key]
+    with _POOLS_LOCK:
+        if key not in _POOLS:
+            _POOLS[key] = _SynthPool(soundfont, sample_rate, effects)
+        return _POOLS[key]
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _EXECUTOR
+    with _POOLS_LOCK:
+        if _EXECUTOR is None:
+            _EXECUTOR = ThreadPoolExecutor(max_workers=MAX_WORKERS, thread_name_prefix="render")
+        return _EXECUTOR
 
 
 def _events(pm: pretty_midi.PrettyMIDI, sample_rate: int, program: int | None) -> list[tuple]:
@@ -146,12 +208,56 @@ def _events(pm: pretty_midi.PrettyMIDI, sample_rate: int, program: int | None) -
     return events
 
 
+def plan_chunks(
+    notes: list[tuple[int, int]], n_samples: int, n_chunks: int, ring: int
+) -> list[tuple[int, int, int]]:
+    """Where each of ``n_chunks`` synths renders so that, glued, they sound like one.
+
+    Chunk k keeps samples ``[keep, stop)`` but starts playing at ``begin <= keep``:
+    early enough that every note still sounding at ``keep`` (or ending less than
+    ``ring`` samples before it, so its release still rings) starts inside the
+    chunk. Notes starting before ``begin`` have died away by ``keep`` and are
+    skipped. ``notes`` are (start, end) sample pairs.
+
+    Returns
+    -------
+    list of (begin, keep, stop), keep/stop contiguous over [0, n_samples)
+    """
+    bounds = [round(k * n_samples / n_chunks) for k in range(n_chunks + 1)]
+    plan = []
+    for keep, stop in itertools.pairwise(bounds):
+        begin = max(0, keep - ring)
+        for start, end in notes:
+            if start < keep and end > keep - ring:
+                begin = min(begin, start)
+        # on FluidSynth's block grid, so that events land where one synth puts them
+        plan.append((begin - begin % _FLUID_BLOCK, keep, stop))
+    return plan
+
+
+def _render_chunk(
+    pool: _SynthPool, events: list[tuple], out: np.ndarray, begin: int, keep: int
+) -> None:
+    if begin == keep:
+        with pool.synth() as synth:
+            synth.render(events, out, begin)
+        return
+    # render the lead-in too, then keep only [keep, ...)
+    lead = np.empty((len(out) + keep - begin, 2), dtype=np.float32)
+    chunk = [e for e in events if e[0] >= begin or e[1] in (1, 3)]  # notes of the chunk; state
+    with pool.synth() as synth:
+        synth.render(chunk, lead, begin)
+    out[:] = lead[keep - begin :]
+
+
 def render(
     midi: pretty_midi.PrettyMIDI | str | Path,
     sample_rate: int = 44100,
     soundfont: str | Path | None = None,
     program: int | None = None,
     effects: bool = True,
+    mono: bool = False,
+    workers: int | None = None,
 ) -> np.ndarray:
     """Render MIDI to audio.
 
@@ -169,11 +275,20 @@ def render(
     effects : bool, default True
         Reverb and chorus. Off renders about 1.7x faster (the app's live
         previews use that).
+    mono : bool, default False
+        Mix left and right down to one channel.
+    workers : int, optional
+        Synths rendering consecutive chunks of a long piece side by side
+        (default: one per CPU core, at most ``MAX_WORKERS``; pieces shorter
+        than ``2 * CHUNK_SECONDS`` use one). The chunks overlap so that notes
+        and their release carry over; the result matches a single synth up to
+        sound that rings longer than the overlap. Files with sustain pedal
+        always use one synth.
 
     Returns
     -------
     np.ndarray
-        (N, 2) int16 stereo, N = ceil((end_time + 1 s) * sample_rate).
+        (N, 2) int16 stereo, or (N,) with ``mono``; N = ceil((end_time + 1 s) * sample_rate).
     """
     if not isinstance(midi, pretty_midi.PrettyMIDI):
         from pianoplay.midi import load_midi
@@ -181,28 +296,58 @@ def render(
         midi = load_midi(midi).pm
     if program is not None and not 0 <= int(program) <= 127:
         raise ValueError(f"program must be a General MIDI program 0-127, not {program}.")
-    synth = _synth(find_soundfont(soundfont), int(sample_rate), bool(effects))
+    sample_rate = int(sample_rate)
+    pool = _pool(find_soundfont(soundfont), sample_rate, bool(effects))
     events = _events(midi, sample_rate, program)
     n_samples = int(np.ceil((midi.get_end_time() + TAIL_SECONDS) * sample_rate))
-    with synth.lock:
-        audio = synth.render(events, n_samples)
-    return _normalise(audio)
+    workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
+    n_chunks = max(1, min(workers, int(n_samples / sample_rate // CHUNK_SECONDS)))
+    if any(e[1] == 1 and e[3] in (64, 66, 67) for e in events):
+        n_chunks = 1  # a pedal keeps notes sounding past their end: render in one go
+    audio = np.empty((n_samples, 2), dtype=np.float32)
+    if n_chunks == 1:
+        _render_chunk(pool, events, audio, 0, 0)
+    else:
+        notes = _note_spans(events)
+        ring = int((RING_SECONDS_WET if effects else RING_SECONDS) * sample_rate)
+        plan = plan_chunks(notes, n_samples, n_chunks, ring)
+        jobs = [
+            _executor().submit(_render_chunk, pool, events, audio[keep:stop], begin, keep)
+            for begin, keep, stop in plan[1:]
+        ]
+        begin, keep, stop = plan[0]
+        _render_chunk(pool, events, audio[keep:stop], begin, keep)
+        for job in jobs:
+            job.result()
+    if mono:  # (a[:, 0] + a[:, 1]): numpy's sum over a length-2 axis is ~10x slower
+        audio = np.add(audio[:, 0], audio[:, 1])
+        audio *= 0.5
+    return _to_int16(audio)
 
 
-def _normalise(audio: np.ndarray, peak: float = 0.89, max_gain: float = 8.0) -> np.ndarray:
-    """Scale quiet renders up to ``peak`` of full scale (at most ``max_gain``x);
-    General MIDI soundfonts are mixed for many simultaneous voices and sound
-    faint for a solo piano line."""
-    current = max(int(audio.max(initial=0)), -int(audio.min(initial=0)))
-    if current < 64:  # silence plus FluidSynth's +-1 LSB dither: leave it alone
-        return audio
-    gain = min(max_gain, peak * 32767 / current)
-    if gain <= 1.0:
-        return audio
-    out = audio.astype(np.float32)  # float32 in place: ~4x faster than float64 rounding
-    out *= gain
-    np.clip(out, -32768, 32767, out=out)
-    return out.astype(np.int16)
+def _note_spans(events: list[tuple]) -> list[tuple[int, int]]:
+    """(start, end) samples of every note in sorted ``events``."""
+    sounding: dict[tuple[int, int], list[int]] = {}
+    spans = []
+    for when, kind, chan, pitch, _ in events:
+        if kind == 2:
+            sounding.setdefault((chan, pitch), []).append(when)
+        elif kind == 0 and sounding.get((chan, pitch)):
+            spans.append((sounding[(chan, pitch)].pop(0), when))
+    return spans
+
+
+def _to_int16(audio: np.ndarray, peak: float = 0.89, max_gain: float = 8.0) -> np.ndarray:
+    """Float audio (full scale 1.0) to int16, quiet renders scaled up to ``peak``
+    of full scale (at most ``max_gain``x): General MIDI soundfonts are mixed for
+    many simultaneous voices and sound faint for a solo piano line."""
+    current = max(float(audio.max(initial=0.0)), -float(audio.min(initial=0.0)))
+    gain = 1.0
+    if current * 32767 >= 64:  # not silence
+        gain = min(max_gain, max(1.0, peak / current))
+    audio *= gain * 32767
+    np.clip(audio, -32768, 32767, out=audio)
+    return audio.astype(np.int16)
 
 
 def write_wav(path: str | Path, audio: np.ndarray, sample_rate: int = 44100) -> Path:

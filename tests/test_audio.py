@@ -107,3 +107,43 @@ def test_bad_soundfont_file_is_a_clear_error(tmp_path):
     bad.write_bytes(b"not a soundfont")
     with pytest.raises(SoundfontError, match="could not load"):
         render(one_note(), SR, soundfont=bad)
+
+
+def test_chunk_plan_starts_early_enough_for_every_sounding_note():
+    from pianoplay.audio import plan_chunks
+
+    notes = [(0, 100), (150, 900), (950, 1000)]
+    plan = plan_chunks(notes, 1200, 3, ring=50)
+    assert [(keep, stop) for _, keep, stop in plan] == [(0, 400), (400, 800), (800, 1200)]
+    assert plan[0][0] == 0
+    # the note 150-900 sounds at 400 and at 800; starts go down to FluidSynth's 64-grid
+    assert plan[1][0] == plan[2][0] == 128
+    # nothing sounding near the split: start just `ring` early
+    assert plan_chunks([(0, 10), (700, 710)], 1000, 2, ring=50)[1][0] == 448
+
+
+def _envelope(audio: np.ndarray, window: int = 1024) -> np.ndarray:
+    x = audio.astype(np.float64).reshape(len(audio), -1)[:, 0]
+    m = len(x) // window * window
+    return np.sqrt((x[:m].reshape(-1, window) ** 2).mean(axis=1))
+
+
+@pytest.mark.parametrize("effects", [False, True])
+def test_chunked_render_sounds_like_one_synth(effects):
+    # FluidSynth starts events on 64-sample blocks, so two renders of one file
+    # differ sample by sample even on one synth; compare loudness envelopes.
+    path = sorted((data_dir() / "nottingham" / "test").glob("*.mid"))[5]
+    pm = pretty_midi.PrettyMIDI(str(path))
+    one = render(pm, 22050, effects=effects, workers=1)
+    chunked = render(pm, 22050, effects=effects, workers=3)
+    assert chunked.shape == one.shape
+    a, b = _envelope(one), _envelope(chunked)
+    assert np.abs(a - b).mean() / a.mean() < 0.01
+    assert np.abs(a - b).max() / a.max() < 0.1
+
+
+def test_mono_render_is_one_channel_of_the_same_length():
+    stereo = render(one_note(), SR)
+    mono = render(one_note(), SR, mono=True)
+    assert mono.ndim == 1 and len(mono) == len(stereo)
+    assert np.abs(mono).max() > 10_000

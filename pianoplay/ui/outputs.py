@@ -80,9 +80,7 @@ def render_piece(
     wav_path = png_path = None
     seconds = 0.0
     if wav:
-        audio = render(pm, sample_rate=SAMPLE_RATE, program=program, effects=EFFECTS)
-        if MONO:
-            audio = (audio.astype(np.int32).sum(axis=1) // 2).astype(np.int16)
+        audio = render(pm, sample_rate=SAMPLE_RATE, program=program, effects=EFFECTS, mono=MONO)
         wav_path = write_wav(folder / f"{stem}.wav", audio, SAMPLE_RATE)
         seconds = len(audio) / SAMPLE_RATE
     if png:
