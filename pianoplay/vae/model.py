@@ -243,16 +243,24 @@ class MusicVAE(nn.Module):
     def _cell_weights(self):
         """Split the decoder LSTM's weights for fast one-step decoding: the
         frame part of the input projection is folded into a per-token table,
-        and the conditioning part is applied once per sequence (or bar)."""
+        and the conditioning part is applied once per sequence (or bar).
+        Cached until a parameter changes (training bumps their versions)."""
         lstm, E = self.decoder.lstm, self.cfg.frame_dim
+        key = tuple((id(p), p._version, p.device) for p in self.decoder.parameters())
+        if getattr(self, "_cell_cache", (None,))[0] == key:
+            return self._cell_cache[1]
         w_ih, w_hh = lstm.weight_ih_l0, lstm.weight_hh_l0  # (4H, E + C), (4H, H)
         bias = lstm.bias_ih_l0 + lstm.bias_hh_l0
         w_frame, w_cond = w_ih[:, :E], w_ih[:, E:]
         token_gates = self.decoder.embed(self.frame_matrix) @ w_frame.T  # (V, 4H)
         bos_gates = self.decoder.bos @ w_frame.T  # (4H,)
+        # h feeds both the next step's gates and the output head: one matmul for both.
+        w_out = torch.cat([w_hh.T, self.decoder.head.weight.T], dim=1)  # (H, 4H + V)
         # Contiguous transposes: a strided right operand makes each step's matmul slow.
-        return (w_frame.T.contiguous(), w_cond.T.contiguous(), w_hh.T.contiguous(), bias,
-                token_gates, bos_gates)
+        weights = (w_frame.T.contiguous(), w_cond.T.contiguous(), w_out.contiguous(), bias,
+                   token_gates, bos_gates)
+        self._cell_cache = (key, weights)
+        return weights
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, steps: int, temperature: float = 1.0,
@@ -260,16 +268,25 @@ class MusicVAE(nn.Module):
         """Decode z (N, D) into rolls (N, steps, 88) float, one batched pass.
 
         ``greedy`` takes the most likely token each step (deterministic);
-        otherwise tokens are sampled at ``temperature``. An UNK token is
-        replaced by a frame drawn from the Bernoulli head (thresholded when greedy).
-        Uses an explicit LSTM cell (same weights as training): one small matmul
-        per step instead of a full ``nn.LSTM`` call, ~10x faster on a CPU.
+        otherwise tokens are sampled at ``temperature`` (Gumbel-max: the noise of
+        every step is drawn up front, so a step is an add and an argmax). An UNK
+        token is replaced by a frame drawn from the Bernoulli head (thresholded
+        when greedy). Uses an explicit LSTM cell (same weights as training): one
+        small matmul per step instead of a full ``nn.LSTM`` call, ~10x faster on a CPU.
         """
         N = z.size(0)
-        S = self.cfg.steps_per_bar
-        w_frame, w_cond, w_hh, bias, token_gates, bos_gates = self._cell_weights()  # (.., 4H)
-        head, unk_head = self.decoder.head, self.decoder.unk_head
-        out = torch.zeros(N, steps, self.cfg.n_keys, device=z.device)
+        S, H = self.cfg.steps_per_bar, self.decoder.lstm.hidden_size
+        w_frame, w_cond, w_out, bias, token_gates, bos_gates = self._cell_weights()
+        head_bias, unk_head = self.decoder.head.bias, self.decoder.unk_head
+        V = token_gates.size(0)
+        if greedy:
+            noise = None
+        else:  # logits / T + Gumbel noise, argmax = a sample of softmax(logits / T)
+            u = torch.rand(steps, N, V, generator=generator).to(z.device)
+            noise = -torch.log(-torch.log(u.clamp_(min=1e-20)))  # (steps, N, V)
+            noise *= max(temperature, 1e-4)  # argmax(l / T + g) = argmax(l + T g)
+        tokens = torch.empty(N, steps, dtype=torch.long, device=z.device)
+        unk_frames = {}  # t -> (mask (N,), frames (n_unk, 88))
         bars = self.conductor(z, math.ceil(steps / S)) if self.conductor is not None else None
         frame_gates = bos_gates.expand(N, -1)
         for t in range(steps):
@@ -277,23 +294,24 @@ class MusicVAE(nn.Module):
                 cond = z if bars is None else bars[:, t // S]  # (N, C)
                 h, c = (s[0] for s in self.decoder.initial_state(cond))  # fresh state
                 cond_gates = cond @ w_cond + bias  # (N, 4H)
-            gates = frame_gates + cond_gates + h @ w_hh  # (N, 4H)
-            i, f, g, o = gates.chunk(4, dim=-1)
-            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            h = torch.sigmoid(o) * torch.tanh(c)  # (N, H)
-            logits = head(h)  # (N, V)
-            if greedy:
-                tok = logits.argmax(-1)
-            else:
-                probs = F.softmax(logits / max(temperature, 1e-4), dim=-1)
-                tok = torch.multinomial(probs, 1, generator=generator).squeeze(-1)
-            frame = self.frame_matrix[tok]  # (N, 88)
+                rec = h @ w_out[:, : 4 * H]  # (N, 4H)
+            gates = frame_gates + cond_gates + rec  # (N, 4H)
+            sig = torch.sigmoid(gates)
+            c = sig[:, H : 2 * H] * c + sig[:, :H] * torch.tanh(gates[:, 2 * H : 3 * H])
+            h = sig[:, 3 * H :] * torch.tanh(c)  # (N, H)
+            out = h @ w_out  # (N, 4H + V): next step's recurrent gates, then logits
+            rec, logits = out[:, : 4 * H], out[:, 4 * H :] + head_bias
+            tok = (logits if noise is None else logits + noise[t]).argmax(-1)  # (N,)
+            tokens[:, t] = tok
             frame_gates = token_gates[tok]  # (N, 4H)
             unk = tok == UNK_ID
             if unk.any():
                 p = torch.sigmoid(unk_head(h[unk]))
-                frame[unk] = (p > 0.5).float() if greedy else torch.bernoulli(p, generator=generator)
+                frames = (p > 0.5).float() if greedy else torch.bernoulli(p, generator=generator)
+                unk_frames[t] = (unk, frames)
                 frame_gates = frame_gates.clone()
-                frame_gates[unk] = self.decoder.embed(frame[unk]) @ w_frame
-            out[:, t] = frame
-        return out
+                frame_gates[unk] = self.decoder.embed(frames) @ w_frame
+        rolls = self.frame_matrix[tokens]  # (N, steps, 88)
+        for t, (unk, frames) in unk_frames.items():
+            rolls[unk, t] = frames
+        return rolls
