@@ -16,6 +16,7 @@ import threading
 from contextlib import contextmanager
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 from pianoplay.errors import PianoplayError
 from pianoplay.paths import ASSETS_DIR
@@ -28,6 +29,7 @@ from pianoplay.ui.actions import (
     MAX_SAMPLES,
     Actions,
 )
+from pianoplay.ui.outputs import Outputs
 
 MAX_UPLOAD = "2mb"
 STRATEGIES = ["sample", "greedy", "top-k", "top-p", "beam"]
@@ -68,7 +70,9 @@ def _examples() -> dict[str, str]:
 
 def build_app(registry) -> gr.Blocks:
     """The whole UI over the checkpoints of ``registry`` (nothing is loaded until used)."""
-    actions = Actions(registry)
+    # Files returned from inside Gradio's upload folder are served as they are;
+    # from anywhere else Gradio hashes and copies every file of every response.
+    actions = Actions(registry, Outputs(get_upload_folder()))
     with gr.Blocks(title="pianoplay") as demo:
         demo.actions = actions  # for main(): warm-up after launch
         gr.Markdown(
