@@ -94,6 +94,7 @@ def run(args) -> int:
                              top_k=args.top_k, top_p=args.top_p, beam_width=args.beam_width, primer=primer,
                              seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
+    from pianoplay.midi_write import write_midi
     from pianoplay.plot import roll_png
 
     name = Path(trained.config.get("name", "lm")).name
@@ -101,7 +102,7 @@ def run(args) -> int:
         stem = args.out / f"{name}-{args.strategy}-{i + 1}"
         pm = roll_to_midi(roll, steps_per_quarter=trained.steps_per_quarter, tempo=tempo,
                           program=args.program, transpose=-transpose)
-        pm.write(str(stem.with_suffix(".mid")))
+        write_midi(pm, stem.with_suffix(".mid"))
         title = f"{name} {args.strategy}" + (f" (primer {args.primer.name})" if primer is not None else "")
         roll_png(roll, stem.with_suffix(".png"), steps_per_bar=trained.steps_per_bar, title=title)
         written = [".mid", ".png"]

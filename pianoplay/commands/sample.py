@@ -53,10 +53,11 @@ def load_vae(args):
 
 def write_outputs(trained, roll, stem: Path, args, transpose: int = 0, title: str | None = None) -> None:
     """stem.mid, stem.wav (unless --no-audio) and stem.png for one roll."""
+    from pianoplay.midi_write import write_midi
     from pianoplay.plot import roll_png
 
     pm = trained.to_midi(roll, tempo=args.tempo, program=args.program, transpose=transpose)
-    pm.write(str(stem.with_suffix(".mid")))
+    write_midi(pm, stem.with_suffix(".mid"))
     roll_png(roll, stem.with_suffix(".png"), steps_per_bar=trained.steps_per_bar, title=title)
     if not args.no_audio:
         from pianoplay.audio import render, write_wav

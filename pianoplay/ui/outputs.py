@@ -72,11 +72,12 @@ def render_piece(
     ``steps_per_bar`` fix the timing of the roll.
     """
     from pianoplay.audio import render, write_wav
+    from pianoplay.midi_write import write_midi
     from pianoplay.plot import roll_png
 
     pm = model.to_midi(roll, tempo=tempo, program=program)
     midi_path = folder / f"{stem}.mid"
-    pm.write(str(midi_path))
+    write_midi(pm, midi_path)
     wav_path = png_path = None
     seconds = 0.0
     if wav:
