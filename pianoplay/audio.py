@@ -117,11 +117,19 @@ class _Synth:
         3 program) into ``out`` (N, 2) float32 C-contiguous, which holds samples
         ``start .. start + N``; events before ``start`` are played at ``start``."""
         s = self.synth
+        # Silence what still rings from the last render (a chunk stops mid-piece):
+        # all-sounds-off takes effect on the next block, so render one.
+        s.all_sounds_off(-1)
+        self._fill(np.empty((_FLUID_BLOCK, 2), np.float32), 0, _FLUID_BLOCK)
         s.system_reset()
         n = len(out)
         pos = 0
         for when, kind, chan, a, b in events:
-            pos = self._fill(out, pos, min(max(when - start, 0), n))
+            if when - start >= n:
+                # later events would only pile up in FluidSynth's event queue
+                # (it overflows) and sound at the start of the next render
+                break
+            pos = self._fill(out, pos, max(when - start, 0))
             if kind == 0:
                 s.noteoff(chan, a)
             elif kind == 1:

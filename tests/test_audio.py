@@ -147,3 +147,19 @@ def test_mono_render_is_one_channel_of_the_same_length():
     mono = render(one_note(), SR, mono=True)
     assert mono.ndim == 1 and len(mono) == len(stereo)
     assert np.abs(mono).max() > 10_000
+
+
+def test_a_cut_render_leaves_nothing_behind_for_the_next_one():
+    # A chunk stops before the piece ends; its later notes must not sound at the
+    # start of whatever that synth renders next.
+    from pianoplay.audio import _events, _pool
+
+    tune = pretty_midi.PrettyMIDI(str(sorted((data_dir() / "nottingham" / "test").glob("*.mid"))[5]))
+    late = one_note(60, seconds=1.5)
+    late.instruments[0].notes[0].start = 1.0
+    with _pool(find_soundfont(), 22050, False).synth() as synth:
+        synth.render(_events(tune, 22050, None), np.empty((22050, 2), np.float32), 0)
+        out = np.empty((2 * 22050, 2), np.float32)
+        synth.render(_events(late, 22050, None), out, 0)
+    assert np.abs(out[: int(0.95 * 22050)]).max() == 0.0
+    assert np.abs(out[22050:]).max() > 0.01
