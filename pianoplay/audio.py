@@ -231,7 +231,13 @@ def plan_chunks(
     -------
     list of (begin, keep, stop), keep/stop contiguous over [0, n_samples)
     """
-    bounds = [round(k * n_samples / n_chunks) for k in range(n_chunks + 1)]
+    # every chunk after the first also plays about ``ring`` of lead-in: give it less to keep
+    work = (n_samples + (n_chunks - 1) * ring) / n_chunks  # samples each synth renders
+    step = work - ring  # kept by each chunk after the first
+    if step < ring:  # short piece: plain equal parts
+        work = step = n_samples / n_chunks
+    bounds = [0] + [round(work + (k - 1) * step) for k in range(1, n_chunks)]
+    bounds.append(n_samples)
     plan = []
     for keep, stop in itertools.pairwise(bounds):
         begin = max(0, keep - ring)
