@@ -4,8 +4,8 @@
 
 - decode: one z -> a 128-frame roll (greedy; a slider move)
 - sample4: 4 pieces in one batched decode
-- sample+audio+png: one sampled piece, rendered with FluidSynth (no effects, as the
-  app's previews) and drawn as a PNG (the app's "new piece" button)
+- sample+audio+png: one sampled piece, rendered with FluidSynth as the app's
+  previews (22.05 kHz mono, no effects) and drawn as a PNG (the app's "new piece" button)
 - encode: one MIDI file -> window -> z
 Median milliseconds; torch uses one thread.
 """
@@ -52,12 +52,13 @@ def main() -> None:
     try:
         from pianoplay.audio import render
         from pianoplay.plot import roll_png
+        from pianoplay.ui.outputs import EFFECTS, MONO, SAMPLE_RATE
 
         tmp = Path(tempfile.mkdtemp())
 
         def full() -> None:
             roll = vae.sample(1, 0.8, seed=2)[0]
-            render(vae.to_midi(roll), effects=False)
+            render(vae.to_midi(roll), SAMPLE_RATE, effects=EFFECTS, mono=MONO)
             roll_png(roll, tmp / "x.png", steps_per_bar=vae.steps_per_bar)
 
         res["sample_audio_png_ms"] = timed(full, args.repeats)

@@ -18,6 +18,7 @@ BAR_LINE = (170, 165, 155)
 NOTE = (46, 92, 156)
 NOTE_EDGE = (20, 50, 100)
 TEXT = (40, 40, 40)
+PNG_LEVEL = 1  # zlib level: ~2x faster than the default 6, files ~2x larger (still a few KB)
 
 
 def _pitch_window(rolls: list[np.ndarray], min_span: int = 25) -> tuple[int, int]:
@@ -88,7 +89,7 @@ def roll_image(
 def roll_png(roll: np.ndarray, path: str | Path, steps_per_bar: int = 8, title: str | None = None) -> Path:
     """Save :func:`roll_image` of ``roll`` as a PNG."""
     path = Path(path)
-    roll_image(roll, steps_per_bar, title=title).save(path, optimize=False)
+    roll_image(roll, steps_per_bar, title=title).save(path, compress_level=PNG_LEVEL)
     return path
 
 
@@ -110,5 +111,5 @@ def roll_grid_png(
     for i, im in enumerate(images):
         grid.paste(im, ((i % columns) * (width + gap), (i // columns) * (height + gap)))
     path = Path(path)
-    grid.save(path)
+    grid.save(path, compress_level=PNG_LEVEL)
     return path

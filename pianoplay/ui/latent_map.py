@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
+from pianoplay.plot import PNG_LEVEL
+
 MARKER = (214, 39, 40)
 
 
@@ -57,5 +59,5 @@ class LatentMap:
         draw = ImageDraw.Draw(img)
         draw.ellipse([x - 6, y - 6, x + 6, y + 6], fill=MARKER, outline=(255, 255, 255), width=2)
         path = Path(path)
-        img.save(path)
+        img.save(path, compress_level=PNG_LEVEL)
         return path
