@@ -175,3 +175,28 @@ def test_generate_flags_are_checked_first(tmp_path, capsys, flags, named):
     rc = main(["generate", "--checkpoint", "no-such-checkpoint", "--out", str(tmp_path / "o"), *flags])
     assert rc == 2
     assert named in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("family", ["chord-lstm", "roll-lstm"])
+def test_resumed_training_ends_where_an_uninterrupted_one_does(tmp_path, data_dir, family):
+    from safetensors.torch import load_file
+
+    data = data_dir / "benchmark" / "Nottingham.mat"
+    flags = ["--data", str(data), "--limit", "6", "--embd", "8", "--hidden", "12", "--threads", "1",
+             "--no-test", "--device", "cpu", "--patience", "9"]
+    assert main(["train", family, "--out", str(tmp_path / "straight"), "--epochs", "3", *flags]) == 0
+    assert main(["train", family, "--out", str(tmp_path / "cut"), "--epochs", "1", *flags]) == 0
+    assert main(["train", family, "--out", str(tmp_path / "cut"), "--epochs", "3", "--resume", *flags]) == 0
+    straight, cut = (json.loads((tmp_path / n / "config.json").read_text()) for n in ("straight", "cut"))
+    assert [h["valid_nll"] for h in cut["training"]["history"]] == [
+        h["valid_nll"] for h in straight["training"]["history"]]
+    assert len(cut["training"]["history"]) == 3
+    assert cut["metrics"] == straight["metrics"]
+    a, b = (load_file(str(tmp_path / n / "model.safetensors")) for n in ("straight", "cut"))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_resume_without_state_names_the_flag(tmp_path, data_dir, capsys):
+    rc = main(["train", "roll-lstm", "--data", str(data_dir / "benchmark" / "Nottingham.mat"),
+               "--out", str(tmp_path / "none"), "--resume"])
+    assert rc != 0 and "--resume" in capsys.readouterr().err

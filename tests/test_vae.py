@@ -119,7 +119,7 @@ def test_config_and_checkpoint_round_trip(tiny_checkpoint):
 
 
 def test_training_state_round_trip(tmp_path, tiny_checkpoint):
-    from pianoplay.vae.state import load_state, save_state
+    from pianoplay.train_state import load_state, save_state
 
     _, model = tiny_checkpoint
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)

@@ -3,7 +3,10 @@
 Validation NLL (the benchmark protocol) after every epoch; the checkpoint with
 the best one is kept, the learning rate halves when it stops improving, and
 training stops after ``--patience`` epochs without improvement or at
-``--max-minutes``. Deterministic for a seed on a given device.
+``--max-minutes`` (counted over resumed runs too). The full training state
+(weights, Adam moments, scheduler, RNGs; safetensors + JSON) is saved to
+``OUT/resume/`` after every epoch; ``--resume`` continues from it and ends
+where an uninterrupted run would. Deterministic for a seed on a given device.
 """
 
 from __future__ import annotations
@@ -48,6 +51,8 @@ def add_train_parser(families) -> None:
         p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = torch default)")
         p.add_argument("--limit", type=int, default=None, help="use only the first N training pieces")
         p.add_argument("--no-test", action="store_true", help="skip the final test-split evaluation")
+        p.add_argument("--resume", action="store_true",
+                       help="continue from OUT/resume/ (saved after every epoch; same flags)")
         if family == "chord-lstm":
             p.add_argument("--min-count", type=int, default=1, help="vocabulary: minimum frame count")
             p.add_argument("--max-vocab", type=int, default=None, help="vocabulary: at most this many frames")
@@ -74,6 +79,8 @@ def run(args) -> int:
         raise PianoplayError(f"--data {args.data} does not exist.")
     if args.transpose < 0 or args.transpose > 12:
         raise PianoplayError(f"--transpose must be within 0..12, not {args.transpose}.")
+    if args.resume and not (args.out / "resume" / "state.json").is_file():
+        raise PianoplayError(f"--resume: {args.out / 'resume'} holds no training state.")
     train(args)
     return 0
 
@@ -107,6 +114,7 @@ def train(args) -> None:
     from pianoplay.lm.data import Batch, length_batches, load_rolls, make_batch, model_inputs
     from pianoplay.lm.evaluate import nll_metrics
     from pianoplay.lm.trained import build_model, write_card
+    from pianoplay.train_state import load_state, save_state
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -171,11 +179,20 @@ def train(args) -> None:
         config["files"] = {"vocab": "vocab.json"}
 
     unk_aux = getattr(args, "unk_aux", 0.0)
-    best, best_epoch, history, bad = math.inf, 0, [], 0
-    start = time.time()
+    st = {"epoch": 0, "best": math.inf, "best_epoch": 0, "bad": 0, "history": [], "elapsed_s": 0.0}
+    if args.resume:
+        st = load_state(args.out / "resume", model, opt, sched, rng)
+        print(f"resumed after epoch {st['epoch']} ({st['elapsed_s'] / 60:.1f} min)", file=sys.stderr)
+    best, best_epoch, history, bad = st["best"], st["best_epoch"], st["history"], st["bad"]
+    if best_epoch:  # the best checkpoint so far is already in OUT
+        config["training"].update({"best_epoch": best_epoch, "history": history})
+        config["metrics"] = {"valid_nll_per_frame": round(best, 4)}
+    start = time.time() - st["elapsed_s"]
     lengths = [len(r) for r in train_rolls]
-    stop = False
-    for epoch in range(1, args.epochs + 1):
+    stop = bad >= args.patience or time.time() - start > 60 * args.max_minutes
+    for epoch in range(st["epoch"] + 1, args.epochs + 1):
+        if stop:
+            break
         model.train()
         total, count = 0.0, 0
         batches = length_batches(lengths, args.batch_size, rng, args.max_batch_frames)
@@ -226,6 +243,9 @@ def train(args) -> None:
             save_checkpoint(args.out, config, model.state_dict(), extra)
         else:
             bad += 1
+        st.update(epoch=epoch, best=best, best_epoch=best_epoch, bad=bad, history=history,
+                  elapsed_s=time.time() - start)
+        save_state(args.out / "resume", model, opt, sched, rng, st)
         if stop or bad >= args.patience:
             break
     config["training"].update({"epochs_run": len(history), "train_minutes": round((time.time() - start) / 60, 2),

@@ -153,7 +153,7 @@ def train(data: Path, out: Path, model_over: dict, train_over: dict, device, res
     from pianoplay.checkpoint import save_checkpoint
     from pianoplay.vae.evaluate import elbo, make_batch
     from pianoplay.vae.model import MusicVAE, VAEConfig
-    from pianoplay.vae.state import load_state, save_state
+    from pianoplay.train_state import load_state, save_state
     from pianoplay.vocab import ChordVocab
 
     tc = TrainConfig.from_dict(train_over)
