@@ -99,26 +99,59 @@ class LSTMStepper:
     """One step of a (multi-layer) ``nn.LSTM`` as one fused matmul per layer.
 
     At T = 1 ``nn.LSTM``'s per-call overhead costs about 3x the arithmetic on a CPU.
-    State is the ``nn.LSTM`` one: ``(h, c)``, each (layers, B, H)."""
+    State is the ``nn.LSTM`` one: ``(h, c)``, each (layers, B, H).
 
-    def __init__(self, lstm: torch.nn.LSTM):
+    ``token_gates`` (n_tokens, 4H), optional: the first layer's input projection of
+    every token's embedding, precomputed; :meth:`tokens` then skips that matmul."""
+
+    def __init__(self, lstm: torch.nn.LSTM, token_gates: torch.Tensor | None = None):
         self.layers = []
         for k in range(lstm.num_layers):
             w = torch.cat([getattr(lstm, f"weight_ih_l{k}"), getattr(lstm, f"weight_hh_l{k}")], 1)
             b = getattr(lstm, f"bias_ih_l{k}") + getattr(lstm, f"bias_hh_l{k}")
             self.layers.append((w.T.contiguous(), b))  # (E + H, 4H), (4H,)
+        self.token_gates = token_gates
+        self.w_hh0 = lstm.weight_hh_l0.T.contiguous()  # (H, 4H)
 
     def __call__(self, x: torch.Tensor, state):
         """x (B, E) -> top hidden (B, H), new state."""
+        h = state[0]
+        return self._run([torch.addmm(b, torch.cat([x, h[0]], 1), w) for w, b in self.layers[:1]], state)
+
+    def tokens(self, tok: torch.Tensor, state):
+        """tok (B,) ids whose embeddings ``token_gates`` holds -> top hidden (B, H), new state."""
+        gates = torch.addmm(self.token_gates[tok], state[0][0], self.w_hh0)  # (B, 4H)
+        return self._run([gates], state)
+
+    def _run(self, first: list[torch.Tensor], state):
         h, c = state
         hs, cs = [], []
-        for k, (w, b) in enumerate(self.layers):
-            i, f, g, o = torch.addmm(b, torch.cat([x, h[k]], 1), w).chunk(4, 1)  # PyTorch gate order
+        gates = first[0]
+        for k in range(len(self.layers)):
+            if k:
+                w, b = self.layers[k]
+                gates = torch.addmm(b, torch.cat([x, h[k]], 1), w)
+            i, f, g, o = gates.chunk(4, 1)  # PyTorch gate order
             c_k = torch.sigmoid(f) * c[k] + torch.sigmoid(i) * torch.tanh(g)
             x = torch.sigmoid(o) * torch.tanh(c_k)
             hs.append(x)
             cs.append(c_k)
         return x, (torch.stack(hs), torch.stack(cs))
+
+
+def token_input_gates(model) -> torch.Tensor:
+    """(n_out, 4H) first-layer input gates of every output id's embedding, bias included.
+    Cached on the model until a parameter changes (training bumps their versions)."""
+    key = tuple((id(p), p._version, p.device) for p in model.parameters())
+    cached = getattr(model, "_token_gates", None)
+    if cached is not None and cached[0] == key:
+        return cached[1]
+    lstm = model.lstm
+    ids = torch.arange(model.config.n_out, device=model.frames.device)
+    x = model.embed(ids, model.frames)  # (n_out, E)
+    gates = torch.addmm(lstm.bias_ih_l0 + lstm.bias_hh_l0, x, lstm.weight_ih_l0.T)  # (n_out, 4H)
+    model._token_gates = (key, gates)
+    return gates
 
 
 def _prime(model, inputs_tokens: torch.Tensor, inputs_frames: torch.Tensor, batch: int):
@@ -145,9 +178,8 @@ def _chord_decode(model, vocab, n, steps, strategy, temperature, top_k, top_p, p
     device = next(model.parameters()).device
     h, state = _prime(model, *_chord_inputs(vocab, primer, device), n)
     w_out = model.out_vectors() if model.config.tie_weights else None
-    frame_table = model.frames  # (V, 88)
     out = torch.empty(n, steps, dtype=torch.long, device=device)
-    step = LSTMStepper(model.lstm)
+    step = LSTMStepper(model.lstm, token_input_gates(model))
     for t in range(steps):
         logits = _next_logits(model, h, w_out, temperature)
         if strategy == "greedy":
@@ -159,7 +191,7 @@ def _chord_decode(model, vocab, n, steps, strategy, temperature, top_k, top_p, p
                 logits = filter_logits(logits, top_p=top_p)
             tok = torch.multinomial(logits.softmax(-1), 1, generator=gen).squeeze(-1)
         out[:, t] = tok
-        h, state = step(model.embed(tok, frame_table[tok]), state)
+        h, state = step.tokens(tok, state)
     return out.cpu().numpy()
 
 
@@ -168,11 +200,10 @@ def _beam(model, vocab, n, steps, temperature, width, primer, length_alpha) -> n
     device = next(model.parameters()).device
     h, state = _prime(model, *_chord_inputs(vocab, primer, device), width)
     w_out = model.out_vectors() if model.config.tie_weights else None
-    frame_table = model.frames
     scores = torch.full((width,), float("-inf"), device=device)
     scores[0] = 0.0  # all beams start identical: expand only one at the first step
     history = torch.empty(width, 0, dtype=torch.long, device=device)
-    step = LSTMStepper(model.lstm)
+    step = LSTMStepper(model.lstm, token_input_gates(model))
     for _ in range(steps):
         logp = _next_logits(model, h, w_out, temperature).log_softmax(-1)  # (W, V)
         total = (scores[:, None] + logp).flatten()  # (W * V,)
@@ -180,7 +211,7 @@ def _beam(model, vocab, n, steps, temperature, width, primer, length_alpha) -> n
         beam, tok = flat // logp.shape[1], flat % logp.shape[1]
         history = torch.cat([history[beam], tok[:, None]], 1)
         state = tuple(s[:, beam] for s in state)  # (layers, W, H) reordered
-        h, state = step(model.embed(tok, frame_table[tok]), state)
+        h, state = step.tokens(tok, state)
     norm = ((5 + steps) / 6) ** length_alpha
     order = torch.argsort(scores / norm, descending=True)[:n]
     return history[order].cpu().numpy()
