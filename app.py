@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import random
+import signal
+import sys
 import threading
 from contextlib import contextmanager
 
@@ -505,6 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.no_warm_up:
         threading.Thread(target=demo.actions.warm_up, daemon=True, name="warm-up").start()
+    # a terminated server exits normally, so its output folder is deleted (atexit)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     demo.block_thread()
     return 0
 

@@ -26,6 +26,7 @@ import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -107,12 +108,15 @@ def main(argv: list[str] | None = None) -> int:
             ("downloaded_shared_ssl", {"ssl_verify": shared_ssl_context()}),
         )
         for mode, kwargs in modes:
-            client = Client(server.url, verbose=False, **kwargs)
-            for name, fn in calls(args.vae, args.lm, midi_a, midi_b).items():
-                median, times = median_time(fn, client, args.runs)
-                results.setdefault(name, {})[f"{mode}_median_s"] = median
-                results[name][f"{mode}_times_s"] = times
-                print(f"  {name:14s} {mode:10s} median {median * 1000:7.0f} ms", file=sys.stderr)
+            # each mode: a fresh client (its heartbeat stopped after) and a fresh download folder
+            with tempfile.TemporaryDirectory() as downloads:
+                client = Client(server.url, verbose=False, **{"download_files": downloads, **kwargs})
+                for name, fn in calls(args.vae, args.lm, midi_a, midi_b).items():
+                    median, times = median_time(fn, client, args.runs)
+                    results.setdefault(name, {})[f"{mode}_median_s"] = median
+                    results[name][f"{mode}_times_s"] = times
+                    print(f"  {name:14s} {mode:22s} median {median * 1000:7.0f} ms", file=sys.stderr)
+                client.close()
     finally:
         server.stop()
 

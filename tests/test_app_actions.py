@@ -52,6 +52,15 @@ def test_outputs_prunes_old_folders(tmp_path):
     assert fresh.is_dir() and not old.exists()
 
 
+def test_outputs_removes_roots_that_killed_runs_left_behind(tmp_path):
+    stale = Outputs(tmp_path, keep_seconds=60).root  # as if its process had been killed
+    past = time.time() - 120
+    os.utime(stale, (past, past))
+    live = Outputs(tmp_path, keep_seconds=60).root  # a recent run's root is kept
+    Outputs(tmp_path, keep_seconds=60)
+    assert not stale.exists() and live.is_dir()
+
+
 @pytest.fixture(scope="module")
 def actions(tmp_path_factory):
     from pianoplay.registry import Registry

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
 import threading
@@ -19,6 +20,7 @@ SAMPLE_RATE = 22050
 EFFECTS = False
 MONO = True
 KEEP_SECONDS = 3600.0  # output folders older than this are deleted
+ROOT_PREFIX = "pianoplay-app-"
 
 
 @dataclass
@@ -33,26 +35,40 @@ class Piece:
 
 
 class Outputs:
-    """A root folder holding one sub-folder per request; old ones are pruned."""
+    """A root folder holding one sub-folder per request; old ones are pruned.
+
+    The root is deleted when the process exits; roots that killed processes left
+    behind in the same base folder are deleted once untouched for ``keep_seconds``."""
 
     def __init__(self, root: str | Path | None = None, keep_seconds: float = KEEP_SECONDS) -> None:
         base = Path(root) if root is not None else Path(tempfile.gettempdir())
         base.mkdir(parents=True, exist_ok=True)
-        self.root = Path(tempfile.mkdtemp(prefix="pianoplay-app-", dir=base))
         self.keep_seconds = keep_seconds
+        _prune_older(base.glob(f"{ROOT_PREFIX}*"), keep_seconds)
+        self.root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir=base))
         self._lock = threading.Lock()
+        atexit.register(shutil.rmtree, self.root, True)
 
     def new(self, prefix: str) -> Path:
         """A fresh, empty folder for one request."""
         with self._lock:
             self._prune()
+            self.root.mkdir(parents=True, exist_ok=True)  # in case another process pruned it
             return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.root))
 
     def _prune(self) -> None:
-        cutoff = time.time() - self.keep_seconds
-        for folder in self.root.iterdir():
+        if self.root.is_dir():
+            _prune_older(self.root.iterdir(), self.keep_seconds)
+
+
+def _prune_older(folders, keep_seconds: float) -> None:
+    cutoff = time.time() - keep_seconds
+    for folder in folders:
+        try:
             if folder.is_dir() and folder.stat().st_mtime < cutoff:
                 shutil.rmtree(folder, ignore_errors=True)
+        except OSError:
+            continue  # removed meanwhile by another process
 
 
 def render_piece(
