@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from pianoplay.derived import derived
 from pianoplay.errors import PianoplayError
 
 STRATEGIES = ("sample", "greedy", "top-k", "top-p", "beam")
@@ -115,21 +115,20 @@ class LSTMStepper:
 
     def __call__(self, x: torch.Tensor, state):
         """x (B, E) -> top hidden (B, H), new state."""
-        h = state[0]
-        return self._run([torch.addmm(b, torch.cat([x, h[0]], 1), w) for w, b in self.layers[:1]], state)
+        w, b = self.layers[0]
+        return self._run(torch.addmm(b, torch.cat([x, state[0][0]], 1), w), state)
 
     def tokens(self, tok: torch.Tensor, state):
         """tok (B,) ids whose embeddings ``token_gates`` holds -> top hidden (B, H), new state."""
-        gates = torch.addmm(self.token_gates[tok], state[0][0], self.w_hh0)  # (B, 4H)
-        return self._run([gates], state)
+        return self._run(torch.addmm(self.token_gates[tok], state[0][0], self.w_hh0), state)
 
-    def _run(self, first: list[torch.Tensor], state):
+    def _run(self, gates: torch.Tensor, state):
+        """The first layer's gates (B, 4H) -> top hidden (B, H), new state."""
         h, c = state
         hs, cs = [], []
-        gates = first[0]
-        for k in range(len(self.layers)):
+        x = None  # the layer below's output
+        for k, (w, b) in enumerate(self.layers):
             if k:
-                w, b = self.layers[k]
                 gates = torch.addmm(b, torch.cat([x, h[k]], 1), w)
             i, f, g, o = gates.chunk(4, 1)  # PyTorch gate order
             c_k = torch.sigmoid(f) * c[k] + torch.sigmoid(i) * torch.tanh(g)
@@ -139,19 +138,18 @@ class LSTMStepper:
         return x, (torch.stack(hs), torch.stack(cs))
 
 
-def token_input_gates(model) -> torch.Tensor:
-    """(n_out, 4H) first-layer input gates of every output id's embedding, bias included.
-    Cached on the model until a parameter changes (training bumps their versions)."""
-    key = tuple((id(p), p._version, p.device) for p in model.parameters())
-    cached = getattr(model, "_token_gates", None)
-    if cached is not None and cached[0] == key:
-        return cached[1]
+def _chord_stepper(model) -> LSTMStepper:
+    """A chord-LSTM's stepper with every output id's first-layer input gates
+    precomputed. Cached until a parameter changes."""
+    return derived(model, "_stepper", lambda: LSTMStepper(model.lstm, _token_input_gates(model)))
+
+
+def _token_input_gates(model) -> torch.Tensor:
+    """(n_out, 4H) first-layer input gates of every output id's embedding, bias included."""
     lstm = model.lstm
     ids = torch.arange(model.config.n_out, device=model.frames.device)
     x = model.embed(ids, model.frames)  # (n_out, E)
-    gates = torch.addmm(lstm.bias_ih_l0 + lstm.bias_hh_l0, x, lstm.weight_ih_l0.T)  # (n_out, 4H)
-    model._token_gates = (key, gates)
-    return gates
+    return torch.addmm(lstm.bias_ih_l0 + lstm.bias_hh_l0, x, lstm.weight_ih_l0.T)  # (n_out, 4H)
 
 
 def _prime(model, inputs_tokens: torch.Tensor, inputs_frames: torch.Tensor, batch: int):
@@ -179,7 +177,7 @@ def _chord_decode(model, vocab, n, steps, strategy, temperature, top_k, top_p, p
     h, state = _prime(model, *_chord_inputs(vocab, primer, device), n)
     w_out = model.out_vectors() if model.config.tie_weights else None
     out = torch.empty(n, steps, dtype=torch.long, device=device)
-    step = LSTMStepper(model.lstm, token_input_gates(model))
+    step = _chord_stepper(model)
     for t in range(steps):
         logits = _next_logits(model, h, w_out, temperature)
         if strategy == "greedy":
@@ -203,7 +201,7 @@ def _beam(model, vocab, n, steps, temperature, width, primer, length_alpha) -> n
     scores = torch.full((width,), float("-inf"), device=device)
     scores[0] = 0.0  # all beams start identical: expand only one at the first step
     history = torch.empty(width, 0, dtype=torch.long, device=device)
-    step = LSTMStepper(model.lstm, token_input_gates(model))
+    step = _chord_stepper(model)
     for _ in range(steps):
         logp = _next_logits(model, h, w_out, temperature).log_softmax(-1)  # (W, V)
         total = (scores[:, None] + logp).flatten()  # (W * V,)
@@ -226,7 +224,7 @@ def _roll_decode(model, n, steps, strategy, temperature, primer, gen) -> np.ndar
     h, state = model(bos[None].expand(n, -1), frames[None].expand(n, -1, -1))
     h = h[:, -1]
     out = torch.empty(n, steps, 88, dtype=torch.uint8, device=device)
-    step = LSTMStepper(model.lstm)
+    step = derived(model, "_stepper", lambda: LSTMStepper(model.lstm))
     for t in range(steps):
         a = model.logits(h).float() / temperature  # (n, 88)
         x = (a > 0).float() if strategy == "greedy" else torch.bernoulli(torch.sigmoid(a), generator=gen)

@@ -28,6 +28,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from pianoplay.derived import derived
+
 UNK_ID = 0
 
 
@@ -245,10 +247,10 @@ class MusicVAE(nn.Module):
         frame part of the input projection is folded into a per-token table,
         and the conditioning part is applied once per sequence (or bar).
         Cached until a parameter changes (training bumps their versions)."""
+        return derived(self, "_cell_cache", self._build_cell_weights)
+
+    def _build_cell_weights(self):
         lstm, E = self.decoder.lstm, self.cfg.frame_dim
-        key = tuple((id(p), p._version, p.device) for p in self.decoder.parameters())
-        if getattr(self, "_cell_cache", (None,))[0] == key:
-            return self._cell_cache[1]
         w_ih, w_hh = lstm.weight_ih_l0, lstm.weight_hh_l0  # (4H, E + C), (4H, H)
         bias = lstm.bias_ih_l0 + lstm.bias_hh_l0
         w_frame, w_cond = w_ih[:, :E], w_ih[:, E:]
@@ -257,10 +259,8 @@ class MusicVAE(nn.Module):
         # h feeds both the next step's gates and the output head: one matmul for both.
         w_out = torch.cat([w_hh.T, self.decoder.head.weight.T], dim=1)  # (H, 4H + V)
         # Contiguous transposes: a strided right operand makes each step's matmul slow.
-        weights = (w_frame.T.contiguous(), w_cond.T.contiguous(), w_out.contiguous(), bias,
-                   token_gates, bos_gates)
-        self._cell_cache = (key, weights)
-        return weights
+        return (w_frame.T.contiguous(), w_cond.T.contiguous(), w_out.contiguous(), bias,
+                token_gates, bos_gates)
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, steps: int, temperature: float = 1.0,
