@@ -252,16 +252,15 @@ def plan_chunks(
 def _render_chunk(
     pool: _SynthPool, events: list[tuple], out: np.ndarray, begin: int, keep: int
 ) -> None:
-    if begin == keep:
-        with pool.synth() as synth:
-            synth.render(events, out, begin)
-        return
-    # render the lead-in too, then keep only [keep, ...)
-    lead = np.empty((len(out) + keep - begin, 2), dtype=np.float32)
-    chunk = [e for e in events if e[0] >= begin or e[1] in (1, 3)]  # notes of the chunk; state
+    """Render samples ``[keep, keep + len(out))`` into ``out``, playing from ``begin``."""
+    if begin:  # notes starting before ``begin`` have died away; controllers and programs are state
+        events = [e for e in events if e[0] >= begin or e[1] in (1, 3)]
+    # with a lead-in, render it too and keep only what follows it
+    target = out if begin == keep else np.empty((len(out) + keep - begin, 2), np.float32)
     with pool.synth() as synth:
-        synth.render(chunk, lead, begin)
-    out[:] = lead[keep - begin :]
+        synth.render(events, target, begin)
+    if target is not out:
+        out[:] = target[keep - begin :]
 
 
 def render(
