@@ -11,7 +11,6 @@ where an uninterrupted run would. Deterministic for a seed on a given device.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import platform
@@ -183,13 +182,13 @@ def train(args) -> None:
     if args.resume:
         st = load_state(args.out / "resume", model, opt, sched, rng)
         print(f"resumed after epoch {st['epoch']} ({st['elapsed_s'] / 60:.1f} min)", file=sys.stderr)
-    best, best_epoch, history, bad = st["best"], st["best_epoch"], st["history"], st["bad"]
-    if best_epoch:  # the best checkpoint so far is already in OUT
-        config["training"].update({"best_epoch": best_epoch, "history": history})
-        config["metrics"] = {"valid_nll_per_frame": round(best, 4)}
+    history = st["history"]  # the same list: appended to below, saved with st
+    if st["best_epoch"]:  # the best checkpoint so far is already in OUT
+        config["training"].update({"best_epoch": st["best_epoch"], "history": history})
+        config["metrics"] = {"valid_nll_per_frame": round(st["best"], 4)}
     start = time.time() - st["elapsed_s"]
     lengths = [len(r) for r in train_rolls]
-    stop = bad >= args.patience or time.time() - start > 60 * args.max_minutes
+    stop = st["bad"] >= args.patience or time.time() - start > 60 * args.max_minutes
     for epoch in range(st["epoch"] + 1, args.epochs + 1):
         if stop:
             break
@@ -232,25 +231,24 @@ def train(args) -> None:
         elapsed = time.time() - start
         history.append({"epoch": epoch, "train_nll": round(total / count, 4), "valid_nll": round(valid, 4),
                         "lr": opt.param_groups[0]["lr"], "minutes": round(elapsed / 60, 2)})
-        improved = valid < best - 1e-4
+        improved = valid < st["best"] - 1e-4
         print(f"epoch {epoch:3d}  train {total / count:.4f}  valid {valid:.4f}  "
               f"{'*' if improved else ' '} {elapsed / 60:.1f} min", file=sys.stderr, flush=True)
         if improved:
-            best, best_epoch, bad = valid, epoch, 0
+            st.update(best=valid, best_epoch=epoch, bad=0)
             config["training"].update({"epochs_run": epoch, "best_epoch": epoch,
                                        "train_minutes": round(elapsed / 60, 2), "history": history})
             config["metrics"] = {"valid_nll_per_frame": round(valid, 4)}
             save_checkpoint(args.out, config, model.state_dict(), extra)
         else:
-            bad += 1
-        st.update(epoch=epoch, best=best, best_epoch=best_epoch, bad=bad, history=history,
-                  elapsed_s=time.time() - start)
+            st["bad"] += 1
+        st.update(epoch=epoch, elapsed_s=time.time() - start)
         save_state(args.out / "resume", model, opt, sched, rng, st)
-        if stop or bad >= args.patience:
+        if stop or st["bad"] >= args.patience:
             break
     config["training"].update({"epochs_run": len(history), "train_minutes": round((time.time() - start) / 60, 2),
                                "history": history, "stopped": "time" if stop else
-                               ("early stopping" if bad >= args.patience else "epochs")})
+                               ("early stopping" if st["bad"] >= args.patience else "epochs")})
     from pianoplay.checkpoint import write_config
 
     if not args.no_test:
@@ -263,4 +261,4 @@ def train(args) -> None:
         print("test " + json.dumps(test), file=sys.stderr)
     write_config(args.out, config)
     write_card(args.out, config)
-    print(json.dumps({"out": str(args.out), "best_epoch": best_epoch, **config["metrics"]}))
+    print(json.dumps({"out": str(args.out), "best_epoch": st["best_epoch"], **config["metrics"]}))
