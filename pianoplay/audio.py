@@ -306,7 +306,7 @@ def render(
     if not isinstance(midi, pretty_midi.PrettyMIDI):
         from pianoplay.midi import load_midi
 
-        midi = load_midi(midi).pm
+        midi = load_midi(midi).to_pretty_midi()
     if program is not None and not 0 <= int(program) <= 127:
         raise ValueError(f"program must be a General MIDI program 0-127, not {program}.")
     sample_rate = int(sample_rate)

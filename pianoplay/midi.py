@@ -55,6 +55,8 @@ class Track:
     program: int
     is_drum: bool
     notes: list[Note] = field(default_factory=list)
+    # (seconds, controller, value) of the track's channel, shared by its programs
+    controls: list[tuple[float, int, int]] = field(default_factory=list)
 
 
 @dataclass
@@ -94,6 +96,26 @@ class Score:
         if self.time_signatures and self.time_signatures[0][0] == 0:
             return self.time_signatures[0][1], self.time_signatures[0][2]
         return 4, 4
+
+    def to_pretty_midi(self, time_scale: float = 1.0):
+        """The notes and controllers as a ``pretty_midi.PrettyMIDI`` (for rendering).
+
+        Times are the score's seconds times ``time_scale`` (2.0 plays at half
+        speed). The PrettyMIDI holds one tempo, the first one scaled, and no
+        meta events; note times stay exact because they are given in seconds.
+        """
+        import pretty_midi
+
+        pm = pretty_midi.PrettyMIDI(resolution=self.ticks_per_quarter,
+                                    initial_tempo=self.tempo / time_scale)
+        for track in self.tracks:
+            inst = pretty_midi.Instrument(track.program, is_drum=track.is_drum, name=track.name)
+            inst.notes = [pretty_midi.Note(n.velocity, n.pitch, n.start * time_scale,
+                                           n.end * time_scale) for n in track.notes]
+            inst.control_changes = [pretty_midi.ControlChange(number, value, t * time_scale)
+                                    for t, number, value in track.controls]
+            pm.instruments.append(inst)
+        return pm
 
     def tick_to_seconds(self, ticks) -> np.ndarray:
         """Seconds of tick positions under the tempo map (array in, array out)."""
@@ -182,6 +204,7 @@ def _build_score(mid, tpq: int, name: str, limits: MidiLimits) -> Score:
     keys: list[tuple[int, int]] = []
     raw: dict[tuple[int, int, int], list[list]] = {}  # (track, channel, program) -> notes
     names: dict[int, str] = {}
+    controls: dict[tuple[int, int], list[tuple[int, int, int]]] = {}  # (track, channel)
     end_tick = 0
     for t_index, track in enumerate(mid.tracks):
         tick = 0
@@ -200,6 +223,9 @@ def _build_score(mid, tpq: int, name: str, limits: MidiLimits) -> Score:
                     pending.pop(0)[2] = tick
             elif kind == "program_change":
                 programs[msg.channel] = msg.program
+            elif kind == "control_change":
+                controls.setdefault((t_index, msg.channel), []).append(
+                    (tick, msg.control, msg.value))
             elif kind == "set_tempo":
                 bpm = 60e6 / msg.tempo if msg.tempo > 0 else float("inf")
                 if not limits.min_bpm <= bpm <= limits.max_bpm:
@@ -241,10 +267,13 @@ def _build_score(mid, tpq: int, name: str, limits: MidiLimits) -> Score:
         ticks = np.array([(n[1], n[2]) for n in notes], dtype=float)
         secs = to_seconds(ticks)
         is_drum = channel == DRUM_CHANNEL
+        ccs = controls.get((t_index, channel), [])
+        cc_secs = to_seconds(np.array([c[0] for c in ccs], dtype=float))
         tracks.append(Track(
             name=names.get(t_index, ""), program=program, is_drum=is_drum,
             notes=[Note(n[0], n[1], n[2], float(s[0]), float(s[1]), n[3], program, is_drum)
-                   for n, s in zip(notes, secs)]))
+                   for n, s in zip(notes, secs)],
+            controls=[(float(t), c[1], c[2]) for t, c in zip(cc_secs, ccs)]))
     time_sigs = [ts for ts in _clean_events(time_sigs) if _valid_time_signature(ts, name)]
     return Score(ticks_per_quarter=tpq, tracks=tracks, tempos=tempos,
                  time_signatures=time_sigs, key_signatures=_clean_events(keys),

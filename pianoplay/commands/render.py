@@ -19,7 +19,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from pianoplay.audio import render, set_tempo, write_wav
+    from pianoplay.audio import render, write_wav
     from pianoplay.errors import PianoplayError
     from pianoplay.midi import load_midi
 
@@ -32,9 +32,8 @@ def run(args) -> int:
     if args.output.suffix.lower() != ".wav":
         raise PianoplayError(f"OUT.wav must end in .wav: {args.output}")
     score = load_midi(args.input)
-    pm = score.pm
-    if args.tempo is not None:
-        set_tempo(pm, args.tempo)
+    # --tempo: the first tempo becomes args.tempo, later changes scale with it
+    pm = score.to_pretty_midi(score.tempo / args.tempo if args.tempo else 1.0)
     audio = render(pm, sample_rate=args.sample_rate, soundfont=args.soundfont, program=args.program)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     write_wav(args.output, audio, args.sample_rate)
