@@ -62,7 +62,10 @@ def find_soundfont(explicit: str | Path | None = None) -> Path:
                 raise SoundfontError(f"soundfont {path} (from {origin}) does not exist.")
             return path
     bundled = sorted(SOUNDFONTS_DIR.glob("*.sf2")) if SOUNDFONTS_DIR.is_dir() else []
-    for path in [*bundled, *map(Path, SYSTEM_SOUNDFONTS)]:
+    # then any other .sf2 in those folders (what scripts/setup_system.sh accepts)
+    folders = dict.fromkeys(Path(p).parent for p in SYSTEM_SOUNDFONTS)
+    others = [sf2 for folder in folders if folder.is_dir() for sf2 in sorted(folder.glob("*.sf2"))]
+    for path in [*bundled, *map(Path, SYSTEM_SOUNDFONTS), *others]:
         if path.is_file():
             return path
     raise SoundfontError(f"no General MIDI soundfont found; {INSTALL_HINT}.")

@@ -4,11 +4,32 @@
 # Idempotent: prints nothing and exits fast when everything is present.
 set -euo pipefail
 
+# ldconfig lives in /sbin, which is not on a normal user's PATH.
+has_fluidsynth() {
+  local ldconfig
+  for ldconfig in "$(command -v ldconfig || true)" /sbin/ldconfig /usr/sbin/ldconfig; do
+    [ -x "$ldconfig" ] && "$ldconfig" -p 2>/dev/null | grep -q 'libfluidsynth\.so\.3' && return 0
+  done
+  return 1
+}
+
+# Each folder on its own: one command over several globs fails as soon as any
+# of them matches nothing. The folders are those pianoplay.audio.find_soundfont searches.
+has_soundfont() {
+  local dir sf2
+  [ -n "${PIANOPLAY_SOUNDFONT:-}" ] && return 0
+  for dir in soundfonts /usr/share/sounds/sf2 /usr/share/soundfonts /usr/local/share/soundfonts \
+             /opt/homebrew/share/soundfonts; do
+    for sf2 in "$dir"/*.sf2; do
+      [ -f "$sf2" ] && return 0
+    done
+  done
+  return 1
+}
+
 need=()
-ldconfig -p 2>/dev/null | grep -q 'libfluidsynth\.so\.3' || need+=(libfluidsynth3)
-if [ -z "${PIANOPLAY_SOUNDFONT:-}" ] && ! ls soundfonts/*.sf2 /usr/share/sounds/sf2/*.sf2 /usr/share/soundfonts/*.sf2 >/dev/null 2>&1; then
-  need+=(timgm6mb-soundfont)
-fi
+has_fluidsynth || need+=(libfluidsynth3)
+has_soundfont || need+=(timgm6mb-soundfont)
 if [ "${PIANOPLAY_SKIP_BROWSER:-0}" != 1 ] && [ ! -x /usr/bin/chromium ]; then
   need+=(chromium)
 fi
