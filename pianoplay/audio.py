@@ -83,6 +83,47 @@ def _import_fluidsynth():
     return fluidsynth
 
 
+_FLUID_ERROR, _FLUID_WARN, _FLUID_INFO, _FLUID_DBG = 1, 2, 3, 4  # fluid_log_level
+_fluid_errors: list[str] = []  # FluidSynth errors since the last soundfont load (first 8)
+_fluid_log_quiet = False
+_on_fluid_error = None  # the ctypes callback, kept alive while FluidSynth holds it
+
+
+def _quiet_fluidsynth(fluidsynth) -> None:
+    """Keep FluidSynth's log off stderr: warnings, info and debug are dropped
+    (some soundfonts draw a dozen "Modulator ..." warnings per load), errors
+    are kept for the message of the ``SoundfontError`` they lead to."""
+    global _fluid_log_quiet, _on_fluid_error
+    if _fluid_log_quiet:
+        return
+    from ctypes import CFUNCTYPE, c_char_p, c_int, c_void_p
+
+    log_function = CFUNCTYPE(None, c_int, c_char_p, c_void_p)
+
+    def on_error(level, message, data):
+        if len(_fluid_errors) < 8:
+            _fluid_errors.append((message or b"").decode("utf-8", "replace").strip())
+
+    _on_fluid_error = log_function(on_error)
+    set_log = fluidsynth._fl.fluid_set_log_function
+    set_log.argtypes = (c_int, log_function, c_void_p)
+    set_log.restype = c_void_p
+    for level in (_FLUID_WARN, _FLUID_INFO, _FLUID_DBG):
+        set_log(level, log_function(), None)  # NULL: this level is not logged
+    set_log(_FLUID_ERROR, _on_fluid_error, None)
+    _fluid_log_quiet = True
+
+
+def _is_soundfont2(path: Path) -> bool:
+    """A SoundFont 2 file is a RIFF file of form ``sfbk``."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return head[:4] == b"RIFF" and head[8:12] == b"sfbk"
+
+
 def _write_float(fluidsynth):
     """``fluid_synth_write_float``: float output, no dither, no per-call copy
     (pyfluidsynth's ``get_samples`` only offers dithered int16)."""
@@ -101,16 +142,23 @@ class _Synth:
 
     def __init__(self, soundfont: Path, sample_rate: int, effects: bool) -> None:
         fluidsynth = _import_fluidsynth()
+        with _POOLS_LOCK:
+            _quiet_fluidsynth(fluidsynth)
+        if not _is_soundfont2(soundfont):
+            raise SoundfontError(f"FluidSynth could not load the soundfont {soundfont}: "
+                                 "it is not a SoundFont 2 (.sf2) file.")
         # int 0/1: FluidSynth rejects the strings "no"/"yes" for these.
         # One core per synth: render() runs synths side by side on chunks instead,
         # which scales better than FluidSynth's own voice threads.
         switches = {"synth.reverb.active": int(effects), "synth.chorus.active": int(effects),
                     "synth.cpu-cores": 1}  # fmt: skip
         self.synth = fluidsynth.Synth(gain=0.5, samplerate=float(sample_rate), **switches)
+        _fluid_errors.clear()
         self.sfid = self.synth.sfload(str(soundfont), update_midi_preset=1)
         if self.sfid == -1:
             self.synth.delete()
-            raise SoundfontError(f"FluidSynth could not load the soundfont {soundfont}.")
+            reason = f" ({_fluid_errors[0]})" if _fluid_errors else ""  # the first is the cause
+            raise SoundfontError(f"FluidSynth could not load the soundfont {soundfont}{reason}.")
         self._write = _write_float(fluidsynth)
 
     def render(

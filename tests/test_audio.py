@@ -164,3 +164,30 @@ def test_a_cut_render_leaves_nothing_behind_for_the_next_one():
         synth.render(_events(late, 22050, None), out, 0)
     assert np.abs(out[: int(0.95 * 22050)]).max() == 0.0
     assert np.abs(out[22050:]).max() > 0.01
+
+
+def test_fluidsynth_warnings_stay_off_stderr_errors_name_the_cause(tmp_path):
+    """Some soundfonts make FluidSynth log a dozen "Modulator ..." warnings per load;
+    once a synth exists its warnings are dropped (checked in a fresh process, where
+    the log function is still FluidSynth's default)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import fluidsynth, pretty_midi\n"
+        "from pianoplay.audio import render\n"
+        "pm = pretty_midi.PrettyMIDI(); inst = pretty_midi.Instrument(0)\n"
+        "inst.notes.append(pretty_midi.Note(80, 60, 0.0, 0.1)); pm.instruments.append(inst)\n"
+        "fluidsynth._fl.fluid_log(2, b'Modulator before')\n"
+        "render(pm)\n"
+        "for level in (2, 3, 4): fluidsynth._fl.fluid_log(level, b'Modulator after')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Modulator before" in result.stderr  # FluidSynth does log to stderr by default
+    assert "Modulator after" not in result.stderr
+    truncated = tmp_path / "short.sf2"
+    truncated.write_bytes(b"RIFF\x10\x00\x00\x00sfbkLIST")
+    with pytest.raises(SoundfontError, match="could not load.*size mismatch"):
+        render(one_note(), SR, soundfont=truncated)
