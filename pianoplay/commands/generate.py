@@ -88,6 +88,9 @@ def run(args) -> int:
         end = starts[min(args.primer_bars, len(starts) - 1)]
         primer = loaded.roll[: max(end, 1)]
         transpose, tempo = loaded.transpose, float(loaded.tempo or 120.0)
+        if transpose:
+            print(f"transposed {args.primer.name} ({loaded.key.name}) by {transpose:+d} semitones "
+                  "to C; output moved back")
     tempo = args.tempo if args.tempo is not None else tempo
     steps = args.bars * trained.steps_per_bar
     rolls = trained.generate(n=args.n, steps=steps, strategy=args.strategy, temperature=args.temperature,

@@ -54,8 +54,10 @@ def run(args) -> int:
         except PianoplayError as err:
             raise type(err)(f"{path}: {err}") from None
     a, b = ends
-    for name, e in (("A", a), ("B", b)):
+    for name, path, e in (("A", args.a, a), ("B", args.b, b)):
         print(f"{name}: bars {e.start_bar + 1}-{e.start_bar + e.n_bars} of {e.total_bars}")
+        if e.transpose:  # the path runs between two keys, so it is written in C
+            print(f"transposed {path.name} by {e.transpose:+d} semitones to C; output stays in C")
     rolls = trained.interpolate(a, b, args.steps, temperature=args.temperature, seed=args.seed,
                                 greedy=args.greedy)
     args.out.mkdir(parents=True, exist_ok=True)
