@@ -101,13 +101,15 @@ def _notes_and_bar(source, steps_per_quarter: int, steps_per_bar: int | None):
     return notes, steps_per_bar or 4 * steps_per_quarter
 
 
-def window_frames(notes: np.ndarray, n_frames: int = 128) -> np.ndarray:
-    """Frames of the first ``n_frames`` steps from the first onset.
+def window_frames(notes: np.ndarray, n_frames: int = 128, start: int | None = None) -> np.ndarray:
+    """Frames of the ``n_frames`` steps from ``start`` (default: the first onset).
 
     Parameters
     ----------
     notes : np.ndarray
         ``(N, 3)`` rows ``(pitch, onset_step, end_step)``, as :func:`grid_notes`.
+    start : int, optional
+        First step of the window; notes sounding into it from before count.
 
     Returns
     -------
@@ -117,11 +119,10 @@ def window_frames(notes: np.ndarray, n_frames: int = 128) -> np.ndarray:
     """
     if len(notes) == 0:
         return np.zeros((n_frames, N_PITCHES), dtype=bool)
-    start = int(notes[:, 1].min())
-    length = n_frames
-    change = np.zeros((length + 1, N_PITCHES), dtype=np.int32)
-    on = np.clip(notes[:, 1] - start, 0, length)
-    off = np.clip(notes[:, 2] - start, 0, length)
+    start = int(notes[:, 1].min()) if start is None else start
+    change = np.zeros((n_frames + 1, N_PITCHES), dtype=np.int32)
+    on = np.clip(notes[:, 1] - start, 0, n_frames)
+    off = np.clip(notes[:, 2] - start, 0, n_frames)
     keep = on < off
     np.add.at(change, (on[keep], notes[keep, 0]), 1)
     np.add.at(change, (off[keep], notes[keep, 0]), -1)
@@ -129,7 +130,7 @@ def window_frames(notes: np.ndarray, n_frames: int = 128) -> np.ndarray:
 
 
 def variety(midi_or_notes, n_frames: int = 128, steps_per_quarter: int = 2,
-            steps_per_bar: int | None = None) -> dict:
+            steps_per_bar: int | None = None, start: int | None = None) -> dict:
     """Variety and silence of the first ``n_frames`` frames from the first onset.
 
     Parameters
@@ -142,6 +143,10 @@ def variety(midi_or_notes, n_frames: int = 128, steps_per_quarter: int = 2,
         2 = eighth-note frames, the definition's grid.
     steps_per_bar : int, optional
         For ``notes_per_bar``; default: the file's first time signature (4/4 for notes).
+    start : int, optional
+        Measure from this step instead of the first onset (a later window, or
+        what follows a primer); notes sounding into the window count as frames,
+        not as onsets.
 
     Returns
     -------
@@ -159,10 +164,11 @@ def variety(midi_or_notes, n_frames: int = 128, steps_per_quarter: int = 2,
     if n_frames < 2:
         raise ValueError(f"n_frames must be at least 2, got {n_frames}")
     notes, bar = _notes_and_bar(midi_or_notes, steps_per_quarter, steps_per_bar)
-    roll = window_frames(notes, n_frames)  # (n_frames, 128)
+    if start is None:
+        start = int(notes[:, 1].min()) if len(notes) else 0
+    roll = window_frames(notes, n_frames, start)  # (n_frames, 128)
     sounding = roll.any(axis=1)  # (n_frames,)
     same = (roll[1:] == roll[:-1]).all(axis=1)  # (n_frames - 1,)
-    start = notes[:, 1].min() if len(notes) else 0
     onsets = int(((notes[:, 1] >= start) & (notes[:, 1] < start + n_frames)).sum())
     pitches = np.nonzero(roll.any(axis=0))[0]
     per_key = roll.sum(axis=0)  # (128,)
@@ -175,7 +181,7 @@ def variety(midi_or_notes, n_frames: int = 128, steps_per_quarter: int = 2,
         "notes_per_bar": float(onsets * bar / len(roll)),
         "pitch_range": int(pitches.max() - pitches.min()) if len(pitches) else 0,
         "pitch_class_hist": [float(x) for x in hist],
-        "frames": int(min(n_frames, notes[:, 2].max() - start)) if len(notes) else 0,
+        "frames": int(np.clip(notes[:, 2].max() - start, 0, n_frames)) if len(notes) else 0,
     }
 
 

@@ -38,6 +38,8 @@ def test_variety_by_hand():
     assert v["pitch_range"] == 4
     assert v["pitch_class_hist"][0] == 6 and v["pitch_class_hist"][4] == 2
     assert v["notes_per_bar"] == pytest.approx(3 * 8 / 8)
+    later = variety(notes, n_frames=4, start=4)  # C sounds into the window: a frame, no onset
+    assert later["notes_per_frame"] == pytest.approx(0.5) and later["notes_per_bar"] == 0
     # a piece ending early is padded with silence; a silent piece measures as silence
     assert variety(np.array([[60, 0, 4]]), n_frames=8)["silent"] == pytest.approx(0.5)
     empty = variety(roll_to_midi(np.zeros((16, 88), np.uint8)))
