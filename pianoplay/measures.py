@@ -54,27 +54,35 @@ def grid_notes(midi, steps_per_quarter: int = 2) -> np.ndarray:
     MidiError
         For a file that cannot be read.
     """
-    score = midi if isinstance(midi, Score) else _load(midi)
+    score = midi if isinstance(midi, Score) else read_score(midi)
     if score is None:
         return np.zeros((0, 3), dtype=np.int64)
     return quantize(score, steps_per_quarter)[:, :3]
 
 
-def _load(midi) -> Score | None:
+def read_score(midi) -> Score | None:
+    """The parsed file (see :func:`grid_notes` for ``midi``), or None when it has no
+    pitched notes: a silent generated piece is a result to measure, not a bad file.
+
+    Raises
+    ------
+    MidiError
+        For a file that cannot be read.
+    """
     if hasattr(midi, "instruments") and not any(
             inst.notes for inst in midi.instruments if not inst.is_drum):
         return None  # a PrettyMIDI without pitched notes
     try:
         return load_midi(midi, LIMITS)
     except MidiError as err:
-        # A generated piece may be silent: that is a result to measure, not a bad file.
         if "contains no notes" in str(err) or "only drum notes" in str(err):
             return None
         raise
 
 
-def _steps_per_bar(midi, steps_per_quarter: int) -> int:
-    """Steps of the first bar from the first time signature (4/4 when there is none)."""
+def bar_steps(midi, steps_per_quarter: int) -> int:
+    """Steps of the first bar: from the first time signature of a Score or
+    PrettyMIDI (4/4 when there is none, or for anything else)."""
     num, den = 4, 4
     if isinstance(midi, Score):
         num, den = midi.time_signature
@@ -90,13 +98,13 @@ def _notes_and_bar(source, steps_per_quarter: int, steps_per_bar: int | None):
     if isinstance(source, np.ndarray):
         notes = source
     else:
-        score = source if isinstance(source, Score) else _load(source)
+        score = source if isinstance(source, Score) else read_score(source)
         if score is None:
             notes = np.zeros((0, 3), dtype=np.int64)
         else:
             notes = grid_notes(score, steps_per_quarter)
             if steps_per_bar is None:
-                steps_per_bar = _steps_per_bar(score, steps_per_quarter)
+                steps_per_bar = bar_steps(score, steps_per_quarter)
     notes = np.asarray(notes, dtype=np.int64).reshape(-1, 3)
     return notes, steps_per_bar or 4 * steps_per_quarter
 
