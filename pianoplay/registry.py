@@ -23,6 +23,21 @@ LOADERS = {
     "roll-lstm": "pianoplay.lm.trained:TrainedLM",
     "vae": "pianoplay.vae.trained:TrainedVAE",
 }
+# config["model"]["kind"] -> loader, for families with more than one model class
+KIND_LOADERS = {
+    "segment": "pianoplay.vae.segment_trained:TrainedSegmentVAE",
+}
+
+
+def loader_of(config: dict) -> str:
+    """The "module:Class" that loads a checkpoint with this config.json."""
+    kind = (config.get("model") or {}).get("kind")
+    if kind is not None:
+        if kind not in KIND_LOADERS:
+            raise CheckpointError(f"unknown model kind {kind!r} (known: "
+                                  f"{', '.join(sorted(KIND_LOADERS))}).")
+        return KIND_LOADERS[kind]
+    return LOADERS[config["family"]]
 
 
 @dataclass(frozen=True)
@@ -103,7 +118,7 @@ class Registry:
         with self._lock:
             if folder not in self._cache:
                 info = self._info(folder)
-                module_name, cls_name = LOADERS[info.family].split(":")
+                module_name, cls_name = loader_of(info.config).split(":")
                 cls = getattr(importlib.import_module(module_name), cls_name)
                 self._cache[folder] = cls.from_checkpoint(folder, device=self.device)
             return self._cache[folder]

@@ -23,17 +23,21 @@ ATTRIBUTE_DOC = {
 
 
 def onsets(roll: np.ndarray) -> np.ndarray:
-    """(T, 88) -> (T, 88) bool: a key starts sounding (held keys start once)."""
-    on = np.asarray(roll) > 0
+    """(T, 88) or (T, 88, 2) -> (T, 88) bool: a note starts (without an onset channel a
+    held key starts once; with one, a repeated note starts again)."""
+    roll = np.asarray(roll)
+    marked = roll[..., 1] > 0 if roll.ndim == 3 else np.zeros(roll.shape, bool)
+    on = (roll[..., 0] > 0) | marked if roll.ndim == 3 else roll > 0
     before = np.zeros_like(on)
     before[1:] = on[:-1]
-    return on & ~before
+    return on & (~before | marked)
 
 
 def attributes(roll: np.ndarray) -> dict[str, float]:
-    """The four attributes of a (T, 88) roll (see ``ATTRIBUTE_DOC``)."""
-    on = np.asarray(roll) > 0
-    starts = onsets(on)
+    """The four attributes of a (T, 88) or (T, 88, 2) roll (see ``ATTRIBUTE_DOC``)."""
+    roll = np.asarray(roll)
+    starts = onsets(roll)
+    on = ((roll[..., 0] > 0) | (roll[..., 1] > 0)) if roll.ndim == 3 else roll > 0
     sounding = on.sum(1)
     keys = np.nonzero(on)[1]
     return {

@@ -1,0 +1,1 @@
+"""Music representation: MIDI in and out, piano rolls, keys, bar windows."""
