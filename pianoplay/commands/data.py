@@ -17,7 +17,10 @@ def add_parser(sub) -> None:
 
 def run_download(args) -> int:
     from pianoplay.data.download import download
+    from pianoplay.errors import PianoplayError
 
+    if not args.timeout > 0:
+        raise PianoplayError(f"--timeout must be positive, not {args.timeout:g}.")
     folder = download(args.name, args.dest, timeout=args.timeout)
     print(f"{args.name} is in {folder}")
     return 0

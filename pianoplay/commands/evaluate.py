@@ -30,12 +30,18 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from pianoplay.data.load import load_split
+    from pianoplay.errors import PianoplayError
     from pianoplay.registry import Registry
+
+    if args.limit is not None and args.limit < 1:
+        raise PianoplayError(f"--limit must be at least 1, not {args.limit}.")
+    if args.is_samples < 0:
+        raise PianoplayError(f"--is-samples must be 0 or more, not {args.is_samples}.")
 
     registry = Registry(device=args.device)
     trained = registry.load(args.checkpoint)
     rolls = load_split(args.data, args.split, trained.config.get("representation", {}))
-    if args.limit:
+    if args.limit is not None:
         rolls = rolls[: args.limit]
     module = importlib.import_module(EVALUATORS[trained.config["family"]])
     metrics = module.evaluate(trained, rolls, is_samples=args.is_samples)
