@@ -8,17 +8,11 @@ from __future__ import annotations
 
 import importlib
 
-FAMILY_MODULES = ("pianoplay.lm.train", "pianoplay.vae.train")
+FAMILY_MODULES = ("pianoplay.lm.train", "pianoplay.vae.train", "pianoplay.vae.segment_train")
 
 
 def add_parser(sub) -> None:
     parser = sub.add_parser("train", help="train a model (reproduces the shipped checkpoints)")
     families = parser.add_subparsers(dest="family", required=True, metavar="FAMILY")
     for name in FAMILY_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as err:
-            if not name.startswith(str(err.name)):
-                raise
-            continue  # backend not built yet
-        module.add_train_parser(families)
+        importlib.import_module(name).add_train_parser(families)

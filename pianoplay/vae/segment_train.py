@@ -224,7 +224,29 @@ def train(out: Path, model_over: dict, train_over: dict, device, resume: bool = 
         save_state(out / "resume", model, opt, sched, rng, st)
         if done:
             break
-    return json.loads((out / "config.json").read_text())
+    return finish(out, device, tc, quiet)
+
+
+def finish(out: Path, device, tc: SegmentTrainConfig, quiet: bool = False,
+           max_segments: int = 12000) -> dict:
+    """Reload the best weights and fit the latent axes (principal directions, attribute
+    vectors) on segments of the training pieces, ``max_segments`` per data set."""
+    from pianoplay.vae.segment_trained import TrainedSegmentVAE
+
+    trained = TrainedSegmentVAE.from_checkpoint(out, device)
+    rng = np.random.default_rng(tc.seed)
+    L = trained.segment_steps
+    rolls = []
+    for name in tc.data:
+        segs = [p.roll[k:k + L] for p in load_set(name, "train")
+                for k in range(0, len(p.roll) - L + 1, L)]
+        segs = [x for x in segs if x.any()]
+        pick = rng.permutation(len(segs))[:max_segments]
+        rolls.extend(segs[i] for i in sorted(pick))
+    trained.build_latent_axes(rolls)
+    if not quiet:
+        print(f"latent axes fitted on {len(rolls)} training segments", flush=True)
+    return trained.config
 
 
 def save_best(out, model, mc, tc, st, counts, command, device, rec) -> None:
@@ -245,6 +267,13 @@ def save_best(out, model, mc, tc, st, counts, command, device, rec) -> None:
     save_checkpoint(out, config, model.state_dict())
 
 
+def add_train_parser(families) -> None:
+    p = families.add_parser("vae-segment", help="the faithful segment VAE on MIDI data sets "
+                            "(one z per 2 bars of sixteenths)")
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="pianoplay train vae-segment")
     add_arguments(p)
@@ -260,6 +289,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--resume", action="store_true", help="continue from OUT/resume/")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: CUDA when present)")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--finish-only", action="store_true",
+                   help="skip training: fit the latent axes of the checkpoint in OUT")
 
 
 def run(args) -> int:
@@ -277,6 +308,10 @@ def run(args) -> int:
     if args.max_minutes is not None:
         train_over["max_minutes"] = args.max_minutes
     command = "pianoplay train vae-segment " + " ".join(shlex.quote(a) for a in sys.argv[3:])
+    if args.finish_only:
+        finish(args.out, pick_device(args.device), SegmentTrainConfig.from_dict(train_over),
+               args.quiet)
+        return 0
     train(args.out, raw.get("model", {}), train_over, pick_device(args.device),
           resume=args.resume, command=command, quiet=args.quiet)
     return 0
