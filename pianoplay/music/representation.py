@@ -83,5 +83,7 @@ class Representation:
         return pm
 
 
-BENCHMARK = Representation(steps_per_quarter=2, onsets=False, normalize_key=True, steps_per_bar=8)
+# The benchmark .mat rolls: eighth notes in C, no metre (a "bar" is 8 frames).
+BENCHMARK = Representation(steps_per_quarter=2, onsets=False, normalize_key=True, steps_per_bar=8,
+                           bars="fixed")
 SIXTEENTHS = Representation(steps_per_quarter=4, onsets=True, normalize_key=True, steps_per_bar=16)

@@ -21,13 +21,14 @@ vocabulary frames (computed exactly, in log space).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from pianoplay.config_io import from_dict
 from pianoplay.derived import derived
 
 UNK_ID = 0
@@ -60,9 +61,8 @@ class VAEConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> VAEConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+    def from_dict(cls, d: dict, where: str = "model") -> VAEConfig:
+        return from_dict(cls, d, where)
 
 
 class FrameEmbedding(nn.Module):

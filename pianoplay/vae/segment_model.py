@@ -203,8 +203,9 @@ class SegmentVAE(nn.Module):
         mu, logvar = self.encode(flat)
         z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample else mu
         logits = self.decoder(z, flat)  # (B*S, L, K, 3)
-        nll = F.cross_entropy(logits.reshape(-1, 3), flat.reshape(-1), reduction="none")
+        nll = F.cross_entropy(logits.float().reshape(-1, 3), flat.reshape(-1), reduction="none")
         nll = nll.view(B, S, L * K).sum(-1)  # (B, S)
+        mu, logvar = mu.float(), logvar.float()
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(-1).view(B, S)
         prior = self.prior.nll(mu.detach().view(B, S, -1), mask)
         return {"nll": nll, "kl": kl, "prior_nll": prior, "mu": mu.view(B, S, -1),

@@ -45,7 +45,8 @@ class SegmentTrainConfig:
     eval_every: int = 250
     valid_windows: int = 48  # per data set
     max_minutes: float = 0.0
-    threads: int = 2
+    threads: int = 1
+    axes_segments: int = 12000  # per data set, for the latent axes fitted at the end
 
     def to_dict(self) -> dict:
         return to_dict(self)
@@ -151,11 +152,15 @@ def train(out: Path, model_over: dict, train_over: dict, device, resume: bool = 
     from pianoplay.train_state import load_state, save_state
     from pianoplay.vae.segment_model import SegmentVAE, SegmentVAEConfig
 
+    from pianoplay.training.distributed import Distributed, weights_digest
+
     tc = SegmentTrainConfig.from_dict(train_over)
     mc = SegmentVAEConfig.from_dict(model_over)
     torch.set_num_threads(tc.threads)
-    torch.manual_seed(tc.seed)
-    rng = np.random.default_rng(tc.seed)
+    dist = Distributed.from_env(device)
+    device = dist.device
+    torch.manual_seed(tc.seed)  # the same initial weights on every rank
+    rng = np.random.default_rng(tc.seed + 1000 * dist.rank)  # each rank its own windows
     L = mc.segment_steps
     sets, valid, counts = [], {}, {}
     for name in tc.data:
@@ -167,20 +172,24 @@ def train(out: Path, model_over: dict, train_over: dict, device, resume: bool = 
                                     tc.seed + 1)
     weights = np.asarray(tc.mix, float) / sum(tc.mix)
     model = SegmentVAE(mc).to(device)
+    net = dist.wrap(model)
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
     gamma = (tc.lr_final / tc.lr) ** (1.0 / max(tc.max_steps, 1))
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma)
     st = {"step": 0, "best": math.inf, "best_step": 0, "elapsed_s": 0.0, "history": []}
     if resume:
         st = load_state(out / "resume", model, opt, sched, rng)
+        rng = np.random.default_rng([tc.seed, st["step"], dist.rank]) if dist.active else rng
     t_start = time.time() - st["elapsed_s"]
+    amp = device.type == "cuda"  # bfloat16 autocast on GPUs; full precision on the CPU
     budget = tc.max_minutes * 60 if tc.max_minutes else math.inf
     out.mkdir(parents=True, exist_ok=True)
     sums = np.zeros(4)
     while st["step"] < tc.max_steps:
         states, mask = draw_windows(sets, weights, tc, L, rng)
         states, mask = torch.as_tensor(states, device=device), torch.as_tensor(mask, device=device)
-        o = model(states, mask)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            o = net(states, mask)
         beta = tc.beta_max * min(1.0, st["step"] / max(tc.beta_warmup_steps, 1))
         m = mask.float()
         kl_cost = torch.clamp(o["kl"] - tc.free_nats, min=0.0)
@@ -193,8 +202,13 @@ def train(out: Path, model_over: dict, train_over: dict, device, resume: bool = 
         st["step"] += 1
         sums += [float((o["nll"] * m).sum().detach()), float((o["kl"] * m).sum().detach()),
                  float(m.sum()), float(o["prior_nll"].detach())]
-        done = time.time() - t_start > budget or st["step"] >= tc.max_steps
+        done = dist.any(time.time() - t_start > budget) or st["step"] >= tc.max_steps
         if st["step"] % tc.eval_every and not done:
+            continue
+        if not dist.is_main:  # rank 0 validates and writes; the others wait for it
+            dist.barrier()
+            if done:
+                break
             continue
         st["elapsed_s"] = time.time() - t_start
         rec = {"step": st["step"], "minutes": st["elapsed_s"] / 60, "beta": beta,
@@ -222,9 +236,18 @@ def train(out: Path, model_over: dict, train_over: dict, device, resume: bool = 
                   f"{vs}{' *' if improved else ''}", flush=True)
         (out / "history.json").write_text(json.dumps(st["history"], indent=1) + "\n")
         save_state(out / "resume", model, opt, sched, rng, st)
+        dist.barrier()
         if done:
             break
-    return finish(out, device, tc, quiet)
+    if dist.active:  # a record that the ranks ended with the same weights
+        (out / f"ddp_rank{dist.rank}.json").write_text(json.dumps(
+            {"rank": dist.rank, "world_size": dist.world_size, "step": st["step"],
+             "weights_sha256": weights_digest(model)}) + "\n")
+        dist.barrier()
+        dist.close()
+        if not dist.is_main:
+            return {}
+    return finish(out, device, tc, quiet, max_segments=tc.axes_segments)
 
 
 def finish(out: Path, device, tc: SegmentTrainConfig, quiet: bool = False,

@@ -246,7 +246,7 @@ class TrainedSegmentVAE:
     def latent_axes(self) -> LatentAxes:
         if self._axes is None:
             raise CheckpointError(f"{self.folder} has no {LATENT_FILE}; run "
-                                  "`pianoplay train vae-segment --out ... --axes-only`.")
+                                  "`pianoplay train vae-segment --out FOLDER --finish-only`.")
         return self._axes
 
     def apply(self, z, amounts: dict[str, float]) -> np.ndarray:

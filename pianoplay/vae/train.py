@@ -13,12 +13,14 @@ import math
 import shlex
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
-REPRESENTATION = {"steps_per_quarter": 2, "normalize_key": True, "onsets": False, "steps_per_bar": 8}
+from pianoplay.music.representation import BENCHMARK
+
+REPRESENTATION = BENCHMARK.to_dict()
 
 
 @dataclass
@@ -44,9 +46,10 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> TrainConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+    def from_dict(cls, d: dict, where: str = "train") -> TrainConfig:
+        from pianoplay.config_io import from_dict
+
+        return from_dict(cls, d, where)
 
 
 def add_train_parser(families) -> None:
@@ -81,11 +84,8 @@ def parse_config(text: str | None) -> tuple[dict, dict]:
 
 
 def load_rolls(data: Path, split: str) -> list[np.ndarray]:
-    try:
-        from pianoplay.data.load import load_split
-    except ModuleNotFoundError:
-        from pianoplay.data.benchmark import load_benchmark
-        return load_benchmark(data, split)
+    from pianoplay.data.load import load_split
+
     return load_split(data, split, REPRESENTATION)
 
 

@@ -1,0 +1,1 @@
+"""What every trainer shares: distributed data parallelism, resumable state."""
