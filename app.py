@@ -25,16 +25,17 @@ from pianoplay.paths import ASSETS_DIR
 from pianoplay.ui.actions import (
     ATTRIBUTE_SLIDERS,
     AXIS_SLIDERS,
-    DECODE_TEMPERATURE,
     LM_FAMILIES,
     MAX_LM_BARS,
     MAX_SAMPLES,
+    STEPS_RANGE,
     Actions,
 )
 from pianoplay.ui.outputs import Outputs
 
 MAX_UPLOAD = "2mb"
 STRATEGIES = ["sample", "greedy", "top-k", "top-p", "beam"]
+TEMPERATURE_INFO = "0: the most likely notes (a faithful model gives your file back)"
 ATTRIBUTE_INFO = {
     "density": "notes per frame",
     "register": "mean pitch",
@@ -93,12 +94,13 @@ def build_app(registry) -> gr.Blocks:
             with gr.Tab("Sample"):
                 pickers["sample"] = _sample_tab(actions, render)
             with gr.Tab("Latent sliders"):
-                pickers["vae"] = _latent_tab(actions, render)
+                pickers["vae"], decode_start = _latent_tab(actions, render)
             with gr.Tab("Interpolate"):
                 pickers["interpolate"] = _interpolate_tab(actions, render)
             with gr.Tab("Generate"):
                 pickers["lm"] = _generate_tab(actions, render)
         _follow_model_picker(actions, pickers)
+        demo.load(**decode_start, api_visibility="private")  # the Latent tab shows its start
     return demo
 
 
@@ -215,16 +217,30 @@ def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
 
 
 def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
-    names = actions.names(("vae",))
+    names = actions.names(("vae",), role="latent")
     gr.Markdown(
-        "Start from a random point (the seed), move it along the main axes of the training "
-        "encodings and along attribute vectors; releasing a slider re-decodes."
+        "Start from a random point (the seed) or from **your own MIDI file** (its best 16 "
+        "bars are encoded), move it along the main axes of the training encodings and along "
+        "attribute vectors; releasing a slider re-decodes."
     )
     with gr.Row():
-        checkpoint = gr.Dropdown(names, value=_first(names), label="VAE checkpoint")
+        checkpoint = gr.Dropdown(
+            names, value=_first(names), label="VAE checkpoint", min_width=260
+        )
         seed = gr.Number(1, precision=0, minimum=0, label="Start point (seed)")
+        start_midi = gr.File(
+            label="... or start from a MIDI file",
+            file_types=[".mid", ".midi"],
+            type="filepath",
+            elem_id="latent-midi",
+        )
         temperature = gr.Slider(
-            0, 1.5, value=DECODE_TEMPERATURE, step=0.05, label="Temperature", info="0: greedy"
+            0,
+            1.5,
+            value=actions.decode_temperature(_first(names)),
+            step=0.05,
+            label="Temperature",
+            info=TEMPERATURE_INFO,
         )
         randomize = gr.Button("Randomize")
         reset = gr.Button("Reset sliders")
@@ -261,13 +277,14 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
     assert set(attributes) == set(ATTRIBUTE_SLIDERS)
 
     def decode_latent(
-        checkpoint, seed=1, temperature=DECODE_TEMPERATURE, tempo=120.0, program=0, **amounts
+        checkpoint, seed=1, temperature=0.0, tempo=120.0, program=0, midi=None, **amounts
     ):
-        """Decode the point `seed` moved by the slider amounts.
+        """Decode the start point (the prior sample `seed`, or the encoding of `midi` when
+        given) moved by the slider amounts. Temperature 0: the most likely notes.
         Returns WAV, roll PNG, map PNG and MIDI paths."""
         with user_errors():
             piece, map_png = actions.decode_latent(
-                checkpoint, seed, amounts, tempo, program, temperature
+                checkpoint, seed, amounts, tempo, program, temperature, midi
             )
         return str(piece.wav), str(piece.png), str(map_png), str(piece.midi)
 
@@ -278,11 +295,12 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
 
     run = dict(
         fn=decode_latent,
-        inputs=[checkpoint, seed, temperature, *render],
+        inputs=[checkpoint, seed, temperature, *render, start_midi],
         inputs_kwargs=sliders,
         outputs=[audio, roll, latent_map, midi],
     )
     decode.click(**run, api_name="decode_latent")
+    start_midi.change(**run, api_visibility="private")
     for slider in sliders.values():
         slider.release(**run, api_visibility="private")
     randomize.click(
@@ -296,13 +314,17 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
         api_visibility="private",
     ).then(**run, api_visibility="private")
     checkpoint.change(relabel, checkpoint, list(axes.values()), api_visibility="private")
-    return checkpoint
+    checkpoint.change(
+        actions.decode_temperature, checkpoint, temperature, queue=False,
+        api_visibility="private",
+    )
+    return checkpoint, run
 
 
 def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
-    names = actions.names(("vae",))
+    names = actions.names(("vae",), role="interpolate")
     examples = _examples()
-    checkpoint = gr.Dropdown(names, value=_first(names), label="VAE checkpoint")
+    checkpoint = gr.Dropdown(names, value=_first(names), label="VAE checkpoint", min_width=260)
     uploads = []
     with gr.Row():
         for label in "AB":
@@ -325,14 +347,14 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
                 )
                 uploads.append(upload)
     with gr.Row():
-        steps = gr.Slider(2, 16, value=8, step=1, label="Steps (A and B included)")
+        steps = gr.Slider(*STEPS_RANGE, value=8, step=1, label="Steps (A and B included)")
         temperature = gr.Slider(
             0,
             1.5,
-            value=DECODE_TEMPERATURE,
+            value=actions.decode_temperature(_first(names)),
             step=0.05,
             label="Temperature",
-            info="0: greedy; sampling noise is fixed, so a path is repeatable",
+            info=TEMPERATURE_INFO + "; sampling noise is fixed, so a path is repeatable",
         )
     button = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
     summary = gr.Markdown()
@@ -344,6 +366,11 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
         step_audio = gr.Audio(
             label="Step", type="filepath", interactive=False, elem_id="step-audio"
         )
+    compare = gr.Image(
+        label="What the model kept: A and B beside their reconstructions (first and last step)",
+        type="filepath",
+        interactive=False,
+    )
     grid = gr.Image(label="Piano rolls of every step", type="filepath", interactive=False)
     files = gr.File(
         label="Downloads: MIDI of each step, MIDI and WAV of the path",
@@ -357,19 +384,20 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
         midi_a,
         midi_b,
         steps=8,
-        temperature=DECODE_TEMPERATURE,
+        temperature=0.0,
         tempo=120.0,
         program=0,
         progress=gr.Progress(),
     ):
         """Interpolate between two MIDI files. Returns path WAV, roll grid PNG, list of MIDI/WAV
-        files (step MIDIs, then path MIDI and WAV) and a Markdown note of the bars used."""
+        files (step MIDIs, then path MIDI and WAV), a Markdown note of the bars and keys used,
+        and a PNG of A and B beside their reconstructions. Temperature 0: most likely notes."""
         with user_errors():
             out = actions.interpolate(
                 checkpoint, midi_a, midi_b, steps, tempo, program, temperature, _progress(progress)
             )
         downloads = [str(p.midi) for p in out.steps] + [str(out.path.midi), str(out.path.wav)]
-        return str(out.path.wav), str(out.grid), downloads, out.summary, out
+        return str(out.path.wav), str(out.grid), downloads, out.summary, str(out.comparison), out
 
     def play_step(out, index):
         if out is None:
@@ -384,7 +412,7 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
     button.click(
         interpolate,
         [checkpoint, *uploads, steps, temperature, *render],
-        [path_audio, grid, files, summary, result],
+        [path_audio, grid, files, summary, compare, result],
         api_name="interpolate",
     ).then(first_step, result, [step, step_audio], api_visibility="private")
     step.release(play_step, [result, step], step_audio, api_visibility="private")

@@ -1,5 +1,5 @@
 """End to end: ``app.py`` in a subprocess, driven through ``gradio_client`` with the
-shipped checkpoints (``vae-nottingham``, ``chord-lstm-nottingham``).
+shipped checkpoints (``vae-faithful``, ``vae-nottingham``, ``chord-lstm-nottingham``).
 
 Each action must return non-silent audio of the length its MIDI implies and a
 MIDI file that pretty_midi reads with notes in it; bad input must come back as
@@ -21,7 +21,8 @@ from pianoplay.paths import data_dir
 
 pytestmark = pytest.mark.slow
 
-VAE = "vae-nottingham"
+VAE = "vae-faithful"  # the app's default for the Latent and Interpolate tabs
+OLD_VAE = "vae-nottingham"  # eighth notes, one z per 16 bars: the benchmark-bound VAE
 LM = "chord-lstm-nottingham"
 TAIL_S = 1.0  # the renderer lets the last notes ring for one second
 BAR_S = 2.0  # one 4/4 bar at 120 bpm
@@ -69,8 +70,9 @@ def test_page_is_served(app):
         assert "pianoplay" in response.read().decode()
 
 
-def test_sample(client):
-    wavs, midis, pngs = client.predict(VAE, 2, 16, 1.0, 1, 120, 0, api_name="/sample")
+@pytest.mark.parametrize("vae", [VAE, OLD_VAE])
+def test_sample(client, vae):
+    wavs, midis, pngs = client.predict(vae, 2, 16, 1.0, 1, 120, 0, api_name="/sample")
     assert len(wavs) == len(midis) == len(pngs) == 2
     for wav, midi, png in zip(wavs, midis, pngs):
         check_midi(midi)
@@ -92,10 +94,14 @@ def test_decode_latent_is_deterministic_and_moves(client):
 
 
 def test_interpolate_two_nottingham_tunes(client, test_midis):
+    """The path's first step is A given back (onset F1 > 0.9 against the uploaded file, in
+    A's key) and its last is B; the page gets the comparison picture and the keys."""
     from gradio_client import handle_file
 
+    from pianoplay.measures import onset_f1
+
     steps = 4
-    wav, grid, files, summary = client.predict(
+    wav, grid, files, summary, compare = client.predict(
         VAE,
         handle_file(test_midis[0]),
         handle_file(test_midis[1]),
@@ -107,11 +113,39 @@ def test_interpolate_two_nottingham_tunes(client, test_midis):
     for midi in step_midis:
         check_midi(midi)
     check_midi(path_midi)
-    # each step is one 16-bar window; only the last may end early
-    check_audio(wav, path_midi, (steps - 1) * 16 * BAR_S, steps * 16 * BAR_S + TAIL_S + 0.05)
+    # each step is one 16-bar window (3/4 and 6/8 bars are shorter than 4/4 ones)
+    check_audio(wav, path_midi, steps * 16 * 0.75 * BAR_S, steps * 16 * BAR_S + TAIL_S + 0.05)
     assert Path(wav).read_bytes() == Path(path_wav).read_bytes()
     check_png(grid)
+    check_png(compare)
     assert test_midis[0].name in summary and test_midis[1].name in summary and "bars" in summary
+    assert "Keys" in summary
+    first = onset_f1(Path(step_midis[0]).read_bytes(), str(test_midis[0]), max_transpose=0)
+    last = onset_f1(Path(step_midis[-1]).read_bytes(), str(test_midis[1]), max_transpose=0)
+    assert first["f1"] > 0.9 and last["f1"] > 0.9, (first, last)
+
+
+def test_latent_tab_starts_from_an_uploaded_file(client, test_midis):
+    """Encode an upload, decode it unmoved: the user's notes come back in their key."""
+    from gradio_client import handle_file
+
+    from pianoplay.measures import onset_f1
+
+    wav, roll, latent_map, midi = client.predict(
+        checkpoint=VAE, midi=handle_file(test_midis[0]), api_name="/decode_latent"
+    )
+    check_midi(midi)
+    check_png(roll)
+    assert onset_f1(Path(midi).read_bytes(), str(test_midis[0]), max_transpose=0)["f1"] > 0.9
+
+
+def test_old_vae_refuses_temperature_zero_with_a_reason(client):
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="holds one chord.*temperature of 0.1 or more"):
+        client.predict(checkpoint=OLD_VAE, temperature=0, api_name="/decode_latent")
+    wav = client.predict(checkpoint=OLD_VAE, temperature=0.8, seed=2, api_name="/decode_latent")[0]
+    assert wav
 
 
 def test_beam_generation(client):

@@ -23,6 +23,7 @@ LM_FAMILIES = ("chord-lstm", "roll-lstm")
 MAX_SAMPLES = 4
 MAX_LM_BARS = 64
 MAX_PRIMER_BARS = 8
+STEPS_RANGE = (2, 16)  # interpolation steps, A and B included (the UI and the CLI read it)
 TEMPO_RANGE = (40.0, 240.0)
 N_AXES = 6  # principal-axis sliders shown
 # Greedy decoding of the VAE collapses to held chords; sampling a little below 1
@@ -77,7 +78,8 @@ class Interpolation:
     path: Piece  # the whole path as one MIDI and one WAV
     grid: Path  # piano rolls of every step
     step_seconds: float  # length of one step in the path audio
-    summary: str  # which bars were taken from each piece (Markdown)
+    summary: str  # which bars were taken from each piece, and the keys (Markdown)
+    comparison: Path | None = None  # A and B beside their reconstructions (steps 1 and N)
 
     def step_wav(self, index: int) -> Path:
         """A WAV of step ``index`` (0-based), cut from the path audio, with its tail."""
@@ -98,8 +100,21 @@ class Actions:
         self._maps_lock = threading.Lock()
 
     # models ---------------------------------------------------------------
-    def names(self, families: tuple[str, ...] | None = None) -> list[str]:
-        return [i.name for i in self.registry.list() if families is None or i.family in families]
+    def names(self, families: tuple[str, ...] | None = None, role: str | None = None) -> list[str]:
+        """Checkpoint names of ``families``; with ``role`` ("interpolate", "latent", "sample")
+        the checkpoints whose config lists that role in ``app_roles`` come first."""
+        infos = [i for i in self.registry.list() if families is None or i.family in families]
+        if role is not None:
+            infos.sort(key=lambda i: role not in i.config.get("app_roles", ()))
+        return [i.name for i in infos]
+
+    def decode_temperature(self, name: str) -> float:
+        """The temperature a VAE decodes at by default: 0 (its most likely notes) for a model
+        that reproduces its input, ``DECODE_TEMPERATURE`` for one whose argmax drones."""
+        if not name:
+            return 0.0
+        info = self.registry.info(name)
+        return 0.0 if info.config.get("model", {}).get("kind") == "segment" else DECODE_TEMPERATURE
 
     def model_card(self, name: str) -> str:
         """Markdown: family, data, representation and metrics, then the model card."""
@@ -188,15 +203,22 @@ class Actions:
                 labels[slider] = f"axis {k + 1} (not in this model)"
         return labels
 
-    def latent_z(self, name: str, seed, amounts: dict[str, float]) -> np.ndarray:
-        """The z of the sliders: the prior sample of ``seed`` (as ``sample`` draws it,
-        so seed S here is sample S of the Sample tab) moved by each slider's amount."""
+    def latent_z(self, name: str, seed, amounts: dict[str, float], start=None) -> np.ndarray:
+        """The z of the sliders: the encoding of ``start`` (an Encoded) when given, else the
+        prior sample of ``seed`` (as ``sample`` draws it, so seed S here is sample S of the
+        Sample tab), moved by each slider's amount."""
         import torch
 
         vae = self._load(name, ("vae",), "The latent sliders")
         axes = vae.latent_axes()
         seed = check_range("Start seed", seed, 0, 2**31 - 1, integer=True)
-        z = torch.randn(1, vae.latent_dim, generator=torch.Generator().manual_seed(seed))[0].numpy()
+        if start is not None:
+            z = np.asarray(start.z, dtype=np.float64)
+        elif getattr(vae, "kind", None) == "segment":
+            z = vae.prior_z(1, seed=seed)[0]  # (S, D)
+        else:
+            gen = torch.Generator().manual_seed(seed)
+            z = torch.randn(1, vae.latent_dim, generator=gen)[0].numpy()
         moves = {}
         for slider in AXIS_SLIDERS:
             value = check_range(slider.replace("_", " "), amounts.get(slider, 0.0), -4, 4)
@@ -216,22 +238,45 @@ class Actions:
         amounts: dict[str, float],
         tempo,
         program,
-        temperature=DECODE_TEMPERATURE,
+        temperature=None,
+        midi=None,
     ) -> tuple[Piece, Path]:
         """Decode the sliders' z; returns the piece and the latent map PNG.
 
-        With ``temperature`` 0 the decoder is greedy; otherwise it samples with
-        noise fixed by ``seed``, so the same sliders always give the same piece."""
+        The start point is the encoding of ``midi`` (path or bytes) when given, else the
+        prior sample of ``seed``. ``temperature`` None is the checkpoint's own default; 0
+        takes the most likely notes; above 0 samples with noise fixed by ``seed``, so the
+        same sliders always give the same piece. A piece started from a file comes back
+        in that file's key."""
         tempo, program = _render_args(tempo, program)
-        temperature = check_range("Temperature", temperature, 0.0, 2.0)
         vae = self._load(name, ("vae",), "The latent sliders")
-        z = self.latent_z(name, seed, amounts)
+        temperature = self._vae_temperature(name, temperature)
+        start = vae.encode(midi) if midi is not None else None
+        z = self.latent_z(name, seed, amounts, start)
         roll = vae.decode(
             z[None], temperature=temperature or None, seed=int(seed), greedy=temperature == 0
         )[0]
+        if start is not None:
+            roll = roll[: len(start.roll)]
         folder = self.outputs.new("latent")
-        piece = render_piece(vae, roll, folder, "latent", tempo, program)
-        return piece, self.latent_map(name).png(z, folder / "map.png")
+        shift = -start.transpose if start is not None else 0
+        piece = render_piece(vae, _shift_keys(roll, shift), folder, "latent", tempo, program)
+        map_z = z.mean(0) if z.ndim == 2 else z  # a segment model's map shows the mean segment
+        return piece, self.latent_map(name).png(map_z, folder / "map.png")
+
+    def _vae_temperature(self, name: str, temperature) -> float:
+        if temperature is None or temperature == "":
+            return self.decode_temperature(name)
+        temperature = check_range("Temperature", temperature, 0.0, 2.0)
+        if temperature == 0 and self.decode_temperature(name) > 0:
+            faithful = [n for n in self.names(("vae",), "interpolate") if
+                        self.decode_temperature(n) == 0]
+            hint = f", or the model {faithful[0]}, which gives back your notes at 0" if faithful else ""
+            raise PianoplayError(
+                f"{name} holds one chord when decoded at temperature 0 (its most likely "
+                f"frame repeats); pick a temperature of 0.1 or more{hint}."
+            )
+        return temperature
 
     def latent_map(self, name: str):
         from pianoplay.ui.latent_map import LatentMap
@@ -251,42 +296,58 @@ class Actions:
         steps,
         tempo,
         program,
-        temperature=DECODE_TEMPERATURE,
+        temperature=None,
         progress: Progress | None = None,
     ) -> Interpolation:
         """Slerp between the encodings of two MIDI files (paths or bytes), ``steps`` points,
-        decoded greedily (``temperature`` 0) or by sampling with fixed noise."""
-        steps = check_range("Steps", steps, 2, 16, integer=True)
-        temperature = check_range("Temperature", temperature, 0.0, 2.0)
+        decoded at ``temperature`` (None: the checkpoint's default; 0: most likely notes).
+
+        Step 1 is the model's reconstruction of A and the last step that of B; each step
+        is written in a key moving from A's (step 1) to B's (last step)."""
+        steps = check_range("Steps", steps, STEPS_RANGE[0], STEPS_RANGE[1], integer=True)
         tempo, program = _render_args(tempo, program)
         if a is None or b is None:
             raise PianoplayError("Upload two MIDI files (or pick two examples) to interpolate.")
         vae = self._load(name, ("vae",), "Interpolation")
+        temperature = self._vae_temperature(name, temperature)
         _tick(progress, 0.05, "encoding the two pieces")
         enc = [vae.encode(a), vae.encode(b)]
         _tick(progress, 0.2, "decoding the path")
         rolls = vae.interpolate(
             enc[0], enc[1], steps, temperature=temperature or None, seed=0, greedy=temperature == 0
         )
+        # Keys: from A's (undoing its move to C) to B's, in even semitone steps.
+        shifts = np.rint(np.linspace(-enc[0].transpose, -enc[1].transpose, steps)).astype(int)
+        keyed = [_shift_keys(r, int(k)) for r, k in zip(rolls, shifts)]
         folder = self.outputs.new("interpolate")
         _tick(progress, 0.4, "rendering audio")
-        path = render_piece(vae, np.concatenate(rolls), folder, "path", tempo, program, png=False)
+        path = render_piece(vae, np.concatenate(keyed), folder, "path", tempo, program, png=False)
         pieces = [
             render_piece(vae, r, folder, f"step_{i + 1:02d}", tempo, program, wav=False, png=False)
-            for i, r in enumerate(rolls)
+            for i, r in enumerate(keyed)
         ]
         _tick(progress, 0.9, "drawing piano rolls")
         from pianoplay.plot import roll_grid_png
 
         titles = [
-            f"step {i + 1}" + (" (A)" if i == 0 else " (B)" if i == steps - 1 else "")
+            f"step {i + 1}"
+            + (" = A, as the model gives it back" if i == 0 else
+               " = B, as the model gives it back" if i == steps - 1 else "")
             for i in range(steps)
         ]
-        grid = roll_grid_png(
-            rolls, folder / "rolls.png", titles=titles, steps_per_bar=vae.steps_per_bar
+        spb = vae.steps_per_bar
+        grid = roll_grid_png(keyed, folder / "rolls.png", titles=titles, steps_per_bar=spb)
+        shown = [_shift_keys(enc[0].roll, -enc[0].transpose), keyed[0],
+                 _shift_keys(enc[1].roll, -enc[1].transpose), keyed[-1]]
+        shown = [r[: len(e.roll)] for r, e in zip(shown, (enc[0], enc[0], enc[1], enc[1]))]
+        comparison = roll_grid_png(
+            shown, folder / "compare.png", steps_per_bar=spb,
+            titles=["A: your file (the bars used)", "A: reconstruction (step 1)",
+                    "B: your file (the bars used)", "B: reconstruction (last step)"],
         )
         step_seconds = len(rolls[0]) * 60.0 / (tempo * vae.steps_per_quarter)
-        return Interpolation(pieces, path, grid, step_seconds, _bars_summary(enc, [a, b]))
+        summary = _bars_summary(enc, [a, b]) + "\n" + _keys_summary(enc, shifts)
+        return Interpolation(pieces, path, grid, step_seconds, summary, comparison)
 
     # generate (language models) -----------------------------------------------
     def generate(
@@ -380,6 +441,31 @@ def _flat(metrics: dict, prefix: str = ""):
 def _tick(progress: Progress | None, fraction: float, what: str) -> None:
     if progress is not None:
         progress(fraction, what)
+
+
+def _shift_keys(roll: np.ndarray, shift: int) -> np.ndarray:
+    """``roll`` (T, 88[, 2]) moved ``shift`` semitones; keys pushed off the piano are dropped."""
+    if not shift:
+        return roll
+    out = np.zeros_like(roll)
+    if shift > 0:
+        out[:, shift:] = roll[:, :-shift]
+    else:
+        out[:, :shift] = roll[:, -shift:]
+    return out
+
+
+def _keys_summary(encoded, shifts) -> str:
+    from pianoplay.keys import NAMES
+
+    def key_name(enc) -> str:
+        return str(enc.key) if getattr(enc, "key", None) is not None else (
+            f"{NAMES[(-enc.transpose) % 12]} (tonic)")
+
+    a, b = encoded
+    return (f"- **Keys**: step 1 in {key_name(a)} (A's key), the last step in {key_name(b)} "
+            f"(B's key); the steps between move by {abs(int(shifts[-1] - shifts[0]))} "
+            f"semitones in all.")
 
 
 def _bars_summary(encoded, sources) -> str:
