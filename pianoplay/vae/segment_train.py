@@ -280,6 +280,7 @@ def save_best(out, model, mc, tc, st, counts, command, device, rec) -> None:
     config = {
         "name": out.name, "family": "vae", "model": mc.to_dict(),
         "representation": SIXTEENTHS.to_dict(),
+        "app_roles": ["interpolate", "latent"],  # the app's default for these tabs
         "data": {"sets": counts, "split": "train", "window_segments": tc.segments},
         "training": {"command": command, "config": tc.to_dict(), "device": str(device),
                      "torch_threads": torch.get_num_threads(),
