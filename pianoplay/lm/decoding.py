@@ -1,9 +1,9 @@
-"""Decoding for both LM families: sampling (temperature, top-k, top-p), greedy, beam search.
+"""Decoding for both LM families. The chord-LSTM supplies a step function to the
+strategies of :mod:`pianoplay.decoding`; the roll-LSTM (88 independent keys, no
+tokens) samples or takes the likelier value of each key itself.
 
-All ``n`` sequences (and all ``n * W`` beams) advance as one batched tensor per
-step. UNK is never emitted (its logit is masked), so every generated frame is a
-known frame of the vocabulary. A primer roll is fed first and copied verbatim
-to the start of every output.
+A primer roll is fed first and copied verbatim to the start of every output.
+The chord-LSTM decodes under :func:`chord_rules`.
 """
 
 from __future__ import annotations
@@ -11,68 +11,42 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from pianoplay import decoding
+from pianoplay.decoding import DecodingError, Rules
 from pianoplay.derived import derived
-from pianoplay.errors import PianoplayError
 
-STRATEGIES = ("sample", "greedy", "top-k", "top-p", "beam")
-
-
-class DecodingError(PianoplayError, ValueError):
-    """A decoding argument out of range (named in the message)."""
+ROLL_STRATEGIES = ("sample", "greedy")
+# Measured on the training sets: 99.9 % of held runs last at most 10 (Nottingham) / 8
+# (piano-midi-de) eighths, 90 % of rests at most a quarter. Both LMs fall into holds that
+# never end (up to 111 frames in a 128-frame sample) and chord-lstm-classical into rests
+# (silent 29-65 % of frames); searches fall into loops over a few frames.
+MAX_HOLD_BARS = 1
+MAX_REST_QUARTERS = 1
+REPEAT_PENALTY = 1.5  # nats off a frame per use in the last REPEAT_BARS bars (searches only)
+REPEAT_BARS = 4
 
 
 def check_args(strategy: str, n: int, steps: int, temperature: float, top_k: int, top_p: float,
                beam_width: int, primer: np.ndarray | None, family: str = "chord-lstm") -> None:
-    if strategy not in STRATEGIES:
-        raise DecodingError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}.")
-    if family == "roll-lstm" and strategy not in ("sample", "greedy"):
+    decoding.check_args(strategy, n, steps, temperature, top_k, top_p, beam_width)
+    if family == "roll-lstm" and strategy not in ROLL_STRATEGIES:
         raise DecodingError(f"the roll-LSTM predicts 88 independent keys, so it decodes with 'sample' or "
                             f"'greedy' only, not {strategy!r}; use a chord-LSTM for {strategy}.")
-    if n < 1:
-        raise DecodingError(f"n must be at least 1, not {n}.")
-    if steps < 1:
-        raise DecodingError(f"steps must be at least 1, not {steps}.")
-    if not temperature > 0:
-        raise DecodingError(f"temperature must be positive, not {temperature}.")
-    if strategy == "top-k" and top_k < 1:
-        raise DecodingError(f"top-k decoding needs top_k >= 1, not {top_k}.")
-    if strategy == "top-p" and not 0 < top_p <= 1:
-        raise DecodingError(f"top-p decoding needs 0 < top_p <= 1, not {top_p}.")
-    if strategy == "beam":
-        if beam_width < 1:
-            raise DecodingError(f"beam_width must be at least 1, not {beam_width}.")
-        if n > beam_width:
-            raise DecodingError(f"beam search returns the n best of beam_width beams: n={n} > "
-                                f"beam_width={beam_width}.")
     if primer is not None:
         primer = np.asarray(primer)
         if primer.ndim != 2 or primer.shape[1] != 88 or len(primer) == 0:
             raise DecodingError(f"the primer must be a non-empty (T, 88) roll, not shape {primer.shape}.")
 
 
-def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
-    """(B, V) -> (B, V) with everything outside the top k / the nucleus p set to -inf."""
-    if top_k > 0 and top_k < logits.shape[-1]:
-        kth = torch.topk(logits, top_k, -1).values[..., -1:]
-        logits = logits.masked_fill(logits < kth, float("-inf"))
-    if top_p < 1.0:
-        sorted_logits, order = torch.sort(logits, -1, descending=True)
-        cum = sorted_logits.softmax(-1).cumsum(-1)
-        drop = cum - sorted_logits.softmax(-1) >= top_p  # keep the smallest prefix reaching p
-        logits = logits.masked_fill(drop.scatter(-1, order, drop), float("-inf"))
-    return logits
-
-
 @torch.no_grad()
 def generate(model, vocab, n: int = 1, steps: int = 128, strategy: str = "sample", temperature: float = 1.0,
              top_k: int = 0, top_p: float = 1.0, beam_width: int = 8, primer: np.ndarray | None = None,
-             seed: int | None = None, length_alpha: float = 0.6) -> list[np.ndarray]:
+             seed: int | None = None, steps_per_bar: int = 8) -> list[np.ndarray]:
     """``n`` rolls (P + steps, 88) uint8: the primer (P frames, may be empty) then ``steps`` new frames.
 
     ``vocab`` is the ChordVocab of a chord-LSTM, or ``None`` for a roll-LSTM.
-    Beam search returns the ``n`` best of ``beam_width`` beams ranked by length-normalised
-    log-probability ``sum log p / ((5 + L) / 6) ** length_alpha`` (GNMT; all beams share one
-    length here, so it only rescales the reported score).
+    ``strategy`` is a name of :data:`pianoplay.decoding.STRATEGIES`; beam sampling
+    proposes whole bars of ``steps_per_bar`` frames.
     """
     family = "chord-lstm" if vocab is not None else "roll-lstm"
     check_args(strategy, n, steps, temperature, top_k, top_p, beam_width, primer, family)
@@ -85,14 +59,40 @@ def generate(model, vocab, n: int = 1, steps: int = 128, strategy: str = "sample
     try:
         if vocab is None:
             new = _roll_decode(model, n, steps, strategy, temperature, primer, gen)
-        elif strategy == "beam":
-            new = vocab.decode_batch(_beam(model, vocab, n, steps, temperature, beam_width, primer, length_alpha))
         else:
-            new = vocab.decode_batch(_chord_decode(model, vocab, n, steps, strategy, temperature, top_k, top_p,
-                                                   primer, gen))
+            step, start, history = chord_decoder(model, vocab, primer, n)
+            tokens = decoding.decode(strategy, step, start, steps, chord_rules(vocab, steps_per_bar), history,
+                                     gen, temperature, top_k, top_p, beam_width, segment=steps_per_bar)
+            new = vocab.decode_batch(tokens.cpu().numpy())
     finally:
         model.train(was_training)
     return [np.concatenate([primer, x]).astype(np.uint8) for x in new]
+
+
+def chord_rules(vocab, steps_per_bar: int = 8) -> Rules:
+    """UNK never emitted (every frame is a known frame of the vocabulary); a frame held at
+    most a bar; a rest at most a quarter note, and not at the start; for the searches, a
+    frame used in the last 4 bars costs REPEAT_PENALTY nats per use."""
+    rest = int(vocab.encode(np.zeros((1, 88), np.uint8))[0])  # 0 (UNK) if silence is unknown
+    return Rules(banned=(0,), rest=rest or -1, max_rest=MAX_REST_QUARTERS * steps_per_bar // 4,
+                 max_hold=MAX_HOLD_BARS * steps_per_bar, repeat_penalty=REPEAT_PENALTY,
+                 repeat_window=REPEAT_BARS * steps_per_bar)
+
+
+def chord_decoder(model, vocab, primer: np.ndarray, batch: int):
+    """The chord-LSTM as a step function: ``(step, (logits, state), history)`` for ``batch``
+    sequences after the start symbol and ``primer`` (history: the primer's token ids).
+    State ``(h, c)``, each (layers, B, H)."""
+    device = next(model.parameters()).device
+    h, state = _prime(model, *_chord_inputs(vocab, primer, device), batch)
+    w_out = model.out_vectors() if model.config.tie_weights else None
+    stepper = _chord_stepper(model)
+
+    def step(state, tokens):
+        h, state = stepper.tokens(tokens, state)
+        return model.logits(h, w_out), state
+
+    return step, (model.logits(h, w_out), state), [int(t) for t in vocab.encode(primer)]
 
 
 class LSTMStepper:
@@ -164,55 +164,6 @@ def _chord_inputs(vocab, primer: np.ndarray, device):
     tokens = np.concatenate([[vocab.bos_id], vocab.encode(primer)])
     frames = np.concatenate([np.zeros((1, 88), np.uint8), primer])
     return torch.as_tensor(tokens, device=device), torch.as_tensor(frames, device=device).float()
-
-
-def _next_logits(model, h: torch.Tensor, w_out: torch.Tensor, temperature: float) -> torch.Tensor:
-    logits = model.logits(h, w_out).float() / temperature  # (B, V)
-    logits[:, 0] = float("-inf")  # never emit UNK
-    return logits
-
-
-def _chord_decode(model, vocab, n, steps, strategy, temperature, top_k, top_p, primer, gen) -> np.ndarray:
-    device = next(model.parameters()).device
-    h, state = _prime(model, *_chord_inputs(vocab, primer, device), n)
-    w_out = model.out_vectors() if model.config.tie_weights else None
-    out = torch.empty(n, steps, dtype=torch.long, device=device)
-    step = _chord_stepper(model)
-    for t in range(steps):
-        logits = _next_logits(model, h, w_out, temperature)
-        if strategy == "greedy":
-            tok = logits.argmax(-1)
-        else:
-            if strategy == "top-k":
-                logits = filter_logits(logits, top_k=top_k)
-            elif strategy == "top-p":
-                logits = filter_logits(logits, top_p=top_p)
-            tok = torch.multinomial(logits.softmax(-1), 1, generator=gen).squeeze(-1)
-        out[:, t] = tok
-        h, state = step.tokens(tok, state)
-    return out.cpu().numpy()
-
-
-def _beam(model, vocab, n, steps, temperature, width, primer, length_alpha) -> np.ndarray:
-    """Beam search, all W beams as one (W, ...) batch; returns the n best (n, steps) token ids."""
-    device = next(model.parameters()).device
-    h, state = _prime(model, *_chord_inputs(vocab, primer, device), width)
-    w_out = model.out_vectors() if model.config.tie_weights else None
-    scores = torch.full((width,), float("-inf"), device=device)
-    scores[0] = 0.0  # all beams start identical: expand only one at the first step
-    history = torch.empty(width, 0, dtype=torch.long, device=device)
-    step = _chord_stepper(model)
-    for _ in range(steps):
-        logp = _next_logits(model, h, w_out, temperature).log_softmax(-1)  # (W, V)
-        total = (scores[:, None] + logp).flatten()  # (W * V,)
-        scores, flat = torch.topk(total, width)
-        beam, tok = flat // logp.shape[1], flat % logp.shape[1]
-        history = torch.cat([history[beam], tok[:, None]], 1)
-        state = tuple(s[:, beam] for s in state)  # (layers, W, H) reordered
-        h, state = step.tokens(tok, state)
-    norm = ((5 + steps) / 6) ** length_alpha
-    order = torch.argsort(scores / norm, descending=True)[:n]
-    return history[order].cpu().numpy()
 
 
 def _roll_decode(model, n, steps, strategy, temperature, primer, gen) -> np.ndarray:

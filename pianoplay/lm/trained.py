@@ -70,15 +70,16 @@ class TrainedLM:
         """``n`` rolls (T, 88) uint8 of ``steps`` new frames each, after ``primer`` (a (P, 88) roll,
         kept verbatim at the start, so T = P + steps).
 
-        ``strategy``: ``"sample"`` (temperature), ``"greedy"``, ``"top-k"`` (``top_k``),
-        ``"top-p"`` (``top_p``), ``"beam"`` (``beam_width``; returns the ``n`` best beams).
-        The roll-LSTM offers ``sample`` and ``greedy`` only. ``seed`` makes sampling repeatable.
+        ``strategy``: a name of :data:`pianoplay.decoding.STRATEGIES` (``"sample"`` at
+        ``temperature``, ``"top-k"`` with ``top_k``, ``"top-p"`` with ``top_p``, ``"greedy"``,
+        ``"beam"`` sampling with ``beam_width`` beams, ``"beam-search"``). The roll-LSTM offers
+        ``sample`` and ``greedy`` only. ``seed`` makes sampling repeatable.
         """
         from pianoplay.lm import decoding
 
         return decoding.generate(self.model, self.vocab, n=n, steps=steps, strategy=strategy,
                                  temperature=temperature, top_k=top_k, top_p=top_p, beam_width=beam_width,
-                                 primer=primer, seed=seed)
+                                 primer=primer, seed=seed, steps_per_bar=self.steps_per_bar)
 
     # scoring ----------------------------------------------------------
     def log_prob(self, rolls: list[np.ndarray] | np.ndarray) -> list[np.ndarray]:

@@ -1,0 +1,44 @@
+"""Token-by-token decoding: ancestral sampling (temperature, top-k, top-p) and greedy argmax.
+
+All B sequences advance as one batch; one ``step`` call per new token.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from pianoplay.decoding.step import Runs, Start, StepFn
+
+
+def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
+    """(B, V) -> (B, V) with everything outside the top k / the nucleus p set to -inf."""
+    if top_k > 0 and top_k < logits.shape[-1]:
+        kth = torch.topk(logits, top_k, -1).values[..., -1:]
+        logits = logits.masked_fill(logits < kth, float("-inf"))
+    if top_p < 1.0:
+        sorted_logits, order = torch.sort(logits, -1, descending=True)
+        cum = sorted_logits.softmax(-1).cumsum(-1)
+        drop = cum - sorted_logits.softmax(-1) >= top_p  # keep the smallest prefix reaching p
+        logits = logits.masked_fill(drop.scatter(-1, order, drop), float("-inf"))
+    return logits
+
+
+def sample(step: StepFn, start: Start, steps: int, runs: Runs, gen: torch.Generator,
+           temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, greedy: bool = False) -> torch.Tensor:
+    """(B, steps) token ids: each drawn from softmax(logits / temperature), restricted to
+    the top ``top_k`` ids and / or the nucleus ``top_p`` when given, or the argmax with
+    ``greedy``; ``runs.rules`` hold throughout."""
+    logits, state = start
+    out = torch.empty(len(logits), steps, dtype=torch.long, device=logits.device)
+    for t in range(steps):
+        logits = runs.mask(logits.float() / temperature)
+        if greedy:
+            tok = logits.argmax(-1)
+        else:
+            logits = filter_logits(logits, top_k, top_p)
+            tok = torch.multinomial(logits.softmax(-1), 1, generator=gen).squeeze(-1)
+        out[:, t] = tok
+        runs.push(tok)
+        if t + 1 < steps:
+            logits, state = step(state, tok)
+    return out
