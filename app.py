@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import gradio as gr
 from gradio.utils import get_upload_folder
 
+from pianoplay.decoding import STRATEGIES
 from pianoplay.errors import PianoplayError
 from pianoplay.paths import ASSETS_DIR
 from pianoplay.ui.actions import (
@@ -34,7 +35,6 @@ from pianoplay.ui.actions import (
 from pianoplay.ui.outputs import Outputs
 
 MAX_UPLOAD = "2mb"
-STRATEGIES = ["sample", "greedy", "top-k", "top-p", "beam"]
 TEMPERATURE_INFO = "0: the most likely notes (a faithful model gives your file back)"
 ATTRIBUTE_INFO = {
     "density": "notes per frame",
@@ -424,11 +424,11 @@ def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
     with gr.Row():
         checkpoint = gr.Dropdown(names, value=_first(names), label="Language model")
         strategy = gr.Radio(
-            STRATEGIES,
+            list(STRATEGIES),
             value="top-p",
             label="Strategy",
-            info="beam and greedy find likely, often static music; roll-LSTM: "
-            "sample and greedy only",
+            info="beam: beam sampling, the likeliest of sampled bars; greedy: the likeliest "
+            "frame, avoiding frames of the last 4 bars; roll-LSTM: sample only",
         )
     with gr.Row():
         temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")

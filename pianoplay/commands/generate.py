@@ -7,13 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-STRATEGIES = ("sample", "greedy", "top-k", "top-p", "beam")
-
-
 def add_parser(sub) -> None:
     p = sub.add_parser("generate", help="generate with a chord-LSTM or roll-LSTM checkpoint")
     p.add_argument("--checkpoint", required=True, help="registry name or checkpoint folder")
-    p.add_argument("--strategy", choices=STRATEGIES, default="sample")
+    from pianoplay.decoding import STRATEGIES
+
+    p.add_argument("--strategy", choices=list(STRATEGIES), default="sample",
+                   help="; ".join(f"{name}: {what}" for name, what in STRATEGIES.items()))
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-k", type=int, default=0, help="top-k: keep the k most likely frames")
     p.add_argument("--top-p", type=float, default=1.0, help="top-p: nucleus mass")

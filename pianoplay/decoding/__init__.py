@@ -1,25 +1,20 @@
 """Decoding strategies, written once over a step function (see :mod:`pianoplay.decoding.step`).
 
 A model supplies ``step(state, tokens) -> (logits, state)``, a start ``(logits, state)``
-and its :class:`Rules`; :func:`decode` runs the named strategy. The chord-LSTMs
+and its rules (:class:`~pianoplay.decoding.step.Rules`); :func:`pianoplay.decoding.run.decode`
+runs the named strategy. The chord-LSTMs
 (:mod:`pianoplay.lm.decoding`) and a VAE's token decoder use the same code.
 
-``STRATEGIES`` (name -> what it does, for the UI and the CLI) is the one list of them.
+``STRATEGIES`` (name -> what it does, for the UI and the CLI) is the one list of them;
+this module imports nothing heavy, so the CLI can read it before torch is loaded.
+
+Modules: :mod:`~pianoplay.decoding.step` (the contract, :class:`~pianoplay.decoding.step.Rules`),
+:mod:`~pianoplay.decoding.sampling` (sample, top-k, top-p, greedy),
+:mod:`~pianoplay.decoding.beam` (beam search), :mod:`~pianoplay.decoding.beam_sample`,
+:mod:`~pianoplay.decoding.run` (:func:`~pianoplay.decoding.run.decode` by name).
 """
 
 from __future__ import annotations
-
-from dataclasses import replace
-
-import torch
-
-from pianoplay.decoding.beam import beam
-from pianoplay.decoding.beam_sample import Found, beam_sample
-from pianoplay.decoding.sampling import filter_logits, sample
-from pianoplay.decoding.step import BATCH_DIM, DecodingError, Rules, Runs, Start, State, StepFn, reorder
-
-__all__ = ["BATCH_DIM", "CANDIDATES", "DecodingError", "Found", "NOT_OFFERED", "Rules", "Runs", "STRATEGIES", "Start", "State", "StepFn",
-           "beam", "beam_sample", "check_args", "decode", "filter_logits", "reorder", "sample"]
 
 STRATEGIES: dict[str, str] = {
     "sample": "each frame drawn from the model at the temperature",
@@ -29,59 +24,10 @@ STRATEGIES: dict[str, str] = {
     "beam": "beam sampling: each beam samples candidate bars at the temperature, the most likely "
             "are kept (width = beams)",
 }
-# Decoded by :func:`decode` but not offered, with the reason.
+# Decoded by run.decode but not offered (UI, CLI), with the reason.
 NOT_OFFERED: dict[str, str] = {
     "beam-search": "argmax beam search loops over a few frames on chord-lstm-classical (30 distinct "
                    "frames in 128, real pieces 63); 'beam' (beam sampling) passes",
 }
 # Maximising likelihood would repeat one frame for ever: these also obey Rules.repeat_penalty.
 SEARCHES = ("greedy", "beam", "beam-search")
-CANDIDATES = 3  # proposals per beam and segment in beam sampling
-
-
-def check_args(strategy: str, n: int, steps: int, temperature: float, top_k: int, top_p: float,
-               beam_width: int) -> None:
-    """Raise :class:`DecodingError` naming the first argument out of range."""
-    if strategy not in STRATEGIES and strategy not in NOT_OFFERED:
-        raise DecodingError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}.")
-    if n < 1:
-        raise DecodingError(f"n must be at least 1, not {n}.")
-    if steps < 1:
-        raise DecodingError(f"steps must be at least 1, not {steps}.")
-    if not temperature > 0:
-        raise DecodingError(f"temperature must be positive, not {temperature}.")
-    if strategy == "top-k" and top_k < 1:
-        raise DecodingError(f"top-k decoding needs top_k >= 1, not {top_k}.")
-    if strategy == "top-p" and not 0 < top_p <= 1:
-        raise DecodingError(f"top-p decoding needs 0 < top_p <= 1, not {top_p}.")
-    if strategy in ("beam", "beam-search") and beam_width < 1:
-        raise DecodingError(f"beam_width must be at least 1, not {beam_width}.")
-    if strategy == "beam-search" and n > beam_width:
-        raise DecodingError(f"beam search returns the n best of beam_width beams: n={n} > "
-                            f"beam_width={beam_width}.")
-
-
-def decode(strategy: str, step: StepFn, start: Start, steps: int, rules: Rules, history: list[int] | None = None,
-           gen: torch.Generator | None = None, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-           beam_width: int = 8, segment: int = 8) -> torch.Tensor:
-    """(n, steps) new token ids by ``strategy`` for the n rows of ``start``.
-
-    ``history``: the token ids already decoded (a primer; the same for every row), which the
-    rules continue and after which beam-sampling segments ``segment`` tokens long line up.
-    Every strategy obeys ``rules`` except ``repeat_penalty``, which only the searches
-    (greedy, beam) use. ``beam-search`` returns the n best beams of one search from row 0;
-    every other strategy decodes each row on its own."""
-    history = history or []
-    logits = start[0]
-    check_args(strategy, len(logits), steps, temperature, top_k, top_p, beam_width)
-    if strategy not in SEARCHES:
-        rules = replace(rules, repeat_penalty=0.0)
-    runs = Runs.after(history, len(logits), rules, logits.device)
-    if strategy == "beam-search":
-        return beam(step, start, steps, runs, beam_width, len(logits), temperature)
-    if strategy == "beam":
-        found = beam_sample(step, start, steps, runs, gen, beam_width, CANDIDATES, segment,
-                            offset=len(history), temperature=temperature)
-        return found.tokens
-    return sample(step, start, steps, runs, gen, temperature, top_k=top_k if strategy == "top-k" else 0,
-                  top_p=top_p if strategy == "top-p" else 1.0, greedy=strategy == "greedy")

@@ -11,11 +11,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pianoplay import decoding
-from pianoplay.decoding import DecodingError, Rules
+from pianoplay.decoding import run
+from pianoplay.decoding.step import DecodingError, Rules
 from pianoplay.derived import derived
 
-ROLL_STRATEGIES = ("sample", "greedy")
+# The roll-LSTM's greedy (each key's likelier value) is silence: no key is likelier on than off.
+ROLL_STRATEGIES = ("sample",)
 # Measured on the training sets: 99.9 % of held runs last at most 10 (Nottingham) / 8
 # (piano-midi-de) eighths, 90 % of rests at most a quarter. Both LMs fall into holds that
 # never end (up to 111 frames in a 128-frame sample) and chord-lstm-classical into rests
@@ -28,10 +29,11 @@ REPEAT_BARS = 4
 
 def check_args(strategy: str, n: int, steps: int, temperature: float, top_k: int, top_p: float,
                beam_width: int, primer: np.ndarray | None, family: str = "chord-lstm") -> None:
-    decoding.check_args(strategy, n, steps, temperature, top_k, top_p, beam_width)
+    run.check_args(strategy, n, steps, temperature, top_k, top_p, beam_width)
     if family == "roll-lstm" and strategy not in ROLL_STRATEGIES:
-        raise DecodingError(f"the roll-LSTM predicts 88 independent keys, so it decodes with 'sample' or "
-                            f"'greedy' only, not {strategy!r}; use a chord-LSTM for {strategy}.")
+        raise DecodingError(f"the roll-LSTM predicts 88 independent keys, so it decodes with 'sample' "
+                            f"only, not {strategy!r} (its greedy, each key's likelier value, is "
+                            f"silence); use a chord-LSTM for {strategy}.")
     if primer is not None:
         primer = np.asarray(primer)
         if primer.ndim != 2 or primer.shape[1] != 88 or len(primer) == 0:
@@ -45,7 +47,7 @@ def generate(model, vocab, n: int = 1, steps: int = 128, strategy: str = "sample
     """``n`` rolls (P + steps, 88) uint8: the primer (P frames, may be empty) then ``steps`` new frames.
 
     ``vocab`` is the ChordVocab of a chord-LSTM, or ``None`` for a roll-LSTM.
-    ``strategy`` is a name of :data:`pianoplay.decoding.STRATEGIES`; beam sampling
+    ``strategy``: a name of :data:`pianoplay.decoding.STRATEGIES` or ``"beam-search"``; beam sampling
     proposes whole bars of ``steps_per_bar`` frames.
     """
     family = "chord-lstm" if vocab is not None else "roll-lstm"
@@ -58,10 +60,10 @@ def generate(model, vocab, n: int = 1, steps: int = 128, strategy: str = "sample
     primer = np.zeros((0, 88), np.uint8) if primer is None else (np.asarray(primer) > 0).astype(np.uint8)
     try:
         if vocab is None:
-            new = _roll_decode(model, n, steps, strategy, temperature, primer, gen)
+            new = _roll_decode(model, n, steps, temperature, primer, gen)
         else:
             step, start, history = chord_decoder(model, vocab, primer, n)
-            tokens = decoding.decode(strategy, step, start, steps, chord_rules(vocab, steps_per_bar), history,
+            tokens = run.decode(strategy, step, start, steps, chord_rules(vocab, steps_per_bar), history,
                                      gen, temperature, top_k, top_p, beam_width, segment=steps_per_bar)
             new = vocab.decode_batch(tokens.cpu().numpy())
     finally:
@@ -166,7 +168,7 @@ def _chord_inputs(vocab, primer: np.ndarray, device):
     return torch.as_tensor(tokens, device=device), torch.as_tensor(frames, device=device).float()
 
 
-def _roll_decode(model, n, steps, strategy, temperature, primer, gen) -> np.ndarray:
+def _roll_decode(model, n, steps, temperature, primer, gen) -> np.ndarray:
     device = next(model.parameters()).device
     frames = torch.zeros(1 + len(primer), 88, device=device)
     frames[1:] = torch.as_tensor(primer, device=device).float()
@@ -178,7 +180,7 @@ def _roll_decode(model, n, steps, strategy, temperature, primer, gen) -> np.ndar
     step = derived(model, "_stepper", lambda: LSTMStepper(model.lstm))
     for t in range(steps):
         a = model.logits(h).float() / temperature  # (n, 88)
-        x = (a > 0).float() if strategy == "greedy" else torch.bernoulli(torch.sigmoid(a), generator=gen)
+        x = torch.bernoulli(torch.sigmoid(a), generator=gen)
         out[:, t] = x.to(torch.uint8)
         h, state = step(model.wke(x), state)
     return out.cpu().numpy()
