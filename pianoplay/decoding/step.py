@@ -43,71 +43,77 @@ def reorder(state: State, index: torch.Tensor) -> State:
 
 @dataclass(frozen=True)
 class Rules:
-    """What no strategy may emit.
+    """What no strategy may emit (0 = no limit).
 
-    ``banned``: ids never emitted (a chord-LSTM's UNK). ``rest``: the id of the
-    silent frame; it lasts at most ``max_rest`` frames in a row. Any other id is
-    repeated (a held frame) at most ``max_hold`` frames in a row. 0 = no limit.
-    ``repeat_penalty`` (nats) is taken off the logit of a token once for each time it
-    occurs among the last ``repeat_window`` tokens (a frequency penalty, CTRL's repetition
-    penalty at window 1): what a strategy proposes repeats less than the model would.
+    ``banned``: ids never emitted (a chord-LSTM's UNK). ``max_hold``: an id occurs at
+    most this many times in a row (a held frame). ``rest``: the id of the silent frame;
+    it fills at most ``max_rest`` of any ``rest_window`` tokens. ``repeat_penalty``
+    (nats) is taken off the logit of an id once for each time it occurs among the last
+    ``repeat_window`` tokens (a frequency penalty; CTRL's repetition penalty at window 1):
+    what a strategy proposes repeats less than the model would.
     """
 
     banned: tuple[int, ...] = ()
+    max_hold: int = 0
     rest: int = -1
     max_rest: int = 0
-    max_hold: int = 0
+    rest_window: int = 0
     repeat_penalty: float = 0.0
-    repeat_window: int = 1
+    repeat_window: int = 0
 
-    def limits(self, last: torch.Tensor) -> torch.Tensor:
-        """(B,) how many times in a row ``last`` may occur (a huge number = no limit)."""
-        none = torch.iinfo(torch.long).max
-        hold = torch.full_like(last, self.max_hold or none)
-        return torch.where(last == self.rest, self.max_rest or none, hold)
+    @property
+    def memory(self) -> int:
+        """How many past tokens the rules look at."""
+        return max(1, self.rest_window, self.repeat_window)
 
 
 class Runs:
-    """Each sequence's last token and how many times in a row it has occurred: what
-    :class:`Rules` need. ``last`` and ``run`` are (B,) long tensors."""
+    """What :class:`Rules` need of each sequence's past: ``recent`` (B, memory) its last
+    tokens, oldest first (-1 = none yet), and ``run`` (B,) how many times in a row the
+    last one has occurred."""
 
-    def __init__(self, last: torch.Tensor, run: torch.Tensor, rules: Rules, recent: torch.Tensor | None = None):
-        self.last, self.run, self.rules = last, run, rules
-        self.recent = recent if recent is not None else last[:, None].repeat(1, rules.repeat_window)
+    def __init__(self, recent: torch.Tensor, run: torch.Tensor, rules: Rules):
+        self.recent, self.run, self.rules = recent, run, rules
 
     @classmethod
     def after(cls, history: list[int], batch: int, rules: Rules, device=None) -> Runs:
-        """The runs after ``history`` (the primer's token ids) for ``batch`` sequences.
-        An empty history counts as a rest that may not go on: a piece does not open with silence."""
-        if history:
-            last, run = history[-1], 1
-            while run < len(history) and history[-1 - run] == last:
-                run += 1
-        else:
-            last, run = rules.rest, rules.max_rest or 1
-        recent = ([-1] * rules.repeat_window + history)[-rules.repeat_window:]
-        return cls(torch.full((batch,), last, dtype=torch.long, device=device),
-                   torch.full((batch,), run, dtype=torch.long, device=device), rules,
-                   torch.tensor(recent, dtype=torch.long, device=device)[None].repeat(batch, 1))
+        """The past after ``history`` (a primer's token ids) for ``batch`` sequences.
+        Without a history the rest budget starts spent, so a piece does not open with silence."""
+        size = rules.memory
+        recent = ([-1] * size + list(history))[-size:]
+        if not history and rules.max_rest:
+            first = size - rules.rest_window  # the oldest tokens of the rest window leave first
+            recent[first:first + rules.max_rest] = [rules.rest] * rules.max_rest
+        run = 0
+        while run < len(history) and history[-1 - run] == history[-1]:
+            run += 1
+        return cls(torch.tensor(recent, dtype=torch.long, device=device)[None].repeat(batch, 1),
+                   torch.full((batch,), run, dtype=torch.long, device=device), rules)
+
+    @property
+    def last(self) -> torch.Tensor:
+        return self.recent[:, -1]
 
     def mask(self, logits: torch.Tensor) -> torch.Tensor:
-        """(B, V) logits with every id the rules forbid next set to -inf (in place)."""
-        if self.rules.banned:
-            logits[:, list(self.rules.banned)] = float("-inf")
-        if self.rules.repeat_penalty:
-            recent = self.recent
-            logits.scatter_add_(1, recent.clamp(min=0), (recent >= 0) * -self.rules.repeat_penalty)
-        over = self.run >= self.rules.limits(self.last)
-        if over.any():
-            rows = over.nonzero().squeeze(1)
-            logits[rows, self.last[rows]] = float("-inf")
+        """(B, V) logits with every id the rules forbid next at -inf, penalties taken off (in place)."""
+        rules, rows = self.rules, torch.arange(len(logits), device=logits.device)
+        if rules.banned:
+            logits[:, list(rules.banned)] = float("-inf")
+        if rules.repeat_penalty:
+            recent = self.recent[:, -rules.repeat_window:]
+            logits.scatter_add_(1, recent.clamp(min=0), (recent >= 0) * -rules.repeat_penalty)
+        if rules.max_rest:
+            spent = (self.recent[:, -rules.rest_window:] == rules.rest).sum(1) >= rules.max_rest
+            logits[rows[spent], rules.rest] = float("-inf")
+        if rules.max_hold:
+            over = (self.run >= rules.max_hold) & (self.last >= 0)
+            logits[rows[over], self.last[over]] = float("-inf")
         return logits
 
     def push(self, tokens: torch.Tensor) -> None:
         """Record the (B,) tokens just emitted."""
         self.run = torch.where(tokens == self.last, self.run + 1, 1)
-        self.last = tokens
         self.recent = torch.cat([self.recent[:, 1:], tokens[:, None]], 1)
 
     def select(self, index: torch.Tensor) -> Runs:
-        return Runs(self.last[index], self.run[index], self.rules, self.recent[index])
+        return Runs(self.recent[index], self.run[index], self.rules)

@@ -22,7 +22,7 @@ ROLL_STRATEGIES = ("sample",)
 # never end (up to 111 frames in a 128-frame sample) and chord-lstm-classical into rests
 # (silent 29-65 % of frames); searches fall into loops over a few frames.
 MAX_HOLD_BARS = 1
-MAX_REST_QUARTERS = 1
+MAX_REST_QUARTERS = 1  # per bar
 REPEAT_PENALTY = 1.5  # nats off a frame per use in the last REPEAT_BARS bars (searches only)
 REPEAT_BARS = 4
 
@@ -73,12 +73,13 @@ def generate(model, vocab, n: int = 1, steps: int = 128, strategy: str = "sample
 
 def chord_rules(vocab, steps_per_bar: int = 8) -> Rules:
     """UNK never emitted (every frame is a known frame of the vocabulary); a frame held at
-    most a bar; a rest at most a quarter note, and not at the start; for the searches, a
-    frame used in the last 4 bars costs REPEAT_PENALTY nats per use."""
+    most a bar; rests fill at most a quarter note of any bar, and a piece does not open
+    with one; for the searches, a frame used in the last 4 bars costs REPEAT_PENALTY nats
+    per use."""
     rest = int(vocab.encode(np.zeros((1, 88), np.uint8))[0])  # 0 (UNK) if silence is unknown
-    return Rules(banned=(0,), rest=rest or -1, max_rest=MAX_REST_QUARTERS * steps_per_bar // 4,
-                 max_hold=MAX_HOLD_BARS * steps_per_bar, repeat_penalty=REPEAT_PENALTY,
-                 repeat_window=REPEAT_BARS * steps_per_bar)
+    return Rules(banned=(0,), max_hold=MAX_HOLD_BARS * steps_per_bar, rest=rest or -1,
+                 max_rest=MAX_REST_QUARTERS * steps_per_bar // 4, rest_window=steps_per_bar,
+                 repeat_penalty=REPEAT_PENALTY, repeat_window=REPEAT_BARS * steps_per_bar)
 
 
 def chord_decoder(model, vocab, primer: np.ndarray, batch: int):
