@@ -12,6 +12,7 @@ import torch
 from pianoplay.checkpoint import save_checkpoint
 from pianoplay.config_io import ConfigError
 from pianoplay.music.representation import SIXTEENTHS, Representation
+from pianoplay.protocols import LatentModel
 from pianoplay.registry import Registry
 from pianoplay.roll import roll_to_notes
 from pianoplay.vae.segment_model import (SegmentVAE, SegmentVAEConfig, roll_to_states,
@@ -117,7 +118,8 @@ def test_trained_wrapper_through_registry(tmp_path, nottingham_test_files):
               "representation": SIXTEENTHS.to_dict(), "metrics": {}}
     save_checkpoint(tmp_path / "tiny-seg", config, model.state_dict())
     vae = Registry(tmp_path, device="cpu").load("tiny-seg")
-    assert isinstance(vae, TrainedSegmentVAE)
+    assert isinstance(vae, TrainedSegmentVAE) and vae.family == "vae"
+    assert isinstance(vae, LatentModel)
     a, b = vae.encode(str(nottingham_test_files[0])), vae.encode(str(nottingham_test_files[1]))
     assert a.z.shape[1] == 16 and a.roll.shape[1:] == (88, 2)
     path = vae.interpolate(a, b, steps=3)

@@ -53,11 +53,17 @@ def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
 
 
 class TrainedVAE:
+    family = "vae"
+    kind = "chord-token"  # one z per 16 bars of eighth notes, frames as chord tokens
+
     def __init__(self, model: MusicVAE, vocab: ChordVocab, config: dict, folder: Path,
                  axes: LatentAxes | None = None) -> None:
+        from pianoplay.music.representation import Representation
+
         self.model = model.eval()
         self.vocab = vocab
         self.config = config
+        self.representation = Representation.from_dict(config.get("representation", {}))
         self.folder = Path(folder)
         self._axes = axes
 

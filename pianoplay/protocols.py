@@ -1,0 +1,73 @@
+"""What the app, the CLI and the benches may call on a loaded model.
+
+The registry picks the class from ``config.json`` (``family``, and ``model.kind``
+where a family has several classes); every class it returns offers
+:class:`TrainedModel`, and what its family supports of the rest. Callers branch
+on ``family`` (never on ``hasattr``).
+
+Rolls are numpy arrays on the model's own grid (``representation``): ``(T, 88)``
+uint8, or ``(T, 88, 2)`` with an onset channel.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+    import torch
+
+    from pianoplay.music.representation import Representation
+
+FAMILIES = ("vae", "chord-lstm", "roll-lstm")
+LM_FAMILIES = ("chord-lstm", "roll-lstm")
+
+
+@runtime_checkable
+class TrainedModel(Protocol):
+    family: str  # one of FAMILIES
+    config: dict[str, Any]  # the checkpoint's config.json
+
+    @property
+    def device(self) -> torch.device: ...
+
+    @property
+    def steps_per_quarter(self) -> int: ...
+
+    @property
+    def steps_per_bar(self) -> int: ...
+
+    def to_midi(self, roll: np.ndarray, tempo: float = 120.0, program: int = 0, **kw): ...
+
+
+@runtime_checkable
+class LatentModel(TrainedModel, Protocol):
+    """A VAE: ``sample`` from the prior, ``encode`` a file, ``decode`` and ``interpolate``
+    latents, ``latent_axes`` and ``apply`` for the sliders."""
+
+    representation: Representation
+
+    def sample(self, n: int = 1, temperature: float = 1.0, seed: int | None = None,
+               steps: int | None = None) -> list[np.ndarray]: ...
+
+    def encode(self, source, bar: int | None = None): ...
+
+    def decode(self, z, temperature: float | None = None, seed: int | None = None,
+               steps: int | None = None, greedy: bool = False) -> list[np.ndarray]: ...
+
+    def interpolate(self, a, b, steps: int = 8, temperature: float | None = None,
+                    seed: int | None = None, greedy: bool = False) -> list[np.ndarray]: ...
+
+    def latent_axes(self): ...
+
+    def apply(self, z, amounts: dict[str, float]) -> np.ndarray: ...
+
+
+@runtime_checkable
+class LanguageModel(TrainedModel, Protocol):
+    """A chord- or roll-LSTM: ``generate`` with a decoding strategy, exact ``log_prob``."""
+
+    def generate(self, n: int = 1, steps: int = 128, strategy: str = "sample",
+                 temperature: float = 1.0, **options) -> list[np.ndarray]: ...
+
+    def log_prob(self, rolls) -> Any: ...
