@@ -1,10 +1,12 @@
 """Read a MIDI file into a :class:`Score`: notes with tick and second times.
 
-The file is parsed with mido so that note times stay exact integer ticks
-(quantization in :mod:`pianoplay.roll` works from ticks, never seconds).
-Everything that can go wrong with a user's file becomes a
-:class:`~pianoplay.errors.MidiError` whose message is one sentence the user
-can act on; no mido or struct exception escapes :func:`load_midi`.
+The file is parsed by :mod:`pianoplay.midi_read` so that note times stay exact
+integer ticks (quantization in :mod:`pianoplay.roll` works from ticks, never
+seconds). Damaged files are read as far as they can be: what was repaired is
+listed in ``Score.repairs`` (and warned about); only files without usable notes
+are refused. Everything that can go wrong with a user's file becomes a
+:class:`~pianoplay.errors.MidiError` whose message is one sentence the user can
+act on.
 """
 
 from __future__ import annotations
@@ -16,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
+from pianoplay import midi_read as smf
 from pianoplay.errors import MidiError
 
 DRUM_CHANNEL = 9
 DEFAULT_BPM = 120.0
-# mido key names (e.g. "Eb", "F#m") to pitch class of the tonic.
-_PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+ASSUMED_TICKS_PER_QUARTER = 480  # when the header's division is unusable
+_SMPTE_RATES = {24: 24.0, 25: 25.0, 29: 29.97, 30: 30.0}  # frames per second
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,7 @@ class Score:
     key_signatures: list[tuple[int, int]]
     end_tick: int  # last event of the file
     duration: float  # seconds of end_tick
+    repairs: list[str] = field(default_factory=list)  # damage that was read around
 
     @property
     def pitched_notes(self) -> list[Note]:
@@ -140,20 +144,35 @@ def load_midi(source, limits: MidiLimits | None = None) -> Score:
     """
     limits = limits or MidiLimits()
     data, name = _read_bytes(source, limits)
-    import mido
-
     try:
-        mid = mido.MidiFile(file=io.BytesIO(data))
-    except Exception as err:  # noqa: BLE001 - mido raises many types on corrupt bytes
-        raise MidiError(f"{name} is not a readable MIDI file ({_reason(err)}).") from None
-    if mid.type == 2:
+        parsed = smf.read_smf(data)
+    except smf.NotMidiError as err:
+        raise MidiError(f"{name} is not a readable MIDI file ({err}).") from None
+    if parsed.format == 2:
         warnings.warn(f"{name} is a type 2 MIDI file; its tracks are read as simultaneous.",
                       stacklevel=2)
-    tpq = mid.ticks_per_beat
-    if tpq <= 0:
-        raise MidiError(f"{name} has {tpq} ticks per beat (SMPTE or broken header); "
-                        "only files timed in ticks per quarter note are supported.")
-    return _build_score(mid, tpq, name, limits)
+    repairs = list(parsed.repairs)
+    tpq, smpte_bpm = _timing(parsed.division, repairs)
+    score = _build_score(parsed.tracks, tpq, smpte_bpm, name, limits, repairs)
+    for repair in score.repairs:
+        warnings.warn(f"{name}: {repair}.", stacklevel=2)
+    return score
+
+
+def _timing(division: int, repairs: list[str]) -> tuple[int, float | None]:
+    """Ticks per quarter note from the header's division word, and for SMPTE
+    timing the fixed tempo that makes those quarters last one SMPTE second."""
+    if division > 0:
+        return division, None
+    if division < 0:  # SMPTE: -frames per second in the high byte, ticks per frame in the low
+        fps, per_frame = -(division >> 8), division & 0xFF
+        if fps in _SMPTE_RATES and per_frame > 0:
+            repairs.append(f"the file is timed in SMPTE frames ({fps} per second, {per_frame} "
+                           "ticks each); read at 60 quarter notes per minute")
+            return fps * per_frame, 60.0 * _SMPTE_RATES[fps] / fps
+    repairs.append(f"the header's time division ({division}) is unusable; assumed "
+                   f"{ASSUMED_TICKS_PER_QUARTER} ticks per quarter note, so the tempo may be off")
+    return ASSUMED_TICKS_PER_QUARTER, None
 
 
 def _read_bytes(source, limits: MidiLimits) -> tuple[bytes, str]:
@@ -191,93 +210,149 @@ def _too_big(name: str, size: int, limits: MidiLimits) -> str:
             "for a MIDI file.")
 
 
-def _reason(err: Exception) -> str:
-    if isinstance(err, EOFError):
-        return "it ends in the middle of its data"
-    text = str(err).strip()
-    return text if text else type(err).__name__
-
-
-def _build_score(mid, tpq: int, name: str, limits: MidiLimits) -> Score:
+def _build_score(tracks: list[list[tuple]], tpq: int, fixed_bpm: float | None, name: str,
+                 limits: MidiLimits, repairs: list[str]) -> Score:
     tempos: list[tuple[int, float]] = []
     time_sigs: list[tuple[int, int, int]] = []
     keys: list[tuple[int, int]] = []
+    ignored: dict[str, list[str]] = {}  # kind of meta event -> the values ignored
     raw: dict[tuple[int, int, int], list[list]] = {}  # (track, channel, program) -> notes
     names: dict[int, str] = {}
     controls: dict[tuple[int, int], list[tuple[int, int, int]]] = {}  # (track, channel)
     end_tick = 0
-    for t_index, track in enumerate(mid.tracks):
-        tick = 0
+    for t_index, events in enumerate(tracks):
         programs = [0] * 16
         open_notes: dict[tuple[int, int], list[list]] = {}  # (channel, pitch) -> FIFO
-        for msg in track:
-            tick += msg.time
-            kind = msg.type
-            if kind == "note_on" and msg.velocity > 0:
-                note = [msg.note, tick, None, msg.velocity, programs[msg.channel], msg.channel]
-                open_notes.setdefault((msg.channel, msg.note), []).append(note)
-                raw.setdefault((t_index, msg.channel, programs[msg.channel]), []).append(note)
-            elif kind == "note_off" or kind == "note_on":
-                pending = open_notes.get((msg.channel, msg.note))
+        tick = 0
+        for tick, code, a, b, c in events:
+            if code == smf.NOTE_ON:
+                note = [b, tick, None, c, programs[a], a]
+                open_notes.setdefault((a, b), []).append(note)
+                raw.setdefault((t_index, a, programs[a]), []).append(note)
+            elif code == smf.NOTE_OFF:
+                pending = open_notes.get((a, b))
                 if pending:
                     pending.pop(0)[2] = tick
-            elif kind == "program_change":
-                programs[msg.channel] = msg.program
-            elif kind == "control_change":
-                controls.setdefault((t_index, msg.channel), []).append(
-                    (tick, msg.control, msg.value))
-            elif kind == "set_tempo":
-                bpm = 60e6 / msg.tempo if msg.tempo > 0 else float("inf")
-                if not limits.min_bpm <= bpm <= limits.max_bpm:
+            elif code == smf.PROGRAM:
+                programs[a] = b
+            elif code == smf.CONTROL:
+                controls.setdefault((t_index, a), []).append((tick, b, c))
+            elif code == smf.TEMPO:
+                bpm = 60e6 / a if a > 0 else float("inf")
+                if fixed_bpm is not None:
+                    pass  # SMPTE time does not follow tempo events
+                elif a == 0:  # zero microseconds per quarter: damage, not a tempo
+                    ignored.setdefault("tempo", []).append("0 microseconds per quarter note")
+                elif limits.min_bpm <= bpm <= limits.max_bpm:
+                    tempos.append((tick, bpm))
+                else:
                     raise MidiError(
                         f"{name} sets a tempo of {bpm:.4g} beats per minute; tempos must lie "
                         f"between {limits.min_bpm:g} and {limits.max_bpm:g}.")
-                tempos.append((tick, bpm))
-            elif kind == "time_signature":
-                time_sigs.append((tick, msg.numerator, msg.denominator))
-            elif kind == "key_signature":
-                keys.append((tick, _key_number(msg.key)))
-            elif kind == "track_name" and t_index not in names:
-                names[t_index] = msg.name.strip()
+            elif code == smf.TIME_SIGNATURE:
+                if a > 0 and b <= 6:  # denominators 1 to 64
+                    time_sigs.append((tick, a, 2**b))
+                else:
+                    ignored.setdefault("time signature", []).append(
+                        f"{a}/{2**b if b <= 16 else f'2^{b}'}")
+            elif code == smf.KEY_SIGNATURE:
+                if -7 <= a <= 7 and b in (0, 1):
+                    keys.append((tick, (7 * a + 9 * b) % 12 + 12 * b))
+                else:
+                    ignored.setdefault("key signature", []).append(f"{a} sharps, mode {b}")
+            elif code == smf.TRACK_NAME and t_index not in names:
+                names[t_index] = a.strip()
         end_tick = max(end_tick, tick)
         for pending in open_notes.values():  # notes never switched off end with the track
             for note in pending:
                 note[2] = tick
+    for kind, values in ignored.items():
+        more = f" and {len(values) - 1} more" if len(values) > 1 else ""
+        repairs.append(f"ignored an invalid {kind} ({values[0]}{more})")
 
     n_notes = sum(len(v) for v in raw.values())
     if n_notes == 0:
-        raise MidiError(f"{name} contains no notes.")
-    if n_notes > limits.max_notes:
-        raise MidiError(f"{name} has {n_notes} notes; the limit is {limits.max_notes}.")
-    if all(channel == DRUM_CHANNEL for _, channel, _ in raw):
-        raise MidiError(f"{name} contains only drum notes (MIDI channel 10); "
-                        "pianoplay needs pitched notes.")
+        damage = f" (it is damaged: {repairs[0]})" if repairs else ""
+        raise MidiError(f"{name} contains no notes{damage}.")
 
+    if fixed_bpm is not None:
+        tempos = [(0, fixed_bpm)]
     tempos = _clean_events(tempos) or [(0, DEFAULT_BPM)]
     if tempos[0][0] != 0:
         tempos.insert(0, (0, DEFAULT_BPM))
     to_seconds = _tempo_map(tempos, tpq)
     duration = float(to_seconds(np.array([end_tick], dtype=float))[0])
-    if duration > limits.max_seconds:
-        raise MidiError(f"{name} lasts {duration / 60:.1f} minutes; the limit is "
-                        f"{limits.max_seconds / 60:.0f} minutes.")
+    if duration > limits.max_seconds or n_notes > limits.max_notes:
+        # keep the start of the piece, up to the limits (a damaged delta time often
+        # makes a file last days; the notes before it are still good)
+        end_tick = _cut(raw, controls, tempos, tpq, duration, n_notes, name, limits, repairs)
+        duration = float(to_seconds(np.array([end_tick], dtype=float))[0])
+        time_sigs = [e for e in time_sigs if e[0] < end_tick]
+        keys = [e for e in keys if e[0] < end_tick]
+    if all(channel == DRUM_CHANNEL for _, channel, _ in raw):
+        raise MidiError(f"{name} contains only drum notes (MIDI channel 10); "
+                        "pianoplay needs pitched notes.")
 
-    tracks = []
+    score_tracks = []
     for (t_index, channel, program), notes in raw.items():
         ticks = np.array([(n[1], n[2]) for n in notes], dtype=float)
         secs = to_seconds(ticks)
         is_drum = channel == DRUM_CHANNEL
         ccs = controls.get((t_index, channel), [])
         cc_secs = to_seconds(np.array([c[0] for c in ccs], dtype=float))
-        tracks.append(Track(
+        score_tracks.append(Track(
             name=names.get(t_index, ""), program=program, is_drum=is_drum,
             notes=[Note(n[0], n[1], n[2], float(s[0]), float(s[1]), n[3], program, is_drum)
                    for n, s in zip(notes, secs)],
             controls=[(float(t), c[1], c[2]) for t, c in zip(cc_secs, ccs)]))
-    time_sigs = [ts for ts in _clean_events(time_sigs) if _valid_time_signature(ts, name)]
-    return Score(ticks_per_quarter=tpq, tracks=tracks, tempos=tempos,
-                 time_signatures=time_sigs, key_signatures=_clean_events(keys),
-                 end_tick=end_tick, duration=duration)
+    return Score(ticks_per_quarter=tpq, tracks=score_tracks, tempos=tempos,
+                 time_signatures=_clean_events(time_sigs), key_signatures=_clean_events(keys),
+                 end_tick=end_tick, duration=duration, repairs=repairs)
+
+
+def _cut(raw: dict, controls: dict, tempos: list[tuple[int, float]], tpq: int, duration: float,
+         n_notes: int, name: str, limits: MidiLimits, repairs: list[str]) -> int:
+    """Drop, in place, the notes (and controllers) from the first tick that breaks the
+    duration or note-count limit on; notes sounding there end there. Returns that tick."""
+    cut = end = 2**62
+    if duration > limits.max_seconds:
+        cut = end = _tick_at(tempos, tpq, limits.max_seconds)
+    if n_notes > limits.max_notes:
+        starts = np.sort(np.array([n[1] for notes in raw.values() for n in notes]))
+        cut = min(cut, int(starts[limits.max_notes]))
+    kept = 0
+    for key in list(raw):
+        notes = [n for n in raw[key] if n[1] < cut]
+        for n in notes:
+            n[2] = min(n[2], cut)
+        if notes:
+            raw[key] = notes
+            kept += len(notes)
+        else:
+            del raw[key]
+    for key, events in controls.items():
+        controls[key] = [e for e in events if e[0] < cut]
+    tempos[:] = [t for t in tempos if t[0] < cut]
+    if cut < end:
+        reason = f"has {n_notes} notes; the limit is {limits.max_notes}"
+    else:
+        reason = f"lasts {duration / 60:.1f} minutes; the limit is {limits.max_seconds / 60:.0f}"
+    if kept == 0:
+        where = "its first instant alone exceeds" if cut < end else "and no note starts before"
+        raise MidiError(f"{name} {reason}, {where} that.")
+    seconds = float(_tempo_map(tempos, tpq)(np.array([cut], dtype=float))[0])
+    repairs.append(f"it {reason}: only its first {seconds / 60:.1f} minutes were read "
+                   f"({kept} of its {n_notes} notes)")
+    return cut
+
+
+def _tick_at(tempos: list[tuple[int, float]], tpq: int, seconds: float) -> int:
+    """The last tick at or before ``seconds`` under the tempo map (inverse of ``_tempo_map``)."""
+    ticks = np.array([t for t, _ in tempos], dtype=float)
+    sec_per_tick = np.array([60.0 / (bpm * tpq) for _, bpm in tempos])
+    starts = np.concatenate([[0.0], np.cumsum(np.diff(ticks) * sec_per_tick[:-1])])
+    i = int(np.searchsorted(starts, seconds, side="right")) - 1
+    return int(ticks[i] + (seconds - starts[i]) / sec_per_tick[i])
 
 
 def _clean_events(events: list[tuple]) -> list[tuple]:
@@ -286,21 +361,6 @@ def _clean_events(events: list[tuple]) -> list[tuple]:
     for event in sorted(events, key=lambda e: e[0]):
         by_tick[event[0]] = event
     return list(by_tick.values())
-
-
-def _valid_time_signature(ts: tuple[int, int, int], name: str) -> bool:
-    if ts[1] <= 0 or ts[2] <= 0:
-        warnings.warn(f"{name}: ignoring the time signature {ts[1]}/{ts[2]}.", stacklevel=3)
-        return False
-    return True
-
-
-def _key_number(key: str) -> int:
-    """mido's key name ("Eb", "F#m") to pretty_midi's key number."""
-    minor = key.endswith("m")
-    root = key[:-1] if minor else key
-    pc = _PITCH_CLASS[root[0]] + root[1:].count("#") - root[1:].count("b")
-    return pc % 12 + (12 if minor else 0)
 
 
 def _tempo_map(tempos: list[tuple[int, float]], tpq: int):

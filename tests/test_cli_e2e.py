@@ -103,6 +103,15 @@ def test_inspect(tune):
         assert line in result.stdout
 
 
+def test_inspect_and_render_a_cut_off_file(tune, tmp_path):
+    cut = tmp_path / "cut.mid"
+    cut.write_bytes(tune.read_bytes()[:1500])
+    result = pianoplay("inspect", cut)
+    assert_ok(result)
+    assert "repaired: track 2 is cut off" in result.stdout
+    assert_ok(pianoplay("render", cut, tmp_path / "cut.wav"))
+
+
 @pytest.mark.parametrize("bad", ["missing", "corrupt", "folder", "flag"])
 def test_inspect_bad_input(bad, tune, corrupt, tmp_path):
     args = {"missing": [tmp_path / "nope.mid"], "corrupt": [corrupt], "folder": [tmp_path],

@@ -56,6 +56,9 @@ def run(args) -> int:
         print(f"{args.bars}-bar windows: {len(windows)}, starting at bars {first}{more}")
     else:
         print(f"{args.bars}-bar windows: none (the piece has {len(loaded.bar_starts)} bars)")
+    for repair in score.repairs:  # the file is damaged; this is how it was read
+        print(f"repaired: {repair}")
     for w in {str(c.message) for c in caught if "non-zero tracks" not in str(c.message)}:
-        print(f"warning: {w}")
+        if not any(repair in w for repair in score.repairs):
+            print(f"warning: {w}")
     return 0
