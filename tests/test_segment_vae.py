@@ -40,8 +40,10 @@ def test_states_round_trip_keeps_repeated_notes():
     assert len(roll_to_notes(roll)) == 2
 
 
-def test_shapes_and_generate():
-    model = tiny().eval()
+@pytest.mark.parametrize("parts", [("lstm", "lstm"), ("mlp", "mlp")])
+def test_shapes_and_generate(parts):
+    """Encoder and decoder are chosen by name: the recurrent model and the dense baseline."""
+    model = tiny(encoder=parts[0], decoder=parts[1], mlp_hidden=32).eval()
     states = torch.randint(0, 3, (2, 3, 32, 88)) * (torch.rand(2, 3, 32, 88) < 0.05)
     mask = torch.tensor([[True, True, False], [True, True, True]])
     out = model(states, mask, sample=False)
@@ -80,6 +82,8 @@ def test_learns_real_segments(nottingham_test_files):
 
 
 def test_configs_refuse_unknown_keys_and_round_trip():
+    with pytest.raises(ConfigError, match="decoder must be one of"):
+        SegmentVAEConfig(decoder="transformer")
     with pytest.raises(ConfigError, match="latnt_dim"):
         SegmentVAEConfig.from_dict({"latnt_dim": 16})
     with pytest.raises(ConfigError, match="bach_windows"):

@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from pianoplay.config_io import from_dict, to_dict
+from pianoplay.config_io import ConfigError, from_dict, to_dict
 
 OFF, ONSET, HOLD = 0, 1, 2
 
@@ -41,6 +41,9 @@ OFF, ONSET, HOLD = 0, 1, 2
 @dataclass
 class SegmentVAEConfig:
     kind: str = "segment"  # the registry builds this class for model.kind == "segment"
+    encoder: str = "lstm"  # a name in ENCODERS
+    decoder: str = "lstm"  # a name in DECODERS
+    mlp_hidden: int = 512  # width of the MLP encoder / decoder (the dense baseline)
     n_keys: int = 88
     segment_steps: int = 32  # frames per latent: 2 bars of 4/4 at 4 steps per quarter
     frame_dim: int = 256  # linear embedding of a frame's onset/hold one-hots
@@ -53,6 +56,12 @@ class SegmentVAEConfig:
     # dropout), so the decoder takes from z what it cannot see, and free-running
     # decoding leans on z rather than on its own (possibly wrong) last frame.
     prev_dropout: float = 0.3
+
+    def __post_init__(self) -> None:
+        for part, names in (("encoder", ENCODERS), ("decoder", DECODERS)):
+            if getattr(self, part) not in names:
+                raise ConfigError(f"model.{part} must be one of {', '.join(names)}, "
+                                  f"not {getattr(self, part)!r}.")
 
     def to_dict(self) -> dict:
         return to_dict(self)
@@ -130,6 +139,25 @@ class SegmentDecoder(nn.Module):
         out, _ = self.lstm(self.drop(inp), self.initial_state(z))
         return self.logits(self.drop(out))
 
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, temperature: float = 0.0,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """z (N, D) -> states (N, L, K), frame by frame, each fed back as the next input."""
+        N, L, K = z.size(0), self.cfg.segment_steps, self.cfg.n_keys
+        state = self.initial_state(z)
+        prev = self.bos.expand(N, -1)
+        before = torch.zeros(N, K, dtype=torch.long, device=z.device)
+        out = torch.empty(N, L, K, dtype=torch.long, device=z.device)
+        for t in range(L):
+            logits, state = self.step(z, prev, state)  # (N, K, 3)
+            s = pick_states(logits, temperature, generator)
+            if t > 0:
+                s = torch.where((s == HOLD) & (before == OFF), ONSET, s)
+            out[:, t] = s
+            before = s
+            prev = self.embed(frame_features(s))
+        return out
+
     def step(self, z: torch.Tensor, prev: torch.Tensor, state):
         """One frame: z (N, D), prev (N, E) embedded previous frame -> logits (N, K, 3), state.
 
@@ -182,8 +210,8 @@ class SegmentVAE(nn.Module):
     def __init__(self, cfg: SegmentVAEConfig) -> None:
         super().__init__()
         self.cfg = cfg
-        self.encoder = SegmentEncoder(cfg)
-        self.decoder = SegmentDecoder(cfg)
+        self.encoder = ENCODERS[cfg.encoder](cfg)
+        self.decoder = DECODERS[cfg.decoder](cfg)
         self.prior = ZPrior(cfg)
 
     @property
@@ -220,22 +248,65 @@ class SegmentVAE(nn.Module):
         app uses for reconstructions and interpolation); above 0 each key's state is
         sampled from softmax(logits / temperature). A hold of a key that was off
         becomes an onset (a note must start somewhere)."""
-        N, L, K = z.size(0), self.cfg.segment_steps, self.cfg.n_keys
-        dec = self.decoder
-        state = dec.initial_state(z)
-        prev = dec.bos.expand(N, -1)
-        before = torch.zeros(N, K, dtype=torch.long, device=z.device)
-        out = torch.empty(N, L, K, dtype=torch.long, device=z.device)
-        for t in range(L):
-            logits, state = dec.step(z, prev, state)  # (N, K, 3)
-            if temperature <= 0:
-                s = logits.argmax(-1)
-            else:
-                u = torch.rand(logits.shape, generator=generator).to(z.device)
-                g = -torch.log(-torch.log(u.clamp(min=1e-20)))
-                s = (logits / temperature + g).argmax(-1)
-            s = torch.where((s == HOLD) & (before == OFF) & (t > 0), ONSET, s)
-            out[:, t] = s
-            before = s
-            prev = dec.embed(frame_features(s))
-        return out
+        return self.decoder.generate(z, temperature, generator)
+
+
+def pick_states(logits: torch.Tensor, temperature: float, generator) -> torch.Tensor:
+    """(..., 3) logits -> (...) states: argmax at temperature 0, else a Gumbel-max sample."""
+    if temperature <= 0:
+        return logits.argmax(-1)
+    u = torch.rand(logits.shape, generator=generator).to(logits.device)
+    g = -torch.log(-torch.log(u.clamp(min=1e-20)))
+    return (logits / temperature + g).argmax(-1)
+
+
+def start_notes(states: torch.Tensor) -> torch.Tensor:
+    """(N, L, K): a hold of a key that was off in the frame before becomes an onset."""
+    before = torch.zeros_like(states)
+    before[:, 1:] = states[:, :-1]
+    fix = (states == HOLD) & (before == OFF)
+    fix[:, 0] = False  # a hold at a segment's start continues the segment before
+    return torch.where(fix, ONSET, states)
+
+
+class MLPEncoder(nn.Module):
+    """The dense baseline: a segment's flattened roll -> two hidden layers -> mu, logvar."""
+
+    def __init__(self, cfg: SegmentVAEConfig) -> None:
+        super().__init__()
+        n_in = cfg.segment_steps * 2 * cfg.n_keys
+        self.net = nn.Sequential(nn.Linear(n_in, cfg.mlp_hidden), nn.ReLU(),
+                                 nn.Linear(cfg.mlp_hidden, cfg.mlp_hidden), nn.ReLU())
+        self.to_mu = nn.Linear(cfg.mlp_hidden, cfg.latent_dim)
+        self.to_logvar = nn.Linear(cfg.mlp_hidden, cfg.latent_dim)
+        nn.init.zeros_(self.to_logvar.weight)
+        nn.init.zeros_(self.to_logvar.bias)
+
+    def forward(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """states (N, L, K) -> mu, logvar (N, D)."""
+        h = self.net(frame_features(states).flatten(1))  # (N, hidden)
+        return self.to_mu(h), self.to_logvar(h)
+
+
+class MLPDecoder(nn.Module):
+    """The dense baseline: z -> two hidden layers -> every key's state logits at once."""
+
+    def __init__(self, cfg: SegmentVAEConfig) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.net = nn.Sequential(
+            nn.Linear(cfg.latent_dim, cfg.mlp_hidden), nn.ReLU(),
+            nn.Linear(cfg.mlp_hidden, cfg.mlp_hidden), nn.ReLU(), nn.Dropout(cfg.dropout),
+            nn.Linear(cfg.mlp_hidden, cfg.segment_steps * cfg.n_keys * 3))
+
+    def forward(self, z: torch.Tensor, states: torch.Tensor | None = None) -> torch.Tensor:
+        """z (N, D) -> logits (N, L, K, 3); the target states are not looked at."""
+        return self.net(z).view(z.size(0), self.cfg.segment_steps, self.cfg.n_keys, 3)
+
+    @torch.no_grad()
+    def generate(self, z, temperature: float = 0.0, generator=None) -> torch.Tensor:
+        return start_notes(pick_states(self(z), temperature, generator))
+
+
+ENCODERS = {"lstm": SegmentEncoder, "mlp": MLPEncoder}
+DECODERS = {"lstm": SegmentDecoder, "mlp": MLPDecoder}
