@@ -47,7 +47,9 @@ def primer(data_dir) -> np.ndarray:
 def test_every_offered_strategy_makes_music(lms, name, strategy):
     """16 bars from the MIDI a user gets: no drone, not mostly silence (issue 12)."""
     lm = lms[name]
-    rolls = lm.generate(n=4, steps=128, strategy=strategy, top_k=20, top_p=0.9, beam_width=8, seed=1)
+    rolls = lm.generate(
+        n=4, steps=128, strategy=strategy, top_k=20, top_p=0.9, beam_width=8, seed=1
+    )
     for roll in rolls:
         v = measures.variety(lm.to_midi(roll))
         assert v["held"] < 0.7 and v["silent"] < 0.3, (name, strategy, v)
@@ -60,11 +62,20 @@ def test_beam_sampling_returns_its_best_candidate(lms, primer, name):
     step, start, history = chord_decoder(lm.model, lm.vocab, primer, 2)
     runs = Runs.after(history, 2, chord_rules(lm.vocab), start[0].device)
     with torch.no_grad():
-        found = beam_sample(step, start, 20, runs, torch.Generator().manual_seed(0), width=3,
-                            candidates=2, segment=8, offset=len(primer))
+        found = beam_sample(
+            step,
+            start,
+            20,
+            runs,
+            torch.Generator().manual_seed(0),
+            width=3,
+            candidates=2,
+            segment=8,
+            offset=len(primer),
+        )
     for b in range(2):
         rolls = [np.concatenate([primer, lm.vocab.decode(c)]) for c in found.candidates[b].numpy()]
-        rescored = np.array([-nll[len(primer):].mean() for nll in lm.log_prob(rolls)])
+        rescored = np.array([-nll[len(primer) :].mean() for nll in lm.log_prob(rolls)])
         np.testing.assert_allclose(found.scores[b].numpy(), rescored, atol=1e-3)
         assert torch.equal(found.tokens[b], found.candidates[b, rescored.argmax()])
 
@@ -72,8 +83,16 @@ def test_beam_sampling_returns_its_best_candidate(lms, primer, name):
 @pytest.mark.parametrize("name", SHIPPED)
 def test_primer_continuation_keeps_the_primer(lms, primer, name):
     for strategy in STRATEGIES:
-        for roll in lms[name].generate(n=2, steps=16, strategy=strategy, beam_width=3, top_k=20,
-                                       top_p=0.9, primer=primer, seed=2):
+        for roll in lms[name].generate(
+            n=2,
+            steps=16,
+            strategy=strategy,
+            beam_width=3,
+            top_k=20,
+            top_p=0.9,
+            primer=primer,
+            seed=2,
+        ):
             assert roll.shape == (len(primer) + 16, 88)
             np.testing.assert_array_equal(roll[: len(primer)], primer)
 
@@ -113,23 +132,45 @@ def test_one_strategy_implementation_serves_a_vae_like_decoder():
     torch.manual_seed(0)
     dec = TinyZDecoder()
     z = torch.randn(2, 4)
-    rules = Rules(max_hold=2, rest=0, max_rest=1, rest_window=3, repeat_penalty=1.0, repeat_window=4)
+    rules = Rules(
+        max_hold=2, rest=0, max_rest=1, rest_window=3, repeat_penalty=1.0, repeat_window=4
+    )
     for strategy in [*STRATEGIES, "beam-search"]:
-        out = decode(strategy, dec.step, dec.start(z), 12, rules, gen=torch.Generator().manual_seed(1),
-                     top_k=3, top_p=0.8, beam_width=3, segment=4)
+        out = decode(
+            strategy,
+            dec.step,
+            dec.start(z),
+            12,
+            rules,
+            gen=torch.Generator().manual_seed(1),
+            top_k=3,
+            top_p=0.8,
+            beam_width=3,
+            segment=4,
+        )
         assert out.shape == (2, 12) and out.dtype == torch.long
         for row in out.tolist():  # the rules hold for a decoder they were not written for
             runs = [len(list(g)) for _, g in itertools.groupby(row)]
-            rests = [row[t:t + 3].count(0) for t in range(10)]
+            rests = [row[t : t + 3].count(0) for t in range(10)]
             assert max(runs) <= 2 and max(rests) <= 1 and row[0] != 0
     # rows decode on their own: each z alone gives the same greedy sequence
     both = decode("greedy", dec.step, dec.start(z), 12, rules)
     for b in range(2):
-        np.testing.assert_array_equal(decode("greedy", dec.step, dec.start(z[b:b + 1]), 12, rules)[0], both[b])
+        np.testing.assert_array_equal(
+            decode("greedy", dec.step, dec.start(z[b : b + 1]), 12, rules)[0], both[b]
+        )
     # beam sampling reorders beams with their z: every candidate's score is its own z's likelihood
     runs = Runs.after([], 2, rules)
-    found = beam_sample(dec.step, dec.start(z), 10, runs, torch.Generator().manual_seed(3), width=3,
-                        candidates=2, segment=4)
+    found = beam_sample(
+        dec.step,
+        dec.start(z),
+        10,
+        runs,
+        torch.Generator().manual_seed(3),
+        width=3,
+        candidates=2,
+        segment=4,
+    )
     for b in range(2):
-        lp = dec.log_prob(z[b:b + 1].expand(6, -1), found.candidates[b]) / 10
+        lp = dec.log_prob(z[b : b + 1].expand(6, -1), found.candidates[b]) / 10
         np.testing.assert_allclose(found.scores[b].numpy(), lp.numpy(), atol=1e-5)

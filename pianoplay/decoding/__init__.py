@@ -22,12 +22,12 @@ STRATEGIES: dict[str, str] = {
     "top-p": "sampling from the most likely frames that hold probability p (nucleus)",
     "greedy": "the most likely frame each step, frames used in the last 4 bars made less likely",
     "beam": "beam sampling: each beam samples candidate bars at the temperature, the most likely "
-            "are kept (width = beams)",
+    "are kept (width = beams)",
 }
 # Decoded by run.decode but not offered (UI, CLI), with the reason.
 NOT_OFFERED: dict[str, str] = {
-    "beam-search": "argmax beam search loops over a few frames on chord-lstm-classical (30 distinct "
-                   "frames in 128, real pieces 63); 'beam' (beam sampling) passes",
+    "beam-search": "argmax beam search loops over a few frames on chord-lstm-classical "
+    "(30 distinct frames in 128, real pieces 63); 'beam' (beam sampling) does not",
 }
 # Maximising likelihood would repeat one frame for ever: these also obey Rules.repeat_penalty.
 SEARCHES = ("greedy", "beam", "beam-search")

@@ -7,8 +7,15 @@ import torch
 from pianoplay.decoding.step import Runs, Start, StepFn, reorder
 
 
-def beam(step: StepFn, start: Start, steps: int, runs: Runs, width: int = 8, n: int = 1,
-         temperature: float = 1.0) -> torch.Tensor:
+def beam(
+    step: StepFn,
+    start: Start,
+    steps: int,
+    runs: Runs,
+    width: int = 8,
+    n: int = 1,
+    temperature: float = 1.0,
+) -> torch.Tensor:
     """(n, steps) token ids: the ``n`` best of ``width`` beams of one search from row 0 of
     ``start``, ranked by log-probability of softmax(logits / temperature) under ``runs.rules``.
     All beams share one length, so length normalisation would not change the ranking."""

@@ -32,8 +32,18 @@ class Found:
     scores: torch.Tensor
 
 
-def beam_sample(step: StepFn, start: Start, steps: int, runs: Runs, gen: torch.Generator, width: int = 8,
-                candidates: int = 4, segment: int = 8, offset: int = 0, temperature: float = 1.0) -> Found:
+def beam_sample(
+    step: StepFn,
+    start: Start,
+    steps: int,
+    runs: Runs,
+    gen: torch.Generator,
+    width: int = 8,
+    candidates: int = 4,
+    segment: int = 8,
+    offset: int = 0,
+    temperature: float = 1.0,
+) -> Found:
     """Beam sampling for each row of ``start`` (B independent searches, B * width beams).
 
     Segments end where ``(offset + t) % segment == 0``: pass the primer's length as
@@ -49,8 +59,9 @@ def beam_sample(step: StepFn, start: Start, steps: int, runs: Runs, gen: torch.G
         length = min(segment - (offset + t) % segment, steps - t)
         kids = torch.arange(n * width, device=device).repeat_interleave(candidates)
         logits, state, runs = logits[kids], reorder(state, kids), runs.select(kids)
-        seg, logp, logits, state = _sample_segment(step, logits, state, runs, gen, length, temperature,
-                                                   more=t + length < steps)
+        seg, logp, logits, state = _sample_segment(
+            step, logits, state, runs, gen, length, temperature, more=t + length < steps
+        )
         total = scores.repeat_interleave(candidates, 1) + logp.view(n, -1)  # (n, W * K)
         proposals = torch.cat([history[kids], seg], 1)  # (n * W * K, t + length)
         t += length
@@ -61,7 +72,12 @@ def beam_sample(step: StepFn, start: Start, steps: int, runs: Runs, gen: torch.G
         keep = _diverse_best(total, seg.view(n, width * candidates, -1), width)  # (n, W)
         chosen = (keep + torch.arange(n, device=device)[:, None] * width * candidates).flatten()
         scores = total.gather(1, keep)
-        history, logits, state, runs = proposals[chosen], logits[chosen], reorder(state, chosen), runs.select(chosen)
+        history, logits, state, runs = (
+            proposals[chosen],
+            logits[chosen],
+            reorder(state, chosen),
+            runs.select(chosen),
+        )
     raise AssertionError("unreachable: steps >= 1")
 
 
@@ -74,7 +90,9 @@ def _sample_segment(step, logits, state, runs, gen, length, temperature, more):
     for i in range(length):
         raw = logits.float()
         probs = (runs.mask(raw.clone()) / temperature).softmax(-1)
-        cum = probs.cumsum(-1)  # inverse-CDF draw: one uniform per row, cheap for large vocabularies
+        cum = probs.cumsum(
+            -1
+        )  # inverse-CDF draw: one uniform per row, cheap for large vocabularies
         u = 1 - torch.rand(rows, 1, generator=gen, device=logits.device)  # (0, 1]
         tok = torch.searchsorted(cum, u * cum[:, -1:]).squeeze(1).clamp_(max=raw.shape[1] - 1)
         logp += raw.gather(1, tok[:, None]).squeeze(1) - raw.logsumexp(-1)

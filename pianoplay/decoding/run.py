@@ -15,8 +15,9 @@ from pianoplay.decoding.step import DecodingError, Rules, Runs, Start, StepFn
 CANDIDATES = 3  # proposals per beam and segment in beam sampling
 
 
-def check_args(strategy: str, n: int, steps: int, temperature: float, top_k: int, top_p: float,
-               beam_width: int) -> None:
+def check_args(
+    strategy: str, n: int, steps: int, temperature: float, top_k: int, top_p: float, beam_width: int
+) -> None:
     """Raise :class:`DecodingError` naming the first argument out of range."""
     if strategy not in STRATEGIES and strategy not in NOT_OFFERED:
         raise DecodingError(f"strategy must be one of {', '.join(STRATEGIES)}, not {strategy!r}.")
@@ -33,13 +34,25 @@ def check_args(strategy: str, n: int, steps: int, temperature: float, top_k: int
     if strategy in ("beam", "beam-search") and beam_width < 1:
         raise DecodingError(f"beam_width must be at least 1, not {beam_width}.")
     if strategy == "beam-search" and n > beam_width:
-        raise DecodingError(f"beam search returns the n best of beam_width beams: n={n} > "
-                            f"beam_width={beam_width}.")
+        raise DecodingError(
+            f"beam search returns the n best of beam_width beams: n={n} > beam_width={beam_width}."
+        )
 
 
-def decode(strategy: str, step: StepFn, start: Start, steps: int, rules: Rules, history: list[int] | None = None,
-           gen: torch.Generator | None = None, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
-           beam_width: int = 8, segment: int = 8) -> torch.Tensor:
+def decode(
+    strategy: str,
+    step: StepFn,
+    start: Start,
+    steps: int,
+    rules: Rules,
+    history: list[int] | None = None,
+    gen: torch.Generator | None = None,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    beam_width: int = 8,
+    segment: int = 8,
+) -> torch.Tensor:
     """(n, steps) new token ids by ``strategy`` for the n rows of ``start``.
 
     ``history``: the token ids already decoded (a primer; the same for every row), which the
@@ -56,8 +69,27 @@ def decode(strategy: str, step: StepFn, start: Start, steps: int, rules: Rules, 
     if strategy == "beam-search":
         return beam(step, start, steps, runs, beam_width, len(logits), temperature)
     if strategy == "beam":
-        found = beam_sample(step, start, steps, runs, gen, beam_width, CANDIDATES, segment,
-                            offset=len(history), temperature=temperature)
+        found = beam_sample(
+            step,
+            start,
+            steps,
+            runs,
+            gen,
+            beam_width,
+            CANDIDATES,
+            segment,
+            offset=len(history),
+            temperature=temperature,
+        )
         return found.tokens
-    return sample(step, start, steps, runs, gen, temperature, top_k=top_k if strategy == "top-k" else 0,
-                  top_p=top_p if strategy == "top-p" else 1.0, greedy=strategy == "greedy")
+    return sample(
+        step,
+        start,
+        steps,
+        runs,
+        gen,
+        temperature,
+        top_k=top_k if strategy == "top-k" else 0,
+        top_p=top_p if strategy == "top-p" else 1.0,
+        greedy=strategy == "greedy",
+    )

@@ -23,8 +23,17 @@ def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> t
     return logits
 
 
-def sample(step: StepFn, start: Start, steps: int, runs: Runs, gen: torch.Generator,
-           temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0, greedy: bool = False) -> torch.Tensor:
+def sample(
+    step: StepFn,
+    start: Start,
+    steps: int,
+    runs: Runs,
+    gen: torch.Generator,
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    greedy: bool = False,
+) -> torch.Tensor:
     """(B, steps) token ids: each drawn from softmax(logits / temperature), restricted to
     the top ``top_k`` ids and / or the nucleus ``top_p`` when given, or the argmax with
     ``greedy``; ``runs.rules`` hold throughout."""

@@ -83,27 +83,30 @@ class Runs:
         recent = ([-1] * size + list(history))[-size:]
         if not history and rules.max_rest:
             first = size - rules.rest_window  # the oldest tokens of the rest window leave first
-            recent[first:first + rules.max_rest] = [rules.rest] * rules.max_rest
+            recent[first : first + rules.max_rest] = [rules.rest] * rules.max_rest
         run = 0
         while run < len(history) and history[-1 - run] == history[-1]:
             run += 1
-        return cls(torch.tensor(recent, dtype=torch.long, device=device)[None].repeat(batch, 1),
-                   torch.full((batch,), run, dtype=torch.long, device=device), rules)
+        return cls(
+            torch.tensor(recent, dtype=torch.long, device=device)[None].repeat(batch, 1),
+            torch.full((batch,), run, dtype=torch.long, device=device),
+            rules,
+        )
 
     @property
     def last(self) -> torch.Tensor:
         return self.recent[:, -1]
 
     def mask(self, logits: torch.Tensor) -> torch.Tensor:
-        """(B, V) logits with every id the rules forbid next at -inf, penalties taken off (in place)."""
+        """(B, V) logits, in place: every id the rules forbid next at -inf, penalties taken off."""
         rules, rows = self.rules, torch.arange(len(logits), device=logits.device)
         if rules.banned:
             logits[:, list(rules.banned)] = float("-inf")
         if rules.repeat_penalty:
-            recent = self.recent[:, -rules.repeat_window:]
+            recent = self.recent[:, -rules.repeat_window :]
             logits.scatter_add_(1, recent.clamp(min=0), (recent >= 0) * -rules.repeat_penalty)
         if rules.max_rest:
-            spent = (self.recent[:, -rules.rest_window:] == rules.rest).sum(1) >= rules.max_rest
+            spent = (self.recent[:, -rules.rest_window :] == rules.rest).sum(1) >= rules.max_rest
             logits[rows[spent], rules.rest] = float("-inf")
         if rules.max_hold:
             over = (self.run >= rules.max_hold) & (self.last >= 0)

@@ -27,28 +27,53 @@ REPEAT_PENALTY = 1.5  # nats off a frame per use in the last REPEAT_BARS bars (s
 REPEAT_BARS = 4
 
 
-def check_args(strategy: str, n: int, steps: int, temperature: float, top_k: int, top_p: float,
-               beam_width: int, primer: np.ndarray | None, family: str = "chord-lstm") -> None:
+def check_args(
+    strategy: str,
+    n: int,
+    steps: int,
+    temperature: float,
+    top_k: int,
+    top_p: float,
+    beam_width: int,
+    primer: np.ndarray | None,
+    family: str = "chord-lstm",
+) -> None:
     run.check_args(strategy, n, steps, temperature, top_k, top_p, beam_width)
     if family == "roll-lstm" and strategy not in ROLL_STRATEGIES:
-        raise DecodingError(f"the roll-LSTM predicts 88 independent keys, so it decodes with 'sample' "
-                            f"only, not {strategy!r} (its greedy, each key's likelier value, is "
-                            f"silence); use a chord-LSTM for {strategy}.")
+        raise DecodingError(
+            f"the roll-LSTM predicts 88 independent keys, so it decodes with 'sample' "
+            f"only, not {strategy!r} (its greedy, each key's likelier value, is "
+            f"silence); use a chord-LSTM for {strategy}."
+        )
     if primer is not None:
         primer = np.asarray(primer)
         if primer.ndim != 2 or primer.shape[1] != 88 or len(primer) == 0:
-            raise DecodingError(f"the primer must be a non-empty (T, 88) roll, not shape {primer.shape}.")
+            raise DecodingError(
+                f"the primer must be a non-empty (T, 88) roll, not shape {primer.shape}."
+            )
 
 
 @torch.no_grad()
-def generate(model, vocab, n: int = 1, steps: int = 128, strategy: str = "sample", temperature: float = 1.0,
-             top_k: int = 0, top_p: float = 1.0, beam_width: int = 8, primer: np.ndarray | None = None,
-             seed: int | None = None, steps_per_bar: int = 8) -> list[np.ndarray]:
-    """``n`` rolls (P + steps, 88) uint8: the primer (P frames, may be empty) then ``steps`` new frames.
+def generate(
+    model,
+    vocab,
+    n: int = 1,
+    steps: int = 128,
+    strategy: str = "sample",
+    temperature: float = 1.0,
+    top_k: int = 0,
+    top_p: float = 1.0,
+    beam_width: int = 8,
+    primer: np.ndarray | None = None,
+    seed: int | None = None,
+    steps_per_bar: int = 8,
+) -> list[np.ndarray]:
+    """``n`` rolls (P + steps, 88) uint8: the primer (P frames, may be empty), then ``steps``
+    new frames.
 
     ``vocab`` is the ChordVocab of a chord-LSTM, or ``None`` for a roll-LSTM.
-    ``strategy``: a name of :data:`pianoplay.decoding.STRATEGIES` or ``"beam-search"``; beam sampling
-    proposes whole bars of ``steps_per_bar`` frames.
+    ``strategy``: a name of :data:`pianoplay.decoding.STRATEGIES` or ``"beam-search"``;
+    beam sampling proposes whole bars of ``steps_per_bar`` frames.
     """
     family = "chord-lstm" if vocab is not None else "roll-lstm"
     check_args(strategy, n, steps, temperature, top_k, top_p, beam_width, primer, family)
@@ -57,14 +82,28 @@ def generate(model, vocab, n: int = 1, steps: int = 128, strategy: str = "sample
     gen.manual_seed(int(seed) if seed is not None else int(torch.seed() % 2**63))
     was_training = model.training
     model.eval()
-    primer = np.zeros((0, 88), np.uint8) if primer is None else (np.asarray(primer) > 0).astype(np.uint8)
+    primer = (
+        np.zeros((0, 88), np.uint8) if primer is None else (np.asarray(primer) > 0).astype(np.uint8)
+    )
     try:
         if vocab is None:
             new = _roll_decode(model, n, steps, temperature, primer, gen)
         else:
             step, start, history = chord_decoder(model, vocab, primer, n)
-            tokens = run.decode(strategy, step, start, steps, chord_rules(vocab, steps_per_bar), history,
-                                     gen, temperature, top_k, top_p, beam_width, segment=steps_per_bar)
+            tokens = run.decode(
+                strategy,
+                step,
+                start,
+                steps,
+                chord_rules(vocab, steps_per_bar),
+                history,
+                gen,
+                temperature,
+                top_k,
+                top_p,
+                beam_width,
+                segment=steps_per_bar,
+            )
             new = vocab.decode_batch(tokens.cpu().numpy())
     finally:
         model.train(was_training)
@@ -77,9 +116,15 @@ def chord_rules(vocab, steps_per_bar: int = 8) -> Rules:
     with one; for the searches, a frame used in the last 4 bars costs REPEAT_PENALTY nats
     per use."""
     rest = int(vocab.encode(np.zeros((1, 88), np.uint8))[0])  # 0 (UNK) if silence is unknown
-    return Rules(banned=(0,), max_hold=MAX_HOLD_BARS * steps_per_bar, rest=rest or -1,
-                 max_rest=MAX_REST_QUARTERS * steps_per_bar // 4, rest_window=steps_per_bar,
-                 repeat_penalty=REPEAT_PENALTY, repeat_window=REPEAT_BARS * steps_per_bar)
+    return Rules(
+        banned=(0,),
+        max_hold=MAX_HOLD_BARS * steps_per_bar,
+        rest=rest or -1,
+        max_rest=MAX_REST_QUARTERS * steps_per_bar // 4,
+        rest_window=steps_per_bar,
+        repeat_penalty=REPEAT_PENALTY,
+        repeat_window=REPEAT_BARS * steps_per_bar,
+    )
 
 
 def chord_decoder(model, vocab, primer: np.ndarray, batch: int):
@@ -156,7 +201,7 @@ def _token_input_gates(model) -> torch.Tensor:
 
 
 def _prime(model, inputs_tokens: torch.Tensor, inputs_frames: torch.Tensor, batch: int):
-    """Run the start symbol + primer through the model; return the last hidden (batch, H) and state."""
+    """Run the start symbol + primer through the model: the last hidden (batch, H), the state."""
     tokens = inputs_tokens[None].expand(batch, -1)
     frames = inputs_frames[None].expand(batch, -1, -1)
     h, state = model(tokens, frames)
