@@ -11,6 +11,7 @@ API endpoints (``gradio_client``): ``/sample``, ``/decode_latent``,
 from __future__ import annotations
 
 import argparse
+import logging
 import random
 import signal
 import sys
@@ -28,13 +29,34 @@ from pianoplay.ui.actions import (
     AXIS_SLIDERS,
     LM_FAMILIES,
     MAX_LM_BARS,
+    MAX_PRIMER_BARS,
     MAX_SAMPLES,
+    SEED_MAX,
     STEPS_RANGE,
     Actions,
 )
 from pianoplay.ui.outputs import Outputs
 
 MAX_UPLOAD = "2mb"
+MIDI_TYPES = [".mid", ".midi"]
+SEED_INFO = "-1: a new random seed each time (the seed used is shown with the result)"
+# The controls each decoding strategy reads (the others are hidden); a strategy not
+# listed here shows them all.
+STRATEGY_CONTROLS = {
+    "sample": ("temperature",),
+    "greedy": (),
+    "top-k": ("temperature", "top_k"),
+    "top-p": ("temperature", "top_p"),
+    "beam": ("temperature", "beam_width"),
+}
+ALL_CONTROLS = ("temperature", "beam_width", "top_k", "top_p")
+# Queue groups, each with its own workers, so a slider release (~0.2 s) never waits
+# behind sampling (~0.3-1 s) or an interpolation or beam search (~1.5 s).
+INTERACTIVE = dict(concurrency_id="interactive", concurrency_limit=2)
+SAMPLING = dict(concurrency_id="sample", concurrency_limit=1)
+LONG = dict(concurrency_id="long", concurrency_limit=1)
+PLAYHEAD_JS = ASSETS_DIR / "playhead.js"
+log = logging.getLogger("pianoplay.app")
 TEMPERATURE_INFO = "0: the most likely notes (a faithful model gives your file back)"
 ATTRIBUTE_INFO = {
     "density": "notes per frame",
@@ -46,11 +68,17 @@ ATTRIBUTE_INFO = {
 
 @contextmanager
 def user_errors():
-    """Show library errors as a message in the page instead of a crash."""
+    """Show library errors as a message in the page instead of a crash, and log one
+    line (not a traceback: the user's input, not the server, was wrong)."""
     try:
         yield
     except PianoplayError as err:
-        raise gr.Error(str(err)) from None
+        log.warning("refused: %s", err)
+        raise gr.Error(str(err), print_exception=False) from None
+
+
+def _seed_note(seed) -> str:
+    return f"Seed **{seed}**: type it into *Seed* to make this again." if seed is not None else ""
 
 
 def _progress(progress: gr.Progress):
@@ -90,17 +118,26 @@ def build_app(registry) -> gr.Blocks:
         render = [tempo, program]
         with gr.Tabs():
             with gr.Tab("Model"):
-                pickers = _model_tab(actions)
+                pickers, (play_preview, listen, preview) = _model_tab(actions)
             with gr.Tab("Sample"):
-                pickers["sample"] = _sample_tab(actions, render)
+                pickers["sample"], sample_limits = _sample_tab(actions, render)
             with gr.Tab("Latent sliders"):
                 pickers["vae"], decode_start = _latent_tab(actions, render)
             with gr.Tab("Interpolate"):
                 pickers["interpolate"] = _interpolate_tab(actions, render)
             with gr.Tab("Generate"):
                 pickers["lm"] = _generate_tab(actions, render)
+        listen.click(
+            play_preview, [pickers["model"], *render], preview, api_visibility="private",
+            **INTERACTIVE,
+        )
         _follow_model_picker(actions, pickers)
-        demo.load(**decode_start, api_visibility="private")  # the Latent tab shows its start
+        demo.load(**sample_limits, api_visibility="private")
+        # the Latent tab shows its start: a random point, decoded
+        demo.load(
+            lambda: random.randint(0, SEED_MAX), None, decode_start["inputs"][1], queue=False,
+            api_visibility="private",
+        ).then(**decode_start, api_visibility="private")
     return demo
 
 
@@ -112,14 +149,24 @@ def _model_tab(actions: Actions) -> dict:
         label="Checkpoint",
         info="The other tabs use this model when its family fits.",
     )
+    with gr.Row():
+        listen = gr.Button("Listen: a short sample of this model", scale=0, min_width=260)
+        preview = gr.Audio(
+            label="Sample", type="filepath", interactive=False, elem_id="model-audio"
+        )
     card = gr.Markdown(actions.model_card(_first(names)) if names else "No checkpoints found.")
 
     def show_card(name):
         with user_errors():
             return actions.model_card(name)
 
+    def play_preview(name, tempo, program):
+        with user_errors():
+            return str(actions.preview(name, tempo, program).wav)
+
     picker.change(show_card, picker, card, api_visibility="private")
-    return {"model": picker}
+    picker.change(lambda: None, None, preview, queue=False, api_visibility="private")
+    return {"model": picker}, (play_preview, listen, preview)
 
 
 def _follow_model_picker(actions: Actions, pickers: dict) -> None:
@@ -146,19 +193,23 @@ def _follow_model_picker(actions: Actions, pickers: dict) -> None:
 def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
     names = actions.names(("vae",)) + actions.names(LM_FAMILIES)
     with gr.Row():
-        checkpoint = gr.Dropdown(names, value=_first(names), label="Checkpoint")
+        checkpoint = gr.Dropdown(names, value=_first(names), label="Checkpoint", min_width=260)
         count = gr.Slider(1, MAX_SAMPLES, value=2, step=1, label="Count")
+        # API calls may ask up to MAX_LM_BARS (an LM); the page narrows it to the chosen
+        # checkpoint's limit on load and on every change of checkpoint
         bars = gr.Slider(
             1,
             MAX_LM_BARS,
             value=16,
             step=1,
             label="Bars",
-            info="a VAE writes at most its window (16 bars)",
+            info="up to what the checkpoint writes (a VAE: its window)",
+            elem_id="sample-bars",
         )
         temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
-        seed = gr.Number(1, precision=0, label="Seed", info="-1: random")
-    button = gr.Button("Sample", variant="primary")
+        seed = gr.Number(-1, precision=0, minimum=-1, label="Seed", info=SEED_INFO)
+    button = gr.Button("Sample", variant="primary", elem_id="sample-button")
+    seed_note = gr.Markdown(elem_id="sample-seed")
     slots = []
     with gr.Row():
         for i in range(MAX_SAMPLES):
@@ -166,36 +217,51 @@ def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
                 slots.append(
                     (
                         column,
-                        gr.Audio(label=f"Sample {i + 1}", type="filepath", interactive=False),
-                        gr.Image(label=f"Piano roll {i + 1}", type="filepath", interactive=False),
+                        gr.Audio(
+                            label=f"Sample {i + 1}",
+                            type="filepath",
+                            interactive=False,
+                            elem_id=f"sample-{i + 1}-audio",
+                        ),
+                        # the picture carries its own title (sample N, seed S)
+                        gr.Image(
+                            label=f"Piano roll {i + 1}",
+                            show_label=False,
+                            type="filepath",
+                            interactive=False,
+                            elem_id=f"sample-{i + 1}-roll",
+                            elem_classes=["pp-roll"],
+                        ),
                     )
                 )
     with gr.Accordion("Downloads", open=False):
         wavs = gr.File(label="WAV", file_count="multiple", interactive=False)
         midis = gr.File(label="MIDI", file_count="multiple", interactive=False)
         pngs = gr.File(label="Piano rolls (PNG)", file_count="multiple", interactive=False)
-    shown = gr.State([])
+    shown = gr.State(None)
 
     def sample(
         checkpoint,
         count=2,
         bars=16,
         temperature=1.0,
-        seed=1,
+        seed=-1,
         tempo=120.0,
         program=0,
         progress=gr.Progress(),
     ):
-        """Sample `count` pieces. Returns lists of WAV, MIDI and PNG file paths, one per piece."""
+        """Sample `count` pieces (seed -1: a new random seed, written into the file names as
+        `_seedS`). Returns lists of WAV, MIDI and PNG file paths, one per piece."""
         with user_errors():
             pieces = actions.sample(
                 checkpoint, count, bars, temperature, seed, tempo, program, _progress(progress)
             )
         files = [[str(getattr(p, kind)) for p in pieces] for kind in ("wav", "midi", "png")]
-        return *files, list(zip(files[0], files[2]))
+        return *files, (list(zip(files[0], files[2])), pieces[0].seed)
 
-    def show(pieces):
-        updates = []
+    def show(result):
+        pieces, used_seed = result or ([], None)
+        updates = [_seed_note(used_seed)]
         for i in range(len(slots)):
             wav, png = pieces[i] if i < len(pieces) else (None, None)
             updates += [gr.Column(visible=wav is not None), wav, png]
@@ -206,14 +272,18 @@ def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
             most = actions.max_bars(checkpoint) if checkpoint else MAX_LM_BARS
         return gr.Slider(maximum=most, value=min(value, most))
 
-    checkpoint.change(limit_bars, [checkpoint, bars], bars, queue=False, api_visibility="private")
+    follow_limits = dict(fn=limit_bars, inputs=[checkpoint, bars], outputs=bars, queue=False)
+    checkpoint.change(**follow_limits, api_visibility="private")
     button.click(
         sample,
         [checkpoint, count, bars, temperature, seed, *render],
         [wavs, midis, pngs, shown],
         api_name="sample",
-    ).then(show, shown, [c for slot in slots for c in slot], api_visibility="private")
-    return checkpoint
+        **SAMPLING,
+    ).then(
+        show, shown, [seed_note, *(c for slot in slots for c in slot)], api_visibility="private"
+    )
+    return checkpoint, follow_limits
 
 
 def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
@@ -225,12 +295,14 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
     )
     with gr.Row():
         checkpoint = gr.Dropdown(
-            names, value=_first(names), label="VAE checkpoint", min_width=260
+            names, value=_first(names), label="VAE checkpoint", min_width=300, scale=2
         )
-        seed = gr.Number(1, precision=0, minimum=0, label="Start point (seed)")
+        seed = gr.Number(
+            1, precision=0, minimum=0, label="Start point (seed)", info="Randomize draws one"
+        )
         start_midi = gr.File(
             label="... or start from a MIDI file",
-            file_types=[".mid", ".midi"],
+            file_types=MIDI_TYPES,
             type="filepath",
             elem_id="latent-midi",
         )
@@ -270,9 +342,18 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
                 height=300,
             )
     with gr.Row():
-        audio = gr.Audio(label="Decoded", type="filepath", interactive=False)
+        audio = gr.Audio(
+            label="Decoded", type="filepath", interactive=False, elem_id="latent-audio"
+        )
         midi = gr.File(label="MIDI", interactive=False)
-    roll = gr.Image(label="Piano roll", type="filepath", interactive=False)
+    roll = gr.Image(
+        label="Piano roll",
+        show_label=False,
+        type="filepath",
+        interactive=False,
+        elem_id="latent-roll",
+        elem_classes=["pp-roll"],
+    )
     sliders = {**axes, **attributes}
     assert set(attributes) == set(ATTRIBUTE_SLIDERS)
 
@@ -298,6 +379,7 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
         inputs=[checkpoint, seed, temperature, *render, start_midi],
         inputs_kwargs=sliders,
         outputs=[audio, roll, latent_map, midi],
+        **INTERACTIVE,
     )
     decode.click(**run, api_name="decode_latent")
     start_midi.change(**run, api_visibility="private")
@@ -324,14 +406,14 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
 def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
     names = actions.names(("vae",), role="interpolate")
     examples = _examples()
-    checkpoint = gr.Dropdown(names, value=_first(names), label="VAE checkpoint", min_width=260)
+    checkpoint = gr.Dropdown(names, value=_first(names), label="VAE checkpoint", min_width=300)
     uploads = []
     with gr.Row():
         for label in "AB":
             with gr.Column():
                 upload = gr.File(
                     label=f"MIDI {label}",
-                    file_types=[".mid", ".midi"],
+                    file_types=MIDI_TYPES,
                     type="filepath",
                     elem_id=f"midi-{label.lower()}",
                 )
@@ -366,12 +448,18 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
         step_audio = gr.Audio(
             label="Step", type="filepath", interactive=False, elem_id="step-audio"
         )
+    # the pictures carry their titles; the captions sit above them, not over them
+    gr.Markdown("**What the model kept**: A and B beside their reconstructions (first and last step)")
     compare = gr.Image(
         label="What the model kept: A and B beside their reconstructions (first and last step)",
+        show_label=False,
         type="filepath",
         interactive=False,
     )
-    grid = gr.Image(label="Piano rolls of every step", type="filepath", interactive=False)
+    gr.Markdown("**Piano rolls of every step**")
+    grid = gr.Image(
+        label="Piano rolls of every step", show_label=False, type="filepath", interactive=False
+    )
     files = gr.File(
         label="Downloads: MIDI of each step, MIDI and WAV of the path",
         file_count="multiple",
@@ -414,8 +502,9 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
         [checkpoint, *uploads, steps, temperature, *render],
         [path_audio, grid, files, summary, compare, result],
         api_name="interpolate",
+        **LONG,
     ).then(first_step, result, [step, step_audio], api_visibility="private")
-    step.release(play_step, [result, step], step_audio, api_visibility="private")
+    step.release(play_step, [result, step], step_audio, api_visibility="private", **INTERACTIVE)
     return checkpoint
 
 
@@ -430,24 +519,51 @@ def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
             info="beam: beam sampling, the likeliest of sampled bars; greedy: the likeliest "
             "frame, avoiding frames of the last 4 bars; roll-LSTM: sample only",
         )
+    shown = STRATEGY_CONTROLS.get(strategy.value, ALL_CONTROLS)
     with gr.Row():
-        temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
-        beam_width = gr.Slider(1, 16, value=8, step=1, label="Beam width")
-        top_k = gr.Slider(1, 200, value=20, step=1, label="Top-k")
-        top_p = gr.Slider(0.05, 1.0, value=0.9, step=0.05, label="Top-p")
+        temperature = gr.Slider(
+            0.1, 2.0, value=1.0, step=0.05, label="Temperature",
+            visible="temperature" in shown, elem_id="generate-temperature",
+        )
+        beam_width = gr.Slider(
+            1, 16, value=8, step=1, label="Beam width", visible="beam_width" in shown,
+            elem_id="generate-beam-width",
+        )
+        top_k = gr.Slider(
+            1, 200, value=20, step=1, label="Top-k", visible="top_k" in shown,
+            elem_id="generate-top-k",
+        )
+        top_p = gr.Slider(
+            0.05, 1.0, value=0.9, step=0.05, label="Top-p", visible="top_p" in shown,
+            elem_id="generate-top-p",
+        )
+    controls = {"temperature": temperature, "beam_width": beam_width, "top_k": top_k,
+                "top_p": top_p}
     with gr.Row():
-        bars = gr.Slider(1, 64, value=16, step=1, label="Bars")
-        seed = gr.Number(1, precision=0, label="Seed", info="-1: random")
+        bars = gr.Slider(1, MAX_LM_BARS, value=16, step=1, label="Bars")
+        seed = gr.Number(-1, precision=0, minimum=-1, label="Seed", info=SEED_INFO)
         primer = gr.File(
-            label="Primer MIDI (optional; its first 8 bars are continued)",
-            file_types=[".mid", ".midi"],
+            label=f"Primer MIDI (optional; its first {MAX_PRIMER_BARS} bars are continued)",
+            file_types=MIDI_TYPES,
             type="filepath",
         )
-    button = gr.Button("Generate", variant="primary")
+    button = gr.Button("Generate", variant="primary", elem_id="generate-button")
+    seed_note = gr.Markdown(elem_id="generate-seed")
     with gr.Row():
-        audio = gr.Audio(label="Generated", type="filepath", interactive=False)
+        audio = gr.Audio(
+            label="Generated", type="filepath", interactive=False, elem_id="generate-audio"
+        )
         midi = gr.File(label="MIDI", interactive=False)
-    roll = gr.Image(label="Piano roll", type="filepath", interactive=False)
+    # the picture carries its own title (model, strategy, seed)
+    roll = gr.Image(
+        label="Piano roll",
+        show_label=False,
+        type="filepath",
+        interactive=False,
+        elem_id="generate-roll",
+        elem_classes=["pp-roll"],
+    )
+    used_seed = gr.State(None)
 
     def generate(
         checkpoint,
@@ -457,13 +573,14 @@ def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
         top_k=20,
         top_p=0.9,
         bars=16,
-        seed=1,
+        seed=-1,
         primer=None,
         tempo=120.0,
         program=0,
         progress=gr.Progress(),
     ):
-        """Generate one piece with a language model. Returns WAV, roll PNG and MIDI paths."""
+        """Generate one piece with a language model (seed -1: a new random seed, written into
+        the file names as `_seedS`). Returns WAV, roll PNG and MIDI paths."""
         with user_errors():
             piece = actions.generate(
                 checkpoint,
@@ -479,18 +596,46 @@ def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
                 program,
                 _progress(progress),
             )
-        return str(piece.wav), str(piece.png), str(piece.midi)
+        return str(piece.wav), str(piece.png), str(piece.midi), piece.seed
 
+    def show_controls(chosen):
+        used = STRATEGY_CONTROLS.get(chosen, ALL_CONTROLS)
+        return [gr.update(visible=name in used) for name in controls]
+
+    strategy.change(
+        show_controls, strategy, list(controls.values()), queue=False, api_visibility="private"
+    )
     button.click(
         generate,
         [checkpoint, strategy, temperature, beam_width, top_k, top_p, bars, seed, primer, *render],
-        [audio, roll, midi],
+        [audio, roll, midi, used_seed],
         api_name="generate",
-    )
+        **LONG,
+    ).then(_seed_note, used_seed, seed_note, queue=False, api_visibility="private")
     return checkpoint
 
 
-def main(argv: list[str] | None = None) -> int:
+def launch_kwargs(args: argparse.Namespace) -> dict:
+    """What ``main`` passes to ``Blocks.launch``: the host (127.0.0.1 unless ``--host``),
+    no public link unless ``--share``, the upload limit, and the playhead script inline
+    (served by the app itself, no CDN)."""
+    return dict(
+        server_name=args.host,
+        server_port=args.port,
+        share=args.share,
+        max_file_size=MAX_UPLOAD,
+        allowed_paths=[str(ASSETS_DIR)],
+        theme=gr.themes.Soft(),
+        head=f"<script>{PLAYHEAD_JS.read_text()}</script>",
+        prevent_thread_lock=True,
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    return _parser().parse_args(argv)
+
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument(
         "--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)"
@@ -511,6 +656,11 @@ def main(argv: list[str] | None = None) -> int:
         "and audio rendering needs the other core)",
     )
     parser.add_argument("--no-warm-up", action="store_true", help="load models on first use only")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
 
     import torch
@@ -522,17 +672,10 @@ def main(argv: list[str] | None = None) -> int:
         registry = Registry(args.checkpoints, device=args.device)
     except PianoplayError as err:
         parser.error(str(err))
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     demo = build_app(registry)
     demo.queue(default_concurrency_limit=1)
-    demo.launch(
-        server_name=args.host,
-        server_port=args.port,
-        share=args.share,
-        max_file_size=MAX_UPLOAD,
-        allowed_paths=[str(ASSETS_DIR)],
-        theme=gr.themes.Soft(),
-        prevent_thread_lock=True,
-    )
+    demo.launch(**launch_kwargs(args))
     if not args.no_warm_up:
         threading.Thread(target=demo.actions.warm_up, daemon=True, name="warm-up").start()
     # a terminated server exits normally, so its output folder is deleted (atexit)

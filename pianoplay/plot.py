@@ -6,10 +6,12 @@ for the app's latency) rather than through matplotlib.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
+from PIL.PngImagePlugin import PngInfo
 
 LOW_PITCH = 21
 BACKGROUND = (250, 248, 243)
@@ -18,7 +20,26 @@ BAR_LINE = (170, 165, 155)
 NOTE = (46, 92, 156)
 NOTE_EDGE = (20, 50, 100)
 TEXT = (40, 40, 40)
+AXIS_TEXT = (110, 105, 95)
 PNG_LEVEL = 1  # zlib level: ~2x faster than the default 6, files ~2x larger (still a few KB)
+# Axes: note names (C1 ... C8) in a left margin, bar numbers in a strip below the roll.
+# Step t of a roll starts at x = LEFT + t * px_step; the playhead script in assets/ reads
+# this scale (and the seconds per step) from the PNG's "pianoplay" text chunk.
+LEFT = 24
+BOTTOM = 12
+HEADER = 14  # title strip
+PLAYHEAD_KEY = "pianoplay"
+
+
+def _font():
+    return ImageFont.load_default()
+
+
+def note_name(key: int) -> str:
+    """Key index (0 = A0) -> name with octave, "C4" for middle C."""
+    pitch = key + LOW_PITCH
+    names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+    return f"{names[pitch % 12]}{pitch // 12 - 1}"
 
 
 def _pitch_window(rolls: list[np.ndarray], min_span: int = 25) -> tuple[int, int]:
@@ -52,24 +73,38 @@ def roll_image(
         Where to draw bar lines.
     keys : (lo, hi), optional
         Key-index range to show; default: the active range with a margin.
+
+    Step ``t`` starts at x = ``LEFT + t * px_step``; the C of each octave is named in the
+    left margin and each bar numbered below (every few bars where they are narrow).
     """
     roll = np.asarray(roll)
     frames = roll[..., 0] if roll.ndim == 3 else roll
     onsets = roll[..., 1] if roll.ndim == 3 else None
     lo, hi = keys or _pitch_window([frames])
     n_steps, n_keys = max(1, len(frames)), hi - lo
-    header = 14 if title else 0
-    img = Image.new("RGB", (n_steps * px_step, n_keys * px_key + header), BACKGROUND)
+    header = HEADER if title else 0
+    bottom = header + n_keys * px_key  # y of the strip of bar numbers
+    img = Image.new("RGB", (LEFT + n_steps * px_step + 1, bottom + BOTTOM), BACKGROUND)
     draw = ImageDraw.Draw(img)
+    font = _font()
     if title:
-        draw.text((3, 1), title, fill=TEXT)
-    for k in range(lo, hi):  # shade black-key rows like a keyboard
-        if (k + LOW_PITCH) % 12 in (1, 3, 6, 8, 10):
-            y = header + (hi - 1 - k) * px_key
-            draw.rectangle([0, y, img.width, y + px_key - 1], fill=BLACK_KEY_ROW)
+        draw.text((3, 1), title, fill=TEXT, font=font)
+    for k in range(lo, hi):  # shade black-key rows like a keyboard, name each C
+        y = header + (hi - 1 - k) * px_key
+        pitch_class = (k + LOW_PITCH) % 12
+        if pitch_class in (1, 3, 6, 8, 10):
+            draw.rectangle([LEFT, y, img.width, y + px_key - 1], fill=BLACK_KEY_ROW)
+        elif pitch_class == 0:
+            draw.line([LEFT - 3, y + px_key - 1, LEFT - 1, y + px_key - 1], fill=AXIS_TEXT)
+            draw.text((LEFT - 4, y + px_key / 2), note_name(k), fill=AXIS_TEXT, font=font,
+                      anchor="rm")
     if steps_per_bar > 0:
-        for t in range(0, n_steps + 1, steps_per_bar):
-            draw.line([t * px_step, header, t * px_step, img.height], fill=BAR_LINE)
+        every = max(1, -(-16 // (steps_per_bar * px_step)))  # labels at least 16 px apart
+        for bar, t in enumerate(range(0, n_steps + 1, steps_per_bar)):
+            x = LEFT + t * px_step
+            draw.line([x, header, x, bottom], fill=BAR_LINE)
+            if bar % every == 0 and t < n_steps:
+                draw.text((x + 2, bottom + 1), str(bar + 1), fill=AXIS_TEXT, font=font)
     for k in range(lo, hi):
         y = header + (hi - 1 - k) * px_key
         column = frames[:, k] > 0
@@ -82,14 +117,30 @@ def roll_image(
             t += 1
             while t < len(column) and column[t] and not (onsets is not None and onsets[t, k]):
                 t += 1
-            draw.rectangle([start * px_step, y, t * px_step - 1, y + px_key - 1], fill=NOTE, outline=NOTE_EDGE)
+            draw.rectangle([LEFT + start * px_step, y, LEFT + t * px_step - 1, y + px_key - 1],
+                           fill=NOTE, outline=NOTE_EDGE)
     return img
 
 
-def roll_png(roll: np.ndarray, path: str | Path, steps_per_bar: int = 8, title: str | None = None) -> Path:
-    """Save :func:`roll_image` of ``roll`` as a PNG."""
+def roll_png(roll: np.ndarray, path: str | Path, steps_per_bar: int = 8, title: str | None = None,
+             step_seconds: float | None = None, px_step: int = 5) -> Path:
+    """Save :func:`roll_image` of ``roll`` as a PNG.
+
+    With ``step_seconds`` (the audio's seconds per roll step) the PNG carries a text
+    chunk ``pianoplay`` = JSON ``{"left", "px_step", "steps", "step_seconds", "top",
+    "bottom"}``: where step 0 starts, pixels per step, and the roll's rows, so the page
+    can draw a playhead at ``left + (seconds / step_seconds) * px_step``.
+    """
     path = Path(path)
-    roll_image(roll, steps_per_bar, title=title).save(path, compress_level=PNG_LEVEL)
+    img = roll_image(roll, steps_per_bar, px_step=px_step, title=title)
+    info = None
+    if step_seconds is not None:
+        info = PngInfo()
+        scale = {"left": LEFT, "px_step": px_step, "steps": max(1, len(roll)),
+                 "step_seconds": step_seconds, "top": HEADER if title else 0,
+                 "bottom": img.height - BOTTOM}
+        info.add_text(PLAYHEAD_KEY, json.dumps(scale))
+    img.save(path, compress_level=PNG_LEVEL, pnginfo=info)
     return path
 
 

@@ -98,3 +98,79 @@ def test_wrong_family_is_named(actions):
         pytest.skip("no language-model checkpoint installed")
     with pytest.raises(PianoplayError, match="needs a vae checkpoint"):
         actions.interpolate(lms[0], "a.mid", "b.mid", 4, 120, 0)
+
+
+def test_a_missing_or_negative_seed_is_drawn_and_reported(actions):
+    seeds = {actions.sample("vae-nottingham", 1, 1, 1.0, -1, 120, 0)[0].seed for _ in range(3)}
+    assert len(seeds) == 3 and all(0 <= s < 2**31 for s in seeds)
+    piece = actions.sample("vae-nottingham", 1, 2, 1.0, None, 120, 0)[0]
+    assert f"seed{piece.seed}" in piece.midi.name
+    again = actions.sample("vae-nottingham", 1, 2, 1.0, piece.seed, 120, 0)[0]
+    assert again.midi.read_bytes() == piece.midi.read_bytes()
+
+
+def test_checkpoints_are_named_not_pointed_at(actions):
+    from pianoplay.paths import CHECKPOINTS_DIR
+
+    with pytest.raises(PianoplayError, match="unknown checkpoint"):
+        actions.sample(str(CHECKPOINTS_DIR / "vae-nottingham"), 1, 1, 1.0, 1, 120, 0)
+    with pytest.raises(PianoplayError, match="unknown checkpoint"):
+        actions.max_bars("../checkpoints/vae-nottingham")
+
+
+def test_max_bars_follows_the_checkpoint(actions):
+    from pianoplay.ui.actions import MAX_LM_BARS
+
+    assert actions.max_bars("vae-nottingham") == 16
+    lms = actions.names(("chord-lstm",))
+    if lms:
+        assert actions.max_bars(lms[0]) == MAX_LM_BARS
+
+
+def test_model_card_is_readable(actions):
+    card = actions.model_card("vae-nottingham")
+    table = card.split("\n---\n")[0]
+    assert "elbo_nll_per_frame" not in table and "valid.elbo" not in table
+    assert "| test | negative log-likelihood, importance-sampled | 2.762 nats per frame |" in table
+    assert "variational autoencoder" in table and "**Nottingham**" in table
+    assert "frames given back exactly, decoded | 12.5 % |" in table
+
+
+def test_model_card_shows_unknown_metrics_readably():
+    from pianoplay.ui.model_card import metric_rows
+
+    rows = metric_rows({"test": {"new_score_per_bar": 0.5, "note": "text"}, "speed_x": 3})
+    assert rows == [("test", "new score per bar", "0.5"), ("-", "speed x", "3")]
+
+
+def test_roll_png_has_axes_and_a_time_scale(tmp_path):
+    import json
+
+    from pianoplay.plot import BOTTOM, LEFT, note_name, roll_png
+
+    assert note_name(39) == "C4" and note_name(0) == "A0" and note_name(87) == "C8"
+    roll = np.zeros((64, 88), np.uint8)
+    roll[:, 39] = 1  # middle C, held for 8 bars of eighths
+    png = roll_png(roll, tmp_path / "r.png", steps_per_bar=8, title="t", step_seconds=0.25)
+    with Image.open(png) as img:
+        scale = json.loads(img.text["pianoplay"])
+        assert scale == {"left": LEFT, "px_step": 5, "steps": 64, "step_seconds": 0.25,
+                         "top": 14, "bottom": img.height - BOTTOM}
+        assert img.width == LEFT + 64 * 5 + 1
+        pixels = np.asarray(img.convert("L"))
+    margin = pixels[scale["top"]:scale["bottom"], : LEFT - 4]
+    assert (margin < 200).any(), "no note names in the left margin"
+    strip = pixels[scale["bottom"]:, LEFT:]
+    assert (strip < 200).sum() > 8 * 4, "no bar numbers below the roll"
+    row = pixels[scale["top"]:scale["bottom"], LEFT + 2]
+    assert (row < 150).any(), "the note starts at x = LEFT"
+
+
+def test_app_listens_locally_and_shares_only_when_asked():
+    import app
+
+    kwargs = app.launch_kwargs(app.parse_args([]))
+    assert kwargs["server_name"] == "127.0.0.1" and kwargs["share"] is False
+    assert kwargs["max_file_size"] == app.MAX_UPLOAD == "2mb"
+    assert app.launch_kwargs(app.parse_args(["--share"]))["share"] is True
+    assert "<script>" in kwargs["head"] and "http" not in kwargs["head"]  # no CDN

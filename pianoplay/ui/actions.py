@@ -8,6 +8,7 @@ program.
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +23,8 @@ Progress = Callable[[float, str], None]
 LM_FAMILIES = ("chord-lstm", "roll-lstm")
 MAX_SAMPLES = 4
 MAX_LM_BARS = 64
-MAX_PRIMER_BARS = 8
+MAX_PRIMER_BARS = 8  # a primer's first bars that are continued (the UI and the CLI read it)
+PREVIEW_BARS = 4  # the Model tab's sample to listen to
 STEPS_RANGE = (2, 16)  # interpolation steps, A and B included (the UI and the CLI read it)
 TEMPO_RANGE = (40.0, 240.0)
 N_AXES = 6  # principal-axis sliders shown
@@ -56,11 +58,17 @@ def check_range(label: str, value, lo: float, hi: float, integer: bool = False):
     return number
 
 
-def _seed(seed) -> int | None:
-    """A negative or missing seed means a fresh random one."""
-    if seed is None or seed == "" or float(seed) < 0:
-        return None
-    return check_range("Seed", seed, 0, 2**31 - 1, integer=True)
+SEED_MAX = 2**31 - 1
+
+
+def _seed(seed) -> int:
+    """The seed to use: ``seed`` itself, or a fresh random one when it is negative or
+    missing (returned, so the page can show it and the piece can be made again)."""
+    if seed is None or seed == "":
+        return random.randint(0, SEED_MAX)
+    if check_range("Seed", seed, float("-inf"), SEED_MAX) < 0:
+        return random.randint(0, SEED_MAX)
+    return check_range("Seed", seed, 0, SEED_MAX, integer=True)
 
 
 def _render_args(tempo, program) -> tuple[float, int]:
@@ -117,21 +125,33 @@ class Actions:
         return 0.0 if info.config.get("model", {}).get("kind") == "segment" else DECODE_TEMPERATURE
 
     def model_card(self, name: str) -> str:
-        """Markdown: family, data, representation and metrics, then the model card."""
+        """Markdown: what the model is for, its data and its headline numbers with units,
+        then its README (see :mod:`pianoplay.ui.model_card`)."""
+        from pianoplay.ui.model_card import card_markdown
+
         if not name:
             return "No checkpoint selected."
-        info = self.registry.info(name)
-        rep = ", ".join(f"{k}={v}" for k, v in info.representation.items()) or "?"
-        rows = "\n".join(f"| {k} | {v} |" for k, v in _flat(info.metrics)) or "| (none) | |"
-        head = (
-            f"**{info.name}** — family `{info.family}`, data **{info.data}**, representation "
-            f"{rep}\n\n| metric | value |\n|---|---|\n{rows}\n\n---\n\n"
-        )
-        return head + info.card()
+        return card_markdown(self._info(name))
+
+    def preview(self, name: str, tempo=120.0, program=0) -> Piece:
+        """A short sample (``PREVIEW_BARS`` bars) of any checkpoint, to listen to on the
+        Model tab."""
+        bars = min(PREVIEW_BARS, self.max_bars(name))
+        return self.sample(name, 1, bars, 1.0, -1, tempo, program)[0]
+
+    def _info(self, name: str):
+        """The registry's info of a checkpoint offered here; names only, so a request
+        cannot point the app at some other folder on the server."""
+        known = self.registry.names()
+        if name not in known:
+            raise PianoplayError(
+                f"unknown checkpoint {str(name)!r}; available: {', '.join(known) or 'none'}."
+            )
+        return self.registry.info(name)
 
     def max_bars(self, name: str) -> int:
         """Longest sample a checkpoint writes: a VAE's window, else ``MAX_LM_BARS``."""
-        info = self.registry.info(name)
+        info = self._info(name)
         if info.family != "vae":
             return MAX_LM_BARS
         steps_per_bar = int(info.representation.get("steps_per_bar", 8))
@@ -140,7 +160,7 @@ class Actions:
     def _load(self, name: str, families: tuple[str, ...], what: str):
         if not name:
             raise PianoplayError(f"Pick a checkpoint for {what}.")
-        info = self.registry.info(name)
+        info = self._info(name)
         if info.family not in families:
             offer = ", ".join(self.names(families)) or "none installed"
             raise PianoplayError(
@@ -170,13 +190,14 @@ class Actions:
             model.n_steps // model.steps_per_bar if hasattr(model, "n_steps") else MAX_LM_BARS
         )
         bars = check_range("Bars", bars, 1, max_bars, integer=True)
+        seed = _seed(seed)
         steps = bars * model.steps_per_bar
         _tick(progress, 0.1, "sampling")
         if hasattr(model, "n_steps"):  # a VAE: decode z ~ N(0, I)
-            rolls = model.sample(n, temperature=temperature, seed=_seed(seed), steps=steps)
+            rolls = model.sample(n, temperature=temperature, seed=seed, steps=steps)
         else:
             rolls = model.generate(
-                n=n, steps=steps, strategy="sample", temperature=temperature, seed=_seed(seed)
+                n=n, steps=steps, strategy="sample", temperature=temperature, seed=seed
             )
         folder = self.outputs.new("sample")
         pieces = []
@@ -184,7 +205,14 @@ class Actions:
             _tick(progress, 0.3 + 0.7 * i / n, f"rendering sample {i + 1} of {n}")
             pieces.append(
                 render_piece(
-                    model, roll, folder, f"sample_{i + 1}", tempo, program, title=f"sample {i + 1}"
+                    model,
+                    roll,
+                    folder,
+                    f"sample_{i + 1}_seed{seed}",
+                    tempo,
+                    program,
+                    title=f"sample {i + 1}, seed {seed}",
+                    seed=seed,
                 )
             )
         return pieces
@@ -373,6 +401,7 @@ class Actions:
         top_p = check_range("Top-p", top_p, 0.01, 1.0)
         bars = check_range("Bars", bars, 1, MAX_LM_BARS, integer=True)
         tempo, program = _render_args(tempo, program)
+        seed = _seed(seed)
         lm = self._load(name, LM_FAMILIES, "Generation")
         primer_roll = self._primer(lm, primer) if primer else None
         _tick(progress, 0.1, f"decoding ({strategy})")
@@ -385,17 +414,18 @@ class Actions:
             top_p=top_p,
             beam_width=beam_width,
             primer=primer_roll,
-            seed=_seed(seed),
+            seed=seed,
         )[0]
         _tick(progress, 0.6, "rendering audio")
         return render_piece(
             lm,
             roll,
             self.outputs.new("generate"),
-            "generated",
+            f"generated_seed{seed}",
             tempo,
             program,
-            title=f"{name}, {strategy}",
+            title=f"{name}, {strategy}, seed {seed}",
+            seed=seed,
         )
 
     @staticmethod
@@ -427,15 +457,6 @@ class Actions:
                     self.sample(info.name, 1, 1, 1.0, 1, 120, 0)
             except PianoplayError:
                 continue  # a broken checkpoint shows its error when it is used
-
-
-def _flat(metrics: dict, prefix: str = ""):
-    """(key, value) rows of nested metric dicts, numbers rounded for reading."""
-    for key, value in metrics.items():
-        if isinstance(value, dict):
-            yield from _flat(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", round(value, 4) if isinstance(value, float) else value
 
 
 def _tick(progress: Progress | None, fraction: float, what: str) -> None:
@@ -471,7 +492,9 @@ def _keys_summary(encoded, shifts) -> str:
 def _bars_summary(encoded, sources) -> str:
     lines = []
     for label, enc, src in zip("AB", encoded, sources):
+        # the user's file name, as code: no Markdown or HTML of theirs reaches the page
         file = Path(src).name if isinstance(src, (str, Path)) else "upload"
+        file = "`" + file.replace("`", "'") + "`"
         shift = f", transposed {enc.transpose:+d} semitones to C" if enc.transpose else ""
         lines.append(
             f"- **{label}** ({file}): bars {enc.start_bar + 1}-{enc.start_bar + enc.n_bars} "

@@ -32,6 +32,7 @@ class Piece:
     wav: Path | None
     png: Path | None
     seconds: float  # length of the WAV
+    seed: int | None = None  # the seed it was made with, to make it again
 
 
 class Outputs:
@@ -81,11 +82,13 @@ def render_piece(
     title: str | None = None,
     wav: bool = True,
     png: bool = True,
+    seed: int | None = None,
 ) -> Piece:
     """Write ``stem.mid`` (and ``stem.wav``, ``stem.png``) of a (T, 88) roll.
 
     ``model`` is a ``TrainedLM`` or ``TrainedVAE``: its ``to_midi`` and
-    ``steps_per_bar`` fix the timing of the roll.
+    ``steps_per_bar`` fix the timing of the roll. The PNG records its time scale
+    (seconds per step) for the page's playhead.
     """
     from pianoplay.audio import render, write_wav
     from pianoplay.midi_write import write_midi
@@ -102,9 +105,13 @@ def render_piece(
         seconds = len(audio) / SAMPLE_RATE
     if png:
         png_path = roll_png(
-            roll, folder / f"{stem}.png", steps_per_bar=model.steps_per_bar, title=title
+            roll,
+            folder / f"{stem}.png",
+            steps_per_bar=model.steps_per_bar,
+            title=title,
+            step_seconds=60.0 / (tempo * model.steps_per_quarter),
         )
-    return Piece(roll=roll, midi=midi_path, wav=wav_path, png=png_path, seconds=seconds)
+    return Piece(roll=roll, midi=midi_path, wav=wav_path, png=png_path, seconds=seconds, seed=seed)
 
 
 def cut_wav(source: Path, start_s: float, seconds: float, dest: Path) -> Path:

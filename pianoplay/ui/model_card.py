@@ -1,0 +1,181 @@
+"""The Model tab's card: what a checkpoint is for, its data, and its numbers with units.
+
+``config.json["metrics"]`` nests measurements by split (``{"test": {"elbo_nll_per_frame":
+2.79, ...}}``); :data:`METRICS` names the known keys and gives their unit. An unknown key
+is still shown, with its name made readable.
+"""
+
+from __future__ import annotations
+
+# metric key (the last part of its dotted path) -> (readable name, unit); unit "%" shows
+# a fraction as a percentage
+METRICS: dict[str, tuple[str, str]] = {
+    "nll_per_frame": ("negative log-likelihood", "nats per frame"),
+    "elbo_nll_per_frame": ("negative log-likelihood, ELBO bound", "nats per frame"),
+    "is_nll_per_frame": ("negative log-likelihood, importance-sampled", "nats per frame"),
+    "recon_nll_per_frame": ("reconstruction term", "nats per frame"),
+    "kl_per_frame": ("KL divergence", "nats per frame"),
+    "oov_rate": ("frames outside the vocabulary", "%"),
+    "nll_oov_share": ("likelihood spent on those frames", "nats per frame"),
+    "frames": ("frames scored", "frames"),
+    "scored_frames": ("frames scored", "frames"),
+    "windows": ("windows", "windows"),
+    "recon_windows": ("windows reconstructed", "windows"),
+    "recon_acc_teacher_forced": ("frames given back exactly, teacher forced", "%"),
+    "recon_acc_sampled": ("frames given back exactly, decoded", "%"),
+    "is_samples": ("importance samples", "per window"),
+    "seconds": ("time to evaluate", "s"),
+    "nll_per_segment": ("reconstruction term", "nats per 2-bar segment"),
+    "kl_per_segment": ("KL divergence", "nats per 2-bar segment"),
+    "prior_nll": ("prior's negative log-likelihood of the codes", "nats per segment"),
+    "cell_accuracy": ("key-frame cells given back exactly", "%"),
+    "onset_f1_aligned": ("note onsets given back (F1)", "%"),
+    "speed_beam_w8_128_s": ("beam sampling, width 8, 16 bars", "s"),
+    "speed_sample_32x128_s": ("32 samples of 16 bars at once", "s"),
+    "decode_1": ("decode one piece", "ms"),
+    "sample_4": ("sample 4 pieces", "ms"),
+    "sample_audio_png": ("sample with audio and picture", "ms"),
+    "encode_midi": ("encode a MIDI file", "ms"),
+}
+# the part of a dotted path that names a split or a group
+GROUPS = {
+    "valid": "validation",
+    "valid_final": "validation (final weights)",
+    "test": "test",
+    "latency_ms": "speed",
+}
+# text metrics: shown under the table, not in it
+NOTES = ("protocol", "command", "note", "how")
+# the first of these a checkpoint has is its headline number
+HEADLINE = (
+    "test.is_nll_per_frame",
+    "test.elbo_nll_per_frame",
+    "test_nll_per_frame",
+    "valid.elbo_nll_per_frame",
+    "valid_nll_per_frame",
+)
+PURPOSE = {
+    "vae": "A variational autoencoder of 16-bar pieces: samples new pieces (**Sample**), "
+    "encodes your MIDI into a point you can move (**Latent sliders**) and walks between two "
+    "pieces (**Interpolate**).",
+    "segment": "A variational autoencoder with one code per 2 bars of sixteenth notes, made to "
+    "give your notes back (at temperature 0): it leads the **Latent sliders** and "
+    "**Interpolate** tabs; a prior over the codes samples new pieces (**Sample**).",
+    "chord-lstm": "A language model over chords (each frame's set of notes is one token): "
+    "writes and continues music (**Generate**: sampling, top-k, top-p, greedy, beam) and "
+    "scores it exactly (nats per frame).",
+    "roll-lstm": "A language model with one yes/no per key and frame (88 Bernoullis): the "
+    "likelihood baseline of the benchmark; it samples too (**Generate**, **Sample**).",
+}
+
+
+def readable(key: str) -> str:
+    """``"valid_nottingham"`` -> ``"valid nottingham"``."""
+    return key.replace("_", " ").replace(".", " / ")
+
+
+def format_value(value, unit: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if unit == "%":
+        return f"{100 * value:.1f} %"
+    if isinstance(value, int):
+        return f"{value:,} {unit}".strip()
+    return f"{value:.4g} {unit}".strip()
+
+
+def metric_rows(metrics: dict, group: str = "") -> list[tuple[str, str, str]]:
+    """(group, measure, value with unit) for every number in nested ``metrics``."""
+    rows = []
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            name = GROUPS.get(key) or readable(key.split("_", 1)[1] if key.startswith(
+                ("valid_", "test_")) and group else key)
+            rows += metric_rows(value, f"{group}, {name}" if group else name)
+        elif key not in NOTES:
+            suffix = key
+            for split in ("test_", "valid_"):  # flat keys such as test_nll_per_frame
+                if key.startswith(split) and key[len(split):] in METRICS and not group:
+                    suffix = key[len(split):]
+                    group_of = GROUPS[split[:-1]]
+                    break
+            else:
+                group_of = group
+            name, unit = METRICS.get(suffix, (readable(key), ""))
+            rows.append((group_of or "-", name, format_value(value, unit)))
+    return rows
+
+
+def _notes(metrics: dict, group: str = "") -> list[str]:
+    out = []
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            out += _notes(value, f"{group}{GROUPS.get(key, readable(key))}: ")
+        elif key in NOTES:
+            out.append(f"- {group}{key}: {value}")
+    return out
+
+
+def _lookup(metrics: dict, dotted: str):
+    value = metrics
+    for part in dotted.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value if isinstance(value, (int, float)) else None
+
+
+def _data(config: dict) -> str:
+    data = config.get("data", {})
+    if "name" in data:
+        text = f"**{data['name']}**"
+        pieces = data.get("train_pieces", data.get("pieces"))
+        return text + (f", {pieces:,} training pieces" if pieces else "")
+    sets = data.get("sets", {})
+    if sets:
+        return ", ".join(f"**{n}** ({s.get('pieces', '?')} pieces)" for n, s in sets.items())
+    return "not recorded"
+
+
+def _representation(rep: dict) -> str:
+    per_quarter = rep.get("steps_per_quarter")
+    frames = {2: "eighth-note", 4: "sixteenth-note"}.get(per_quarter, f"{per_quarter} per quarter")
+    parts = [f"{frames} frames"]
+    if rep.get("normalize_key"):
+        parts.append("every piece moved to C major / A minor")
+    if rep.get("onsets"):
+        parts.append("note starts marked")
+    return ", ".join(parts)
+
+
+def card_markdown(info) -> str:
+    """Markdown for a :class:`~pianoplay.registry.CheckpointInfo`: purpose, data, headline
+    number, every metric with its unit, then the checkpoint's README."""
+    config = info.config
+    kind = (config.get("model") or {}).get("kind")
+    purpose = PURPOSE.get(kind or "", PURPOSE.get(info.family, f"A {info.family} model."))
+    lines = [
+        f"## {info.name}",
+        purpose,
+        "",
+        f"- **Trained on**: {_data(config)}",
+        f"- **Representation**: {_representation(info.representation)}",
+    ]
+    metrics = info.metrics
+    for dotted in HEADLINE:
+        value = _lookup(metrics, dotted)
+        if value is not None:
+            split = "test" if dotted.startswith("test") else "validation"
+            lines.append(
+                f"- **Headline**: {value:.3f} nats per frame on the {split} split "
+                "(negative log-likelihood; lower is better)"
+            )
+            break
+    rows = metric_rows(metrics)
+    if rows:
+        lines += ["", "| split | measure | value |", "|---|---|---|"]
+        lines += [f"| {g} | {m} | {v} |" for g, m, v in rows]
+    notes = _notes(metrics)
+    if notes:
+        lines += ["", "How measured:", *notes]
+    return "\n".join(lines) + "\n\n---\n\n" + info.card()
