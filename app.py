@@ -193,7 +193,13 @@ def _follow_model_picker(actions: Actions, pickers: dict) -> None:
 def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
     names = actions.names(("vae",)) + actions.names(LM_FAMILIES)
     with gr.Row():
-        checkpoint = gr.Dropdown(names, value=_first(names), label="Checkpoint", min_width=260)
+        checkpoint = gr.Dropdown(
+            names,
+            value=_first(names),
+            label="Checkpoint",
+            min_width=260,
+            elem_id="sample-checkpoint",
+        )
         count = gr.Slider(1, MAX_SAMPLES, value=2, step=1, label="Count")
         # API calls may ask up to MAX_LM_BARS (an LM); the page narrows it to the chosen
         # checkpoint's limit on load and on every change of checkpoint
@@ -449,7 +455,9 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
             label="Step", type="filepath", interactive=False, elem_id="step-audio"
         )
     # the pictures carry their titles; the captions sit above them, not over them
-    gr.Markdown("**What the model kept**: A and B beside their reconstructions (first and last step)")
+    gr.Markdown(
+        "**What the model kept**: A and B beside their reconstructions (first and last step)"
+    )
     compare = gr.Image(
         label="What the model kept: A and B beside their reconstructions (first and last step)",
         show_label=False,

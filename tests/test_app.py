@@ -8,6 +8,7 @@ a readable error, not a crash.
 
 from __future__ import annotations
 
+import re
 import urllib.request
 from pathlib import Path
 
@@ -198,3 +199,74 @@ def test_bad_input_is_a_clear_error(client, call, message):
         client.predict(**call)
     # and the app still answers
     assert client.predict(checkpoint=VAE, seed=1, api_name="/decode_latent")[0]
+
+
+def test_sample_draws_a_fresh_seed_and_names_it(client):
+    """Seed -1 (the default): each click a new piece; the seed is in the file names, and
+    asking for that seed makes the same piece again."""
+    first = client.predict(checkpoint=OLD_VAE, count=1, bars=2, api_name="/sample")[1][0]
+    second = client.predict(checkpoint=OLD_VAE, count=1, bars=2, api_name="/sample")[1][0]
+    seeds = [int(re.search(r"_seed(\d+)\.mid$", m).group(1)) for m in (first, second)]
+    assert seeds[0] != seeds[1]
+    assert Path(first).read_bytes() != Path(second).read_bytes()
+    again = client.predict(checkpoint=OLD_VAE, count=1, bars=2, seed=seeds[0], api_name="/sample")
+    assert Path(again[1][0]).read_bytes() == Path(first).read_bytes()
+    midi = client.predict(checkpoint=LM, strategy="sample", bars=2, api_name="/generate")[2]
+    assert re.search(r"_seed\d+\.mid$", midi)
+
+
+def test_a_refused_request_logs_one_line(app, client):
+    from gradio_client.exceptions import AppError
+
+    before = app.log.stat().st_size
+    with pytest.raises(AppError, match="Bars must be between 1 and 16, not 32"):
+        client.predict(checkpoint=OLD_VAE, bars=32, api_name="/sample")
+    with open(app.log, "rb") as log:
+        log.seek(before)
+        new = log.read().decode(errors="replace")
+    assert "Traceback" not in new
+    assert [line for line in new.splitlines() if "Bars must be" in line] == [
+        line for line in new.splitlines() if "refused" in line
+    ] and "refused: Bars must be between 1 and 16, not 32" in new
+
+
+def test_page_config_rolls_unlabelled_and_strategy_controls(app):
+    """Roll pictures carry their titles themselves (no label badge over them); the Generate
+    tab starts on top-p, so beam width and top-k are hidden."""
+    import json
+
+    with urllib.request.urlopen(app.url + "config") as response:
+        components = json.load(response)["components"]
+    props = {c["props"].get("elem_id"): c["props"] for c in components if "props" in c}
+    rolls = [p for p in props.values() if "pp-roll" in (p.get("elem_classes") or [])]
+    assert len(rolls) >= 6 and all(p["show_label"] is False for p in rolls)
+    assert props["generate-top-p"]["visible"] and props["generate-temperature"]["visible"]
+    assert not props["generate-beam-width"]["visible"] and not props["generate-top-k"]["visible"]
+
+
+def test_output_names_never_come_from_upload_names(client, test_midis, tmp_path):
+    import shutil
+
+    from gradio_client import handle_file
+
+    odd = tmp_path / "<img src=x onerror=alert(1)> `[a](x)`.mid"
+    shutil.copy(test_midis[0], odd)
+    out = client.predict(
+        OLD_VAE, handle_file(odd), handle_file(test_midis[1]), steps=2, temperature=0.8,
+        api_name="/interpolate",
+    )
+    names = [Path(p).name for p in [out[0], out[1], *out[2], out[4]]]
+    assert all(re.fullmatch(r"(step_\d\d|path)\.(mid|wav)|rolls\.png|compare\.png", n)
+               for n in names), names
+    # the name is shown as code (Gradio already drops <, > and backticks from it)
+    assert "<img" not in out[3] and re.search(r"\*\*A\*\* \(`[^`]*\[a\]\(x\)\.mid`\)", out[3])
+
+
+def test_uploads_over_the_limit_are_refused(client, tmp_path):
+    from gradio_client import handle_file
+
+    big = tmp_path / "big.mid"
+    big.write_bytes(b"MThd" + bytes(3 * 1024 * 1024))
+    with pytest.raises(Exception, match="(?i)too large|413|exceeds|size"):
+        client.predict(checkpoint=LM, primer=handle_file(big), bars=2, api_name="/generate")
+    assert client.predict(checkpoint=LM, bars=1, seed=1, api_name="/generate")[0]

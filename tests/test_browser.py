@@ -81,3 +81,54 @@ def test_interpolate_in_the_browser(page):
     page.locator("#step-audio a[download]").wait_for(timeout=30_000)
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def test_sample_shows_its_seed_and_the_playhead_follows_the_audio(page):
+    """A red line over the piano roll moves right while the sample plays."""
+    page.get_by_role("tab", name="Sample").click()
+    page.locator("#sample-button").click()
+    page.locator("#sample-1-roll img").wait_for(timeout=60_000)
+    page.wait_for_function(
+        "() => /Seed \\d+/.test(document.querySelector('#sample-seed').innerText)",
+        timeout=30_000,
+    )
+    page.locator("#sample-1-audio button.play-pause-button").click()
+    step = "() => { const l = document.querySelector('#sample-1-roll .pp-playhead');" \
+        " return l && l.style.display === 'block' ? parseFloat(l.dataset.step) : -1; }"
+    page.wait_for_function(f"({step})() > 0", timeout=30_000)
+    first = page.evaluate(step)
+    page.wait_for_function(f"({step})() > {first} + 2", timeout=30_000)  # 2 steps = 0.5 s
+    box = page.locator("#sample-1-roll .pp-playhead").bounding_box()
+    roll = page.locator("#sample-1-roll img").bounding_box()
+    assert roll["x"] < box["x"] < roll["x"] + roll["width"]
+    assert box["height"] > roll["height"] / 2
+
+
+def test_generate_shows_the_controls_of_the_chosen_strategy(page):
+    page.get_by_role("tab", name="Generate").click()
+    assert page.locator("#generate-top-p").is_visible()
+    assert not page.locator("#generate-beam-width").is_visible()
+    page.get_by_label("beam", exact=True).check()
+    page.locator("#generate-beam-width").wait_for(state="visible", timeout=10_000)
+    assert not page.locator("#generate-top-p").is_visible()
+    assert not page.locator("#generate-top-k").is_visible()
+    page.get_by_label("greedy", exact=True).check()
+    page.locator("#generate-temperature").wait_for(state="hidden", timeout=10_000)
+
+
+def test_sample_bars_follow_the_checkpoint(page):
+    """A VAE writes at most its 16-bar window: the slider ends there; a language model
+    may write 64 bars."""
+    page.get_by_role("tab", name="Sample").click()
+    bars = page.locator("#sample-bars input[type=number]")
+    page.wait_for_function(
+        "() => document.querySelector('#sample-bars input[type=number]').max === '16'",
+        timeout=30_000,
+    )
+    page.locator("#sample-checkpoint input").click()
+    page.get_by_role("option", name="chord-lstm-nottingham").click()
+    page.wait_for_function(
+        "() => document.querySelector('#sample-bars input[type=number]').max === '64'",
+        timeout=30_000,
+    )
+    assert bars.get_attribute("max") == "64"
