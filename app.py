@@ -304,13 +304,12 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
             names, value=_first(names), label="VAE checkpoint", min_width=300, scale=2
         )
         seed = gr.Number(
-            1, precision=0, minimum=0, label="Start point (seed)", info="Randomize draws one"
-        )
-        start_midi = gr.File(
-            label="... or start from a MIDI file",
-            file_types=MIDI_TYPES,
-            type="filepath",
-            elem_id="latent-midi",
+            1,
+            precision=0,
+            minimum=0,
+            label="Start point (seed)",
+            info="a random one when the page opens; Randomize draws another",
+            elem_id="latent-seed",
         )
         temperature = gr.Slider(
             0,
@@ -319,10 +318,21 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
             step=0.05,
             label="Temperature",
             info=TEMPERATURE_INFO,
+            scale=2,
         )
-        randomize = gr.Button("Randomize")
-        reset = gr.Button("Reset sliders")
-        decode = gr.Button("Decode", variant="primary")
+    with gr.Row(equal_height=True):
+        start_midi = gr.File(
+            label="... or start from a MIDI file",
+            file_types=MIDI_TYPES,
+            type="filepath",
+            elem_id="latent-midi",
+            scale=2,
+            height=120,
+        )
+        with gr.Column(min_width=200):
+            randomize = gr.Button("Randomize", elem_id="latent-randomize")
+            reset = gr.Button("Reset sliders")
+            decode = gr.Button("Decode", variant="primary")
     with gr.Row():
         with gr.Column():
             axes = {

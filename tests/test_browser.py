@@ -132,3 +132,17 @@ def test_sample_bars_follow_the_checkpoint(page):
         timeout=30_000,
     )
     assert bars.get_attribute("max") == "64"
+
+
+def test_latent_tab_starts_from_a_random_point(page):
+    page.get_by_role("tab", name="Latent sliders").click()
+    box = page.locator("#latent-seed input")
+    page.wait_for_function(
+        "() => document.querySelector('#latent-seed input').value !== '1'", timeout=30_000
+    )
+    start = box.input_value()
+    assert start.isdigit()
+    page.locator("#latent-randomize").click()
+    page.wait_for_function(
+        f"() => document.querySelector('#latent-seed input').value !== '{start}'", timeout=30_000
+    )

@@ -13,6 +13,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from pianoplay.registry import Registry
+    from pianoplay.ui.model_card import headline_numbers
 
     infos = Registry(device="cpu").list()
     if args.json:
@@ -23,7 +24,7 @@ def run(args) -> int:
     if not infos:
         print("no checkpoints found")
     for info in infos:
-        metrics = ", ".join(f"{k}={v}" for k, v in info.metrics.items()
-                            if isinstance(v, (int, float)))
+        # nested metrics (a VAE's {"test": {...}}) as dotted keys, the headline ones
+        metrics = ", ".join(f"{k}={v:.4g}" for k, v in headline_numbers(info.metrics))
         print(f"{info.name:28s} {info.family:11s} {info.data:24s} {metrics}")
     return 0

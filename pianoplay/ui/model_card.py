@@ -106,6 +106,27 @@ def metric_rows(metrics: dict, group: str = "") -> list[tuple[str, str, str]]:
     return rows
 
 
+def flat_numbers(metrics: dict, prefix: str = "") -> list[tuple[str, float]]:
+    """(dotted key, number) for every number in nested ``metrics``."""
+    out = []
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            out += flat_numbers(value, f"{prefix}{key}.")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out.append((f"{prefix}{key}", value))
+    return out
+
+
+def headline_numbers(metrics: dict, limit: int = 6) -> list[tuple[str, float]]:
+    """At most ``limit`` numbers worth a one-line listing: likelihoods, KL and accuracies
+    first (test split before the others), else whatever numbers there are."""
+    numbers = flat_numbers(metrics)
+    quality = [n for n in numbers if any(w in n[0] for w in ("nll", "kl", "acc", "f1", "oov"))]
+    chosen = quality or numbers
+    chosen.sort(key=lambda n: not n[0].startswith("test"))  # stable: keeps the file's order
+    return chosen[:limit]
+
+
 def _notes(metrics: dict, group: str = "") -> list[str]:
     out = []
     for key, value in metrics.items():
