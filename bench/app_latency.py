@@ -40,17 +40,23 @@ TARGETS_S = {
 }
 
 
-def calls(vae: str, lm: str, midi_a: Path, midi_b: Path) -> dict:
+def calls(vae: str, lm: str, midi_a: Path, midi_b: Path, temperature: float | None = None,
+          sample_vae: str | None = None) -> dict:
     """api name -> function(client, i) making the i-th call."""
     from gradio_client import handle_file
 
+    vae_args = {} if temperature is None else {"temperature": temperature}
     return {
-        "sample": lambda c, i: c.predict(vae, 1, 16, 1.0, i, 120, 0, api_name="/sample"),
+        "sample": lambda c, i: c.predict(
+            sample_vae or vae, 1, 16, 1.0, i, 120, 0, api_name="/sample"
+        ),
         "decode_latent": lambda c, i: c.predict(
-            checkpoint=vae, seed=1, axis_1=round(-2 + 0.4 * (i % 10), 1), api_name="/decode_latent"
+            checkpoint=vae, seed=1, axis_1=round(-2 + 0.4 * (i % 10), 1), **vae_args,
+            api_name="/decode_latent",
         ),
         "interpolate": lambda c, i: c.predict(
-            vae, handle_file(midi_a), handle_file(midi_b), steps=8, api_name="/interpolate"
+            vae, handle_file(midi_a), handle_file(midi_b), steps=8, **vae_args,
+            api_name="/interpolate",
         ),
         "generate": lambda c, i: c.predict(
             lm, "beam", 1.0, 8, 20, 0.9, 16, i, None, 120, 0, api_name="/generate"
@@ -82,7 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=10, help="timed calls per action (default 10)")
     parser.add_argument("--startup-runs", type=int, default=3, help="app starts timed (default 3)")
-    parser.add_argument("--vae", default="vae-nottingham")
+    parser.add_argument("--vae", default="vae-faithful",
+                        help="VAE of the Latent and Interpolate tabs (the app's default)")
+    parser.add_argument("--sample-vae", default=None, help="VAE for /sample (default: --vae)")
+    parser.add_argument("--temperature", type=float, default=None,
+                        help="VAE decoding temperature (default: the checkpoint's own)")
     parser.add_argument("--lm", default="chord-lstm-nottingham")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "app_latency.json")
     args = parser.parse_args(argv)
@@ -111,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             # each mode: a fresh client (its heartbeat stopped after) and a fresh download folder
             with tempfile.TemporaryDirectory() as downloads:
                 client = Client(server.url, verbose=False, **{"download_files": downloads, **kwargs})
-                for name, fn in calls(args.vae, args.lm, midi_a, midi_b).items():
+                for name, fn in calls(args.vae, args.lm, midi_a, midi_b, args.temperature,
+                                       args.sample_vae).items():
                     median, times = median_time(fn, client, args.runs)
                     results.setdefault(name, {})[f"{mode}_median_s"] = median
                     results[name][f"{mode}_times_s"] = times
@@ -142,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     record = {
         "command": "python bench/app_latency.py "
         + " ".join(argv if argv is not None else sys.argv[1:]),
-        "checkpoints": {"vae": args.vae, "lm": args.lm},
+        "checkpoints": {"vae": args.vae, "sample_vae": args.sample_vae or args.vae,
+                        "lm": args.lm, "temperature": args.temperature},
         "midi": [midi_a.name, midi_b.name],
         "runs": args.runs,
         "targets_s": TARGETS_S,

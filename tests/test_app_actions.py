@@ -174,3 +174,22 @@ def test_app_listens_locally_and_shares_only_when_asked():
     assert kwargs["max_file_size"] == app.MAX_UPLOAD == "2mb"
     assert app.launch_kwargs(app.parse_args(["--share"]))["share"] is True
     assert "<script>" in kwargs["head"] and "http" not in kwargs["head"]  # no CDN
+
+
+def test_outputs_stay_under_their_size_limit(tmp_path, monkeypatch):
+    from pianoplay.ui import outputs as outputs_module
+
+    monkeypatch.setattr(outputs_module, "CHECK_EVERY", 1)
+    monkeypatch.setattr(outputs_module, "MIN_KEEP_SECONDS", 60)
+    outputs = Outputs(tmp_path, max_bytes=3000)
+    past = time.time() - 600
+    old = []
+    for i in range(5):  # five old folders of 1000 bytes
+        folder = outputs.new(f"old{i}")
+        (folder / "a.wav").write_bytes(bytes(1000))
+        os.utime(folder, (past + i, past + i))
+        old.append(folder)
+    fresh = outputs.new("fresh")
+    (fresh / "a.wav").write_bytes(bytes(5000))  # recent: kept although over the limit
+    outputs.new("next")
+    assert not any(f.exists() for f in old) and fresh.exists()

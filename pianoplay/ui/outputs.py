@@ -20,6 +20,9 @@ SAMPLE_RATE = 22050
 EFFECTS = False
 MONO = True
 KEEP_SECONDS = 3600.0  # output folders older than this are deleted
+MAX_BYTES = 512 * 2**20  # above this, the oldest folders go first ...
+MIN_KEEP_SECONDS = 120.0  # ... but never one a client may still be downloading
+CHECK_EVERY = 16  # requests between two measurements of the folder's size
 ROOT_PREFIX = "pianoplay-app-"
 
 
@@ -39,12 +42,22 @@ class Outputs:
     """A root folder holding one sub-folder per request; old ones are pruned.
 
     The root is deleted when the process exits; roots that killed processes left
-    behind in the same base folder are deleted once untouched for ``keep_seconds``."""
+    behind in the same base folder are deleted once untouched for ``keep_seconds``.
+    Under load the root is also kept under ``max_bytes``: every ``CHECK_EVERY``
+    requests the oldest folders (at least ``MIN_KEEP_SECONDS`` old) are deleted until
+    it fits."""
 
-    def __init__(self, root: str | Path | None = None, keep_seconds: float = KEEP_SECONDS) -> None:
+    def __init__(
+        self,
+        root: str | Path | None = None,
+        keep_seconds: float = KEEP_SECONDS,
+        max_bytes: int = MAX_BYTES,
+    ) -> None:
         base = Path(root) if root is not None else Path(tempfile.gettempdir())
         base.mkdir(parents=True, exist_ok=True)
         self.keep_seconds = keep_seconds
+        self.max_bytes = max_bytes
+        self._requests = 0
         _prune_older(base.glob(f"{ROOT_PREFIX}*"), keep_seconds)
         self.root = Path(tempfile.mkdtemp(prefix=ROOT_PREFIX, dir=base))
         self._lock = threading.Lock()
@@ -58,8 +71,41 @@ class Outputs:
             return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.root))
 
     def _prune(self) -> None:
-        if self.root.is_dir():
-            _prune_older(self.root.iterdir(), self.keep_seconds)
+        if not self.root.is_dir():
+            return
+        _prune_older(self.root.iterdir(), self.keep_seconds)
+        self._requests += 1
+        if self._requests % CHECK_EVERY == 0:
+            self._prune_to_size()
+
+    def _prune_to_size(self) -> None:
+        folders = []
+        for folder in self.root.iterdir():
+            try:
+                folders.append((folder.stat().st_mtime, _size(folder), folder))
+            except OSError:
+                continue
+        total = sum(size for _, size, _ in folders)
+        cutoff = time.time() - MIN_KEEP_SECONDS
+        for mtime, size, folder in sorted(folders):
+            if total <= self.max_bytes or mtime >= cutoff:
+                break
+            shutil.rmtree(folder, ignore_errors=True)
+            total -= size
+
+    def size(self) -> int:
+        """Bytes under the root."""
+        return _size(self.root)
+
+
+def _size(folder: Path) -> int:
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            total += path.stat().st_size if path.is_file() else 0
+        except OSError:
+            continue
+    return total
 
 
 def _prune_older(folders, keep_seconds: float) -> None:
