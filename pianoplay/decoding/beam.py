@@ -26,7 +26,7 @@ def beam(
     scores[0] = 0.0  # all beams start identical: expand only one at the first step
     history = torch.empty(width, 0, dtype=torch.long, device=logits.device)
     for t in range(steps):
-        logp = runs.mask(logits.float() / temperature).log_softmax(-1)  # (W, V)
+        logp = (runs.mask(logits.float()) / temperature).log_softmax(-1)  # (W, V)
         scores, flat = torch.topk((scores[:, None] + logp).flatten(), width)
         parent, tok = flat // logp.shape[1], flat % logp.shape[1]
         history = torch.cat([history[parent], tok[:, None]], 1)

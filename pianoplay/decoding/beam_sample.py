@@ -89,7 +89,7 @@ def _sample_segment(step, logits, state, runs, gen, length, temperature, more):
     logp = torch.zeros(rows, device=logits.device)
     for i in range(length):
         raw = logits.float()
-        probs = (runs.mask(raw.clone()) / temperature).softmax(-1)
+        probs = (runs.mask(raw) / temperature).softmax(-1)
         cum = probs.cumsum(
             -1
         )  # inverse-CDF draw: one uniform per row, cheap for large vocabularies

@@ -40,7 +40,7 @@ def sample(
     logits, state = start
     out = torch.empty(len(logits), steps, dtype=torch.long, device=logits.device)
     for t in range(steps):
-        logits = runs.mask(logits.float() / temperature)
+        logits = runs.mask(logits.float()) / temperature  # rules in nats of the model
         if greedy:
             tok = logits.argmax(-1)
         else:

@@ -98,7 +98,9 @@ class Runs:
         return self.recent[:, -1]
 
     def mask(self, logits: torch.Tensor) -> torch.Tensor:
-        """(B, V) logits, in place: every id the rules forbid next at -inf, penalties taken off."""
+        """A copy of the (B, V) logits with every id the rules forbid next at -inf and the
+        penalties taken off."""
+        logits = logits.clone()
         rules, rows = self.rules, torch.arange(len(logits), device=logits.device)
         if rules.banned:
             logits[:, list(rules.banned)] = float("-inf")
