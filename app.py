@@ -287,7 +287,11 @@ def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
         api_name="sample",
         **SAMPLING,
     ).then(
-        show, shown, [seed_note, *(c for slot in slots for c in slot)], api_visibility="private"
+        show,
+        shown,
+        [seed_note, *(c for slot in slots for c in slot)],
+        queue=False,
+        api_visibility="private",
     )
     return checkpoint, follow_limits
 
