@@ -118,7 +118,7 @@ def build_app(registry) -> gr.Blocks:
         render = [tempo, program]
         with gr.Tabs():
             with gr.Tab("Model"):
-                pickers, (play_preview, listen, preview) = _model_tab(actions)
+                pickers = _model_tab(actions, render)
             with gr.Tab("Sample"):
                 pickers["sample"], sample_limits = _sample_tab(actions, render)
             with gr.Tab("Latent sliders"):
@@ -127,10 +127,6 @@ def build_app(registry) -> gr.Blocks:
                 pickers["interpolate"] = _interpolate_tab(actions, render)
             with gr.Tab("Generate"):
                 pickers["lm"] = _generate_tab(actions, render)
-        listen.click(
-            play_preview, [pickers["model"], *render], preview, api_visibility="private",
-            **INTERACTIVE,
-        )
         _follow_model_picker(actions, pickers)
         demo.load(**sample_limits, api_visibility="private")
         # the Latent tab shows its start: a random point, decoded
@@ -141,7 +137,7 @@ def build_app(registry) -> gr.Blocks:
     return demo
 
 
-def _model_tab(actions: Actions) -> dict:
+def _model_tab(actions: Actions, render: list) -> dict:
     names = actions.names(("vae",)) + actions.names(LM_FAMILIES)
     picker = gr.Dropdown(
         names,
@@ -166,7 +162,10 @@ def _model_tab(actions: Actions) -> dict:
 
     picker.change(show_card, picker, card, api_visibility="private")
     picker.change(lambda: None, None, preview, queue=False, api_visibility="private")
-    return {"model": picker}, (play_preview, listen, preview)
+    listen.click(
+        play_preview, [picker, *render], preview, api_visibility="private", **INTERACTIVE
+    )
+    return {"model": picker}
 
 
 def _follow_model_picker(actions: Actions, pickers: dict) -> None:
@@ -190,7 +189,7 @@ def _follow_model_picker(actions: Actions, pickers: dict) -> None:
     )
 
 
-def _sample_tab(actions: Actions, render: list) -> gr.Dropdown:
+def _sample_tab(actions: Actions, render: list) -> tuple[gr.Dropdown, dict]:
     names = actions.names(("vae",)) + actions.names(LM_FAMILIES)
     with gr.Row():
         checkpoint = gr.Dropdown(
