@@ -230,9 +230,10 @@ def test_a_refused_request_logs_one_line(app, client):
     ] and "refused: Bars must be between 1 and 16, not 32" in new
 
 
-def test_page_config_rolls_unlabelled_and_strategy_controls(app):
+def test_page_config_rolls_unlabelled_strategy_controls_model_card(app):
     """Roll pictures carry their titles themselves (no label badge over them); the Generate
-    tab starts on top-p, so beam width and top-k are hidden."""
+    tab starts on top-p, so beam width and top-k are hidden; the model card names its
+    numbers in words, with units."""
     import json
 
     with urllib.request.urlopen(app.url + "config") as response:
@@ -242,6 +243,10 @@ def test_page_config_rolls_unlabelled_and_strategy_controls(app):
     assert len(rolls) >= 6 and all(p["show_label"] is False for p in rolls)
     assert props["generate-top-p"]["visible"] and props["generate-temperature"]["visible"]
     assert not props["generate-beam-width"]["visible"] and not props["generate-top-k"]["visible"]
+    card = next(c["props"]["value"] for c in components
+                if c["type"] == "markdown" and "**Trained on**" in str(c["props"].get("value")))
+    table = card.split("\n---\n")[0]
+    assert "nats per" in table and "_per_" not in table, table  # readable names with units
 
 
 def test_output_names_never_come_from_upload_names(client, test_midis, tmp_path):

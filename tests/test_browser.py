@@ -146,3 +146,11 @@ def test_latent_tab_starts_from_a_random_point(page):
     page.wait_for_function(
         f"() => document.querySelector('#latent-seed input').value !== '{start}'", timeout=30_000
     )
+
+
+def test_model_tab_plays_a_short_sample(page):
+    page.get_by_role("tab", name="Model").click()
+    page.get_by_role("button", name="Listen: a short sample of this model").click()
+    link = page.locator("#model-audio a[download]")
+    link.wait_for(timeout=60_000)
+    assert link.get_attribute("download").endswith(".wav")
