@@ -44,7 +44,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    warnings.filterwarnings("ignore", message="Tempo, Key or Time signature change events")
+
+    def show_warning(message, category, filename, lineno, file=None, line=None):
+        print(f"pianoplay {args.command}: warning: {message}", file=sys.stderr)
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Tempo, Key or Time signature change events")
+        warnings.showwarning = show_warning  # one line, like errors (e.g. what was repaired)
+        return _run(args)
+
+
+def _run(args) -> int:
     try:
         return int(args.func(args) or 0)
     except PianoplayError as err:

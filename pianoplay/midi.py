@@ -127,7 +127,13 @@ class Score:
 
 
 def load_midi(source, limits: MidiLimits | None = None) -> Score:
-    """Parse a MIDI file.
+    """Parse a MIDI file, salvaging the notes of a damaged one.
+
+    Damage that can be read around (see :func:`pianoplay.midi_read.read_smf`;
+    also an unusable time division, a zero tempo, invalid time or key
+    signatures, and a file over the duration or note limit, of which the start
+    is kept) is listed in ``Score.repairs`` and warned about, one
+    ``UserWarning`` per repair.
 
     Parameters
     ----------
@@ -139,8 +145,8 @@ def load_midi(source, limits: MidiLimits | None = None) -> Score:
     Raises
     ------
     MidiError
-        For unreadable, corrupt, empty, drum-only, too large or too long files,
-        zero or negative ticks per beat, and tempos outside the limits.
+        For missing, empty, too large, drum-only files, files that are not MIDI
+        or hold no usable notes, and tempos outside the limits.
     """
     limits = limits or MidiLimits()
     data, name = _read_bytes(source, limits)
