@@ -191,3 +191,21 @@ def test_fluidsynth_warnings_stay_off_stderr_errors_name_the_cause(tmp_path):
     truncated.write_bytes(b"RIFF\x10\x00\x00\x00sfbkLIST")
     with pytest.raises(SoundfontError, match="could not load.*size mismatch"):
         render(one_note(), SR, soundfont=truncated)
+
+
+def test_render_accepts_a_path_and_keeps_the_pedal(tmp_path):
+    import mido
+
+    mid = mido.MidiFile(ticks_per_beat=480)
+    mid.tracks.append(mido.MidiTrack([
+        mido.Message("control_change", control=64, value=127, time=0),
+        mido.Message("note_on", note=60, velocity=90, time=0),
+        mido.Message("note_off", note=60, velocity=0, time=240),
+        mido.Message("control_change", control=64, value=0, time=1680),
+    ]))
+    path = tmp_path / "pedal.mid"
+    mid.save(str(path))
+    audio = render(path, SR)
+    assert abs(len(audio) / SR - (2.0 + TAIL_SECONDS)) < 0.05  # the pedal lift ends it
+    # the pedal holds the note after its note-off at 0.25 s
+    assert np.abs(audio[int(1.0 * SR) : int(1.5 * SR)]).max() > 100
