@@ -39,7 +39,7 @@ def beam_sample(
     runs: Runs,
     gen: torch.Generator,
     width: int = 8,
-    candidates: int = 4,
+    candidates: int = 3,
     segment: int = 8,
     offset: int = 0,
     temperature: float = 1.0,
@@ -89,10 +89,8 @@ def _sample_segment(step, logits, state, runs, gen, length, temperature, more):
     logp = torch.zeros(rows, device=logits.device)
     for i in range(length):
         raw = logits.float()
-        probs = (runs.mask(raw) / temperature).softmax(-1)
-        cum = probs.cumsum(
-            -1
-        )  # inverse-CDF draw: one uniform per row, cheap for large vocabularies
+        # inverse-CDF draw: one uniform per row, cheap for large vocabularies
+        cum = (runs.mask(raw) / temperature).softmax(-1).cumsum(-1)
         u = 1 - torch.rand(rows, 1, generator=gen, device=logits.device)  # (0, 1]
         tok = torch.searchsorted(cum, u * cum[:, -1:]).squeeze(1).clamp_(max=raw.shape[1] - 1)
         logp += raw.gather(1, tok[:, None]).squeeze(1) - raw.logsumexp(-1)

@@ -12,8 +12,6 @@ from pianoplay.decoding.beam_sample import beam_sample
 from pianoplay.decoding.sampling import sample
 from pianoplay.decoding.step import DecodingError, Rules, Runs, Start, StepFn
 
-CANDIDATES = 3  # proposals per beam and segment in beam sampling
-
 
 def check_args(
     strategy: str, n: int, steps: int, temperature: float, top_k: int, top_p: float, beam_width: int
@@ -75,9 +73,8 @@ def decode(
             steps,
             runs,
             gen,
-            beam_width,
-            CANDIDATES,
-            segment,
+            width=beam_width,
+            segment=segment,
             offset=len(history),
             temperature=temperature,
         )
