@@ -288,6 +288,8 @@ def _build_score(tracks: list[list[tuple]], tpq: int, fixed_bpm: float | None, n
         tempos.insert(0, (0, DEFAULT_BPM))
     to_seconds = _tempo_map(tempos, tpq)
     duration = float(to_seconds(np.array([end_tick], dtype=float))[0])
+    if n_notes > limits.max_notes:
+        n_notes = _drop_doubled(raw, n_notes, repairs)
     if duration > limits.max_seconds or n_notes > limits.max_notes:
         # keep the start of the piece, up to the limits (a damaged delta time often
         # makes a file last days; the notes before it are still good)
@@ -314,6 +316,27 @@ def _build_score(tracks: list[list[tuple]], tpq: int, fixed_bpm: float | None, n
     return Score(ticks_per_quarter=tpq, tracks=score_tracks, tempos=tempos,
                  time_signatures=_clean_events(time_sigs), key_signatures=_clean_events(keys),
                  end_tick=end_tick, duration=duration, repairs=repairs)
+
+
+def _drop_doubled(raw: dict, n_notes: int, repairs: list[str]) -> int:
+    """Over the note limit: drop, in place, notes that double another (same pitch, start and
+    end, on another track or channel), which sound as one. Returns the notes left."""
+    seen: set[tuple[int, int, int, bool]] = set()
+    for key in list(raw):
+        drum = key[1] == DRUM_CHANNEL
+        notes = []
+        for n in raw[key]:
+            if (n[0], n[1], n[2], drum) not in seen:
+                seen.add((n[0], n[1], n[2], drum))
+                notes.append(n)
+        if notes:
+            raw[key] = notes
+        else:
+            del raw[key]
+    if len(seen) < n_notes:
+        repairs.append(f"it has {n_notes} notes, {n_notes - len(seen)} of which double "
+                       "another (same pitch and time); those were dropped")
+    return len(seen)
 
 
 def _cut(raw: dict, controls: dict, tempos: list[tuple[int, float]], tpq: int, duration: float,

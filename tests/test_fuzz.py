@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from pianoplay.errors import MidiError
-from pianoplay.midi import load_midi
+from pianoplay.midi import MidiLimits, load_midi
 from pianoplay.roll import load_roll
 
 REPO = Path(__file__).resolve().parents[1]
@@ -115,6 +115,15 @@ def test_thousands_of_tracks_and_zero_length_notes(tmp_path):
     code, err = fuzz._cli(["render", str(path), str(tmp_path / "many.wav"), "--sample-rate",
                            "8000"])
     assert code == 0, err
+
+
+def test_stacked_copies_over_the_note_limit_keep_one_copy():
+    chord = bytes([0x00, 0x90, 0x3C, 0x40, 0x00, 0x90, 0x40, 0x40, 0x00, 0x90, 0x43, 0x40,
+                   0x60, 0x80, 0x3C, 0x40, 0x00, 0x80, 0x40, 0x40, 0x00, 0x80, 0x43, 0x40])
+    data = smf(*([chord + NOTE + EOT] * 2000))  # 8000 notes, 4 of them distinct
+    with pytest.warns(UserWarning, match="double another"):
+        score = load_midi(data, MidiLimits(max_notes=1000))
+    assert len(score.pitched_notes) == 4
 
 
 @pytest.mark.slow
