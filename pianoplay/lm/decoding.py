@@ -1,6 +1,6 @@
 """Decoding for both LM families. The chord-LSTM supplies a step function to the
 strategies of :mod:`pianoplay.decoding`; the roll-LSTM (88 independent keys, no
-tokens) samples or takes the likelier value of each key itself.
+tokens) samples each key itself.
 
 A primer roll is fed first and copied verbatim to the start of every output.
 The chord-LSTM decodes under :func:`chord_rules`.
@@ -90,18 +90,19 @@ def generate(
             new = _roll_decode(model, n, steps, temperature, primer, gen)
         else:
             step, start, history = chord_decoder(model, vocab, primer, n)
+            rules = chord_rules(vocab, steps_per_bar)
             tokens = run.decode(
                 strategy,
                 step,
                 start,
                 steps,
-                chord_rules(vocab, steps_per_bar),
-                history,
-                gen,
-                temperature,
-                top_k,
-                top_p,
-                beam_width,
+                rules,
+                history=history,
+                gen=gen,
+                temperature=temperature,
+                top_k=top_k,
+                top_p=top_p,
+                beam_width=beam_width,
                 segment=steps_per_bar,
             )
             new = vocab.decode_batch(tokens.cpu().numpy())
