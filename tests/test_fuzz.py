@@ -24,7 +24,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def _load_fuzz_bench():
     """bench/fuzz.py (a script, not a package) as a module: the importlib recipe."""
-    spec = importlib.util.spec_from_file_location("pianoplay_fuzz_bench", REPO / "bench" / "fuzz.py")
+    spec = importlib.util.spec_from_file_location("pianoplay_fuzz_bench",
+                                                  REPO / "bench" / "fuzz.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
@@ -74,7 +75,8 @@ def test_wrong_track_length_is_read_to_the_end_of_track():
 
 def test_garbage_between_tracks_and_wrong_track_count():
     track = NOTE + EOT
-    data = smf(track, n_tracks=2) + b"\x00garbage!" + b"MTrk" + struct.pack(">I", len(track)) + track
+    second = b"MTrk" + struct.pack(">I", len(track)) + track
+    data = smf(track, n_tracks=2) + b"\x00garbage!" + second
     assert len(loaded(data, "belong to no track").pitched_notes) == 2
     assert loaded(smf(track, n_tracks=65535), "announces 65535 tracks; the file holds 1")
 
