@@ -55,6 +55,7 @@ ALL_CONTROLS = ("temperature", "beam_width", "top_k", "top_p")
 INTERACTIVE = dict(concurrency_id="interactive", concurrency_limit=2)
 SAMPLING = dict(concurrency_id="sample", concurrency_limit=1)
 LONG = dict(concurrency_id="long", concurrency_limit=1)
+QUEUE_SIZE = 200
 PLAYHEAD_JS = ASSETS_DIR / "playhead.js"
 log = logging.getLogger("pianoplay.app")
 TEMPERATURE_INFO = "0: the most likely notes (a faithful model gives your file back)"
@@ -695,7 +696,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(str(err))
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     demo = build_app(registry)
-    demo.queue(default_concurrency_limit=1)
+    # events outside the groups above run one at a time each; a flood of requests beyond
+    # QUEUE_SIZE waiting is refused ("queue is full") instead of piling up in memory
+    demo.queue(default_concurrency_limit=1, max_size=QUEUE_SIZE)
     demo.launch(**launch_kwargs(args))
     if not args.no_warm_up:
         threading.Thread(target=demo.actions.warm_up, daemon=True, name="warm-up").start()
