@@ -88,13 +88,14 @@ def old_model_window(vae, f: Path, bar: int):
     temperature 0.8 with fixed noise), or None where it has no full window."""
     from pianoplay.errors import MidiError
 
-    try:
+    try:  # as an upload: files the app refuses (e.g. tempo under 10 bpm) are skipped
         return vae.decode(vae.encode(str(f), bar=bar).z)[0]
     except MidiError:
         return None
 
 
 def run_model(name: str, vae, set_name: str, files: list[Path], limit_windows: int | None) -> dict:
+    from pianoplay.data.midi_sets import DATASET_LIMITS
     from pianoplay.music.representation import SIXTEENTHS
 
     rep16 = SIXTEENTHS
@@ -103,7 +104,7 @@ def run_model(name: str, vae, set_name: str, files: list[Path], limit_windows: i
     t0 = time.time()
     jobs = []  # (reference 16th roll window, encode input)
     for f in files:
-        ref = rep16.load(f)  # the truth, on the sixteenth grid with onsets
+        ref = rep16.load(f, DATASET_LIMITS)  # the truth, on the sixteenth grid with onsets
         for bar, start, length in windows16(ref):
             jobs.append((f, bar, ref.roll[start:start + length]))
     if limit_windows:

@@ -51,6 +51,10 @@ class SegmentVAEConfig:
     latent_dim: int = 256
     dec_hidden: int = 512
     prior_hidden: int = 256
+    # Initial log-variance of the posterior. 0 (the prior's) drowns z in unit noise at the
+    # start, and a decoder that can read its previous frame learns to ignore it; a small
+    # variance starts as an autoencoder and the KL term then widens what it can.
+    logvar_init: float = 0.0
     dropout: float = 0.1
     # Training only: a previous-frame input is zeroed with this probability (word
     # dropout), so the decoder takes from z what it cannot see, and free-running
@@ -95,7 +99,7 @@ class SegmentEncoder(nn.Module):
         self.to_mu = nn.Linear(2 * cfg.enc_hidden, cfg.latent_dim)
         self.to_logvar = nn.Linear(2 * cfg.enc_hidden, cfg.latent_dim)
         nn.init.zeros_(self.to_logvar.weight)
-        nn.init.zeros_(self.to_logvar.bias)
+        nn.init.constant_(self.to_logvar.bias, cfg.logvar_init)
 
     def forward(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """states (N, L, K) -> mu, logvar (N, D)."""
@@ -280,7 +284,7 @@ class MLPEncoder(nn.Module):
         self.to_mu = nn.Linear(cfg.mlp_hidden, cfg.latent_dim)
         self.to_logvar = nn.Linear(cfg.mlp_hidden, cfg.latent_dim)
         nn.init.zeros_(self.to_logvar.weight)
-        nn.init.zeros_(self.to_logvar.bias)
+        nn.init.constant_(self.to_logvar.bias, cfg.logvar_init)
 
     def forward(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """states (N, L, K) -> mu, logvar (N, D)."""
@@ -308,5 +312,24 @@ class MLPDecoder(nn.Module):
         return start_notes(pick_states(self(z), temperature, generator))
 
 
+class ParallelDecoder(SegmentDecoder):
+    """An LSTM over the segment's frames that sees z at every step but none of its own
+    output (MusicVAE's ``disable_autoregression``): the keys of every frame come from z
+    alone, so free-running decoding is teacher-forced decoding, and all of a segment
+    must pass through z. One ``nn.LSTM`` call decodes a batch of segments."""
+
+    def forward(self, z: torch.Tensor, states: torch.Tensor | None = None) -> torch.Tensor:
+        """z (N, D) -> logits (N, L, K, 3)."""
+        N, L = z.size(0), self.cfg.segment_steps
+        prev = self.bos.expand(N, L, -1)  # a constant input: no frame is fed back
+        inp = torch.cat([prev, z.unsqueeze(1).expand(-1, L, -1)], dim=-1)
+        out, _ = self.lstm(self.drop(inp), self.initial_state(z))
+        return self.logits(self.drop(out))
+
+    @torch.no_grad()
+    def generate(self, z, temperature: float = 0.0, generator=None) -> torch.Tensor:
+        return start_notes(pick_states(self(z), temperature, generator))
+
+
 ENCODERS = {"lstm": SegmentEncoder, "mlp": MLPEncoder}
-DECODERS = {"lstm": SegmentDecoder, "mlp": MLPDecoder}
+DECODERS = {"lstm": SegmentDecoder, "lstm-parallel": ParallelDecoder, "mlp": MLPDecoder}

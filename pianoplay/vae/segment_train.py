@@ -47,6 +47,7 @@ class SegmentTrainConfig:
     max_minutes: float = 0.0
     threads: int = 1
     axes_segments: int = 12000  # per data set, for the latent axes fitted at the end
+    save_float16: bool = False  # store the weights as float16 (files under 25 MB)
 
     def to_dict(self) -> dict:
         return to_dict(self)
@@ -288,7 +289,10 @@ def save_best(out, model, mc, tc, st, counts, command, device, rec) -> None:
                      "elapsed_s": round(st["elapsed_s"], 1)},
         "metrics": {"valid": {k: v for k, v in rec.items() if k.startswith("valid_")}},
     }
-    save_checkpoint(out, config, model.state_dict())
+    state = model.state_dict()
+    if tc.save_float16:  # halves the file; loading copies them back into float32 weights
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    save_checkpoint(out, config, state)
 
 
 def add_train_parser(families) -> None:
