@@ -174,3 +174,17 @@ def test_one_strategy_implementation_serves_a_vae_like_decoder():
     for b in range(2):
         lp = dec.log_prob(z[b : b + 1].expand(6, -1), found.candidates[b]) / 10
         np.testing.assert_allclose(found.scores[b].numpy(), lp.numpy(), atol=1e-5)
+
+
+def test_sampling_strategies_take_the_lighter_repetition_penalty():
+    """Searches keep repeat_penalty over repeat_window; sample / top-k / top-p decode under
+    sample_penalty over sample_window (Rules.for_strategy), and the penalty bites: a token
+    the model prefers is taken off once per recent use."""
+    rules = Rules(repeat_penalty=1.5, repeat_window=32, sample_penalty=0.5, sample_window=8)
+    search, sampling = rules.for_strategy(True), rules.for_strategy(False)
+    assert (search.repeat_penalty, search.repeat_window) == (1.5, 32)
+    assert (sampling.repeat_penalty, sampling.repeat_window) == (0.5, 8)
+    assert sampling.memory == 8 and not sampling.sample_penalty
+    runs = Runs.after([1, 1, 2], 1, sampling)
+    masked = runs.mask(torch.zeros(1, 4))
+    np.testing.assert_allclose(masked[0].numpy(), [0.0, -1.0, -0.5, 0.0])

@@ -123,6 +123,19 @@ def test_roll_lstm_generates_and_scores(tiny_roll, notts):
             tiny_roll.generate(strategy=strategy)
 
 
+def test_roll_lstm_rests_at_most_a_quarter_of_any_bar(tiny_roll, notts):
+    """An untrained roll-LSTM at a low temperature would mostly rest: silent frames fill at most
+    2 of any 8 (counting the primer's), and a piece without a primer opens with a sound."""
+    primer = notts["test"][0][:8].copy()
+    primer[-2:] = 0  # the primer ends on a quarter of rest: the next frame must sound
+    fresh = tiny_roll.generate(n=4, steps=40, temperature=0.3, seed=2)
+    primed = tiny_roll.generate(n=4, steps=40, temperature=0.3, seed=2, primer=primer)
+    for roll in fresh + primed:
+        silent = ~roll.any(1)
+        assert max(silent[t : t + 8].sum() for t in range(len(roll) - 7)) <= 2
+    assert all(r[0].any() for r in fresh) and all(r[8].any() for r in primed)
+
+
 def test_batching_does_not_change_log_probs(tiny, notts):
     rolls = notts["test"]
     together = tiny.log_prob(rolls)

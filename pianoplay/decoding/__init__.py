@@ -17,9 +17,12 @@ Modules: :mod:`~pianoplay.decoding.step` (the contract, :class:`~pianoplay.decod
 from __future__ import annotations
 
 STRATEGIES: dict[str, str] = {
-    "sample": "each frame drawn from the model at the temperature",
-    "top-k": "sampling among the k most likely frames",
-    "top-p": "sampling from the most likely frames that hold probability p (nucleus)",
+    "sample": "each frame drawn from the model at the temperature (chord-LSTM: frames of the "
+    "last 2 bars made a little less likely)",
+    "top-k": "sampling among the k most likely frames (chord-LSTM: frames of the last 2 bars "
+    "made a little less likely)",
+    "top-p": "sampling from the most likely frames that hold probability p (nucleus; chord-LSTM: "
+    "frames of the last 2 bars made a little less likely)",
     "greedy": "the most likely frame each step, frames used in the last 4 bars made less likely",
     "beam": "beam sampling: each beam samples candidate bars at the temperature, the most likely "
     "are kept (width = beams)",
@@ -29,5 +32,6 @@ NOT_OFFERED: dict[str, str] = {
     "beam-search": "argmax beam search loops over a few frames on chord-lstm-classical "
     "(30 distinct frames in 128, real pieces 63); 'beam' (beam sampling) does not",
 }
-# Maximising likelihood would repeat one frame for ever: these also obey Rules.repeat_penalty.
+# Maximising likelihood would repeat one frame for ever: these obey Rules.repeat_penalty
+# (the sampling strategies the lighter Rules.sample_penalty).
 SEARCHES = ("greedy", "beam", "beam-search")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import torch
 
 from pianoplay.decoding import NOT_OFFERED, SEARCHES, STRATEGIES
@@ -55,14 +53,14 @@ def decode(
 
     ``history``: the token ids already decoded (a primer; the same for every row), which the
     rules continue and after which beam-sampling segments ``segment`` tokens long line up.
-    Every strategy obeys ``rules`` except ``repeat_penalty``, which only the searches
-    (greedy, beam) use. ``beam-search`` returns the n best beams of one search from row 0;
+    Every strategy obeys ``rules``; the searches (greedy, beam, beam-search) take
+    ``repeat_penalty`` off repeated ids, the sampling strategies ``sample_penalty``
+    (:meth:`Rules.for_strategy`). ``beam-search`` returns the n best beams of one search from row 0;
     every other strategy decodes each row on its own."""
     history = history or []
     logits = start[0]
     check_args(strategy, len(logits), steps, temperature, top_k, top_p, beam_width)
-    if strategy not in SEARCHES:
-        rules = replace(rules, repeat_penalty=0.0)
+    rules = rules.for_strategy(strategy in SEARCHES)
     runs = Runs.after(history, len(logits), rules, logits.device)
     if strategy == "beam-search":
         return beam(step, start, steps, runs, beam_width, len(logits), temperature)

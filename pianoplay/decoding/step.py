@@ -19,7 +19,7 @@ a tensor that conditions every step (a VAE's ``z``) travels in the state as
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 
@@ -50,7 +50,9 @@ class Rules:
     it fills at most ``max_rest`` of any ``rest_window`` tokens. ``repeat_penalty``
     (nats) is taken off the logit of an id once for each time it occurs among the last
     ``repeat_window`` tokens (a frequency penalty; CTRL's repetition penalty at window 1):
-    what a strategy proposes repeats less than the model would.
+    what a strategy proposes repeats less than the model would. The searches (greedy,
+    beam) use it; the sampling strategies (sample, top-k, top-p) use ``sample_penalty``
+    over the last ``sample_window`` tokens instead (see :func:`for_strategy`).
     """
 
     banned: tuple[int, ...] = ()
@@ -60,11 +62,27 @@ class Rules:
     rest_window: int = 0
     repeat_penalty: float = 0.0
     repeat_window: int = 0
+    sample_penalty: float = 0.0
+    sample_window: int = 0
 
     @property
     def memory(self) -> int:
         """How many past tokens the rules look at."""
         return max(1, self.rest_window, self.repeat_window)
+
+    def for_strategy(self, search: bool) -> Rules:
+        """The rules a strategy decodes under: a search (greedy, beam) keeps
+        ``repeat_penalty``; a sampling strategy takes ``sample_penalty`` and
+        ``sample_window`` as its repetition penalty."""
+        if search:
+            return replace(self, sample_penalty=0.0, sample_window=0)
+        return replace(
+            self,
+            repeat_penalty=self.sample_penalty,
+            repeat_window=self.sample_window,
+            sample_penalty=0.0,
+            sample_window=0,
+        )
 
 
 class Runs:

@@ -3,13 +3,15 @@ strategies of :mod:`pianoplay.decoding`; the roll-LSTM (88 independent keys, no
 tokens) samples each key itself.
 
 A primer roll is fed first and copied verbatim to the start of every output.
-The chord-LSTM decodes under :func:`chord_rules`.
+The chord-LSTM decodes under :func:`chord_rules`; the roll-LSTM's rests are limited as
+the chord-LSTM's (at most a quarter of any bar, no opening rest; :func:`_roll_decode`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from pianoplay.decoding import run
 from pianoplay.decoding.step import DecodingError, Rules
@@ -20,11 +22,19 @@ ROLL_STRATEGIES = ("sample",)
 # Measured on the training sets: 99.9 % of held runs last at most 10 (Nottingham) / 8
 # (piano-midi-de) eighths, 90 % of rests at most a quarter. Both LMs fall into holds that
 # never end (up to 111 frames in a 128-frame sample) and chord-lstm-classical into rests
-# (silent 29-65 % of frames); searches fall into loops over a few frames.
+# (silent 29-65 % of frames); searches fall into loops over a few frames. roll-lstm-nottingham
+# sampling was silent in 12 % of eighths (real 1 %).
 MAX_HOLD_BARS = 1
 MAX_REST_QUARTERS = 1  # per bar
 REPEAT_PENALTY = 1.5  # nats off a frame per use in the last REPEAT_BARS bars (searches only)
 REPEAT_BARS = 4
+# Sampling (sample, top-k, top-p) holds the previous frame in 44-50 % of eighths on
+# chord-lstm-nottingham (real 25 %) and top-k / top-p of chord-lstm-classical loop over few
+# frames (classical top-k at the app's top_k 20: 23 distinct frames in 128, real 70): a
+# lighter penalty over the last 2 bars brings all of them into the band (bench/music_quality.py;
+# 0.5 nats over 1 or 2 bars and 1 nat over 1 bar leave classical top-k at 36-42 distinct, under 42).
+SAMPLE_PENALTY = 0.75  # nats off a frame per use in the last SAMPLE_BARS bars (sampling only)
+SAMPLE_BARS = 2
 
 
 def check_args(
@@ -87,7 +97,7 @@ def generate(
     )
     try:
         if vocab is None:
-            new = _roll_decode(model, n, steps, temperature, primer, gen)
+            new = _roll_decode(model, n, steps, temperature, primer, gen, steps_per_bar)
         else:
             step, start, history = chord_decoder(model, vocab, primer, n)
             rules = chord_rules(vocab, steps_per_bar)
@@ -114,8 +124,9 @@ def generate(
 def chord_rules(vocab, steps_per_bar: int = 8) -> Rules:
     """UNK never emitted (every frame is a known frame of the vocabulary); a frame held at
     most a bar; rests fill at most a quarter note of any bar, and a piece does not open
-    with one; for the searches, a frame used in the last 4 bars costs REPEAT_PENALTY nats
-    per use."""
+    with one; for the searches, a frame used in the last REPEAT_BARS bars costs
+    REPEAT_PENALTY nats per use, for the sampling strategies a frame used in the last
+    SAMPLE_BARS bars SAMPLE_PENALTY nats per use."""
     rest = int(vocab.encode(np.zeros((1, 88), np.uint8))[0])  # 0 (UNK) if silence is unknown
     return Rules(
         banned=(0,),
@@ -125,6 +136,8 @@ def chord_rules(vocab, steps_per_bar: int = 8) -> Rules:
         rest_window=steps_per_bar,
         repeat_penalty=REPEAT_PENALTY,
         repeat_window=REPEAT_BARS * steps_per_bar,
+        sample_penalty=SAMPLE_PENALTY,
+        sample_window=SAMPLE_BARS * steps_per_bar,
     )
 
 
@@ -215,7 +228,10 @@ def _chord_inputs(vocab, primer: np.ndarray, device):
     return torch.as_tensor(tokens, device=device), torch.as_tensor(frames, device=device).float()
 
 
-def _roll_decode(model, n, steps, temperature, primer, gen) -> np.ndarray:
+def _roll_decode(model, n, steps, temperature, primer, gen, steps_per_bar=8) -> np.ndarray:
+    """Each key drawn on its own; silent frames fill at most MAX_REST_QUARTERS of any bar
+    (counting the primer's last frames) and a piece without a primer does not open with one:
+    where a rest is not allowed the frame is drawn from the model given that a key is down."""
     device = next(model.parameters()).device
     frames = torch.zeros(1 + len(primer), 88, device=device)
     frames[1:] = torch.as_tensor(primer, device=device).float()
@@ -225,9 +241,32 @@ def _roll_decode(model, n, steps, temperature, primer, gen) -> np.ndarray:
     h = h[:, -1]
     out = torch.empty(n, steps, 88, dtype=torch.uint8, device=device)
     step = derived(model, "_stepper", lambda: LSTMStepper(model.lstm))
+    window, max_rest = steps_per_bar, MAX_REST_QUARTERS * steps_per_bar // 4
+    if len(primer):
+        past = [True] * window + [bool(f.any()) for f in primer[-window:]]
+    else:  # the rest budget starts spent, its oldest rests leaving first (as Runs.after)
+        past = [False] * max_rest + [True] * window
+    sounding = torch.tensor(past[-window:] if len(primer) else past[:window], device=device)
+    sounding = sounding[None].repeat(n, 1)  # (n, window): was each recent frame not silent
     for t in range(steps):
         a = model.logits(h).float() / temperature  # (n, 88)
         x = torch.bernoulli(torch.sigmoid(a), generator=gen)
+        forced = (~x.any(1)) & ((~sounding).sum(1) >= max_rest)
+        if forced.any():
+            x[forced] = _some_key_down(a[forced], gen)
         out[:, t] = x.to(torch.uint8)
+        sounding = torch.cat([sounding[:, 1:], x.any(1, keepdim=True)], 1)
         h, state = step(model.wke(x), state)
     return out.cpu().numpy()
+
+
+def _some_key_down(logits: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """(R, 88) independent-key logits -> (R, 88) frames drawn exactly from the model given
+    that at least one key is down: the lowest key down k is drawn with probability
+    p_k * prod_{j<k} (1 - p_j), then the keys above it on their own."""
+    log_on, log_off = F.logsigmoid(logits), F.logsigmoid(-logits)
+    below = torch.cumsum(log_off, 1) - log_off  # sum of log(1 - p_j) over j < k
+    lowest = torch.multinomial((log_on + below).softmax(1), 1, generator=gen)  # (R, 1)
+    keys = torch.arange(logits.shape[1], device=logits.device)[None]
+    x = torch.bernoulli(torch.sigmoid(logits), generator=gen) * (keys > lowest)
+    return x.scatter(1, lowest, 1.0)

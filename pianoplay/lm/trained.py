@@ -73,7 +73,7 @@ class TrainedLM:
         ``strategy``: a name of :data:`pianoplay.decoding.STRATEGIES` (``"sample"`` at
         ``temperature``, ``"top-k"`` with ``top_k``, ``"top-p"`` with ``top_p``, ``"greedy"``,
         ``"beam"`` sampling with ``beam_width`` beams, ``"beam-search"``). The roll-LSTM offers
-        ``sample`` and ``greedy`` only. ``seed`` makes sampling repeatable.
+        ``sample`` only, its rests limited to a quarter of any bar. ``seed`` makes sampling repeatable.
         """
         from pianoplay.lm import decoding
 
