@@ -687,7 +687,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from pianoplay.registry import Registry
+    from pianoplay.models.registry import Registry
 
     torch.set_num_threads(max(1, args.threads))
     try:

@@ -40,7 +40,7 @@ def eighths(roll: np.ndarray) -> np.ndarray:
 def main(argv=None) -> int:
     import torch
 
-    from pianoplay.registry import Registry
+    from pianoplay.models.registry import Registry
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", default="vae-faithful")

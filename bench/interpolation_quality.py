@@ -30,9 +30,9 @@ import torch
 
 from pianoplay.data.benchmark import load_benchmark
 from pianoplay.paths import CHECKPOINTS_DIR, data_dir
-from pianoplay.registry import Registry
-from pianoplay.vae.evaluate import tile_windows
-from pianoplay.vocab import UNK_ID, ChordVocab
+from pianoplay.models.registry import Registry
+from pianoplay.models.vae.evaluate import tile_windows
+from pianoplay.music.vocab import UNK_ID, ChordVocab
 
 
 class BigramLM:
@@ -138,7 +138,7 @@ def main() -> None:
 
 
 def _slerp(a, b, t):
-    from pianoplay.vae.trained import slerp
+    from pianoplay.models.vae.trained import slerp
 
     return slerp(np.asarray(a, np.float64), np.asarray(b, np.float64), float(t))
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from pianoplay.registry import Registry
+from pianoplay.models.registry import Registry
 
 
 def timed(fn, repeats: int) -> list[float]:

@@ -15,7 +15,7 @@ One row per generator, beside the real reference set of its checkpoint's data se
 files from their first onset; piano-midi-de's 30 test pieces, each from its first
 onset, then the next whole 128 frames of each, ... until 64):
 
-- held, silent, distinct, notes/frame, notes/bar, pitch range: ``pianoplay.measures.variety``
+- held, silent, distinct, notes/frame, notes/bar, pitch range: ``pianoplay.music.measures.variety``
   over 128 eighth frames from the first onset (after the primer for continuations);
 - pc: pitch-class overlap with the real set (real pieces moved to C as the
   models' training data; generated pieces are written in C);
@@ -42,13 +42,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pianoplay import measures
+from pianoplay.music import measures
 from pianoplay.data.midi_sets import representation_args, split_files
 from pianoplay.errors import PianoplayError
-from pianoplay.midi_write import write_midi
+from pianoplay.music.midi_write import write_midi
 from pianoplay.paths import data_dir
-from pianoplay.registry import Registry
-from pianoplay.roll import load_roll, score_to_roll
+from pianoplay.models.registry import Registry
+from pianoplay.music.roll import load_roll, score_to_roll
 
 BARS = 16
 N_FRAMES = 128  # eighth frames measured (MUSIC-MEASURES.md)
@@ -72,7 +72,7 @@ def strategies() -> tuple[str, ...]:
     try:
         from pianoplay.decoding import STRATEGIES  # where the decoders are moving
     except ImportError:
-        from pianoplay.lm.decoding import STRATEGIES
+        from pianoplay.models.lm.decoding import STRATEGIES
     return tuple(STRATEGIES)
 
 

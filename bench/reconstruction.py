@@ -16,7 +16,7 @@ window's notes on a sixteenth-note grid:
 
 A check through the MIDI files themselves (``--midi-check N``): the decoded window
 is written as the app writes it (input key and tempo restored) and scored with
-``pianoplay.measures.onset_f1`` against the whole uploaded file, best offset and
+``pianoplay.music.measures.onset_f1`` against the whole uploaded file, best offset and
 transposition, for the first window of N files.
 
     .venv/bin/python bench/reconstruction.py [--models vae-faithful vae-nottingham]
@@ -41,7 +41,7 @@ SETS = {"nottingham": "nottingham", "piano-midi-de": "piano-midi-de"}
 def onset_cells(roll: np.ndarray, spq: int) -> np.ndarray:
     """(T, 88) or (T, 88, 2) roll on a grid of ``spq`` steps per quarter -> (N, 2) int
     (sixteenth step, key) of every note start."""
-    from pianoplay.roll import roll_to_notes
+    from pianoplay.music.roll import roll_to_notes
 
     notes = roll_to_notes(roll)
     return np.stack([notes[:, 1] * 4 // spq, notes[:, 0]], 1) if len(notes) else np.zeros((0, 2), int)
@@ -154,8 +154,8 @@ def run_model(name: str, vae, set_name: str, files: list[Path], limit_windows: i
 
 def midi_check(vae, files: list[Path]) -> list[float]:
     """Protocol F1 through MIDI files: the app's output vs the uploaded file."""
-    from pianoplay.measures import onset_f1
-    from pianoplay.midi_write import write_midi
+    from pianoplay.music.measures import onset_f1
+    from pianoplay.music.midi_write import write_midi
 
     scores = []
     for f in files:
@@ -172,7 +172,7 @@ def midi_check(vae, files: list[Path]) -> list[float]:
 def main(argv=None) -> int:
     import torch
 
-    from pianoplay.registry import Registry
+    from pianoplay.models.registry import Registry
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--models", nargs="+", default=["vae-faithful", "vae-nottingham"])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pretty_midi
 
-from pianoplay.audio import find_soundfont, render
+from pianoplay.audio.synth import find_soundfont, render
 from pianoplay.paths import data_dir
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from pianoplay import paths
-from pianoplay.vae.latent import attributes
+from pianoplay.models.vae.latent import attributes
 
 AMOUNTS = (-2.0, -1.0, 0.0, 1.0, 2.0)
 SLIDERS = {"density": "note_density", "register": "mean_pitch", "polyphony": "polyphony",
@@ -36,7 +36,7 @@ def goal(slider: str, low: float, high: float) -> bool:
 
 
 def measure(checkpoint: str, pieces: int) -> dict:
-    from pianoplay.registry import Registry
+    from pianoplay.models.registry import Registry
     from pianoplay.ui.actions import Actions
 
     registry = Registry(device="cpu")

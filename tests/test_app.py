@@ -99,7 +99,7 @@ def test_interpolate_two_nottingham_tunes(client, test_midis):
     A's key) and its last is B; the page gets the comparison picture and the keys."""
     from gradio_client import handle_file
 
-    from pianoplay.measures import onset_f1
+    from pianoplay.music.measures import onset_f1
 
     steps = 4
     wav, grid, files, summary, compare = client.predict(
@@ -130,7 +130,7 @@ def test_latent_tab_starts_from_an_uploaded_file(client, test_midis):
     """Encode an upload, decode it unmoved: the user's notes come back in their key."""
     from gradio_client import handle_file
 
-    from pianoplay.measures import onset_f1
+    from pianoplay.music.measures import onset_f1
 
     wav, roll, latent_map, midi = client.predict(
         checkpoint=VAE, midi=handle_file(test_midis[0]), api_name="/decode_latent"

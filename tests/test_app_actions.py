@@ -31,7 +31,7 @@ def test_check_range_names_the_control():
 def test_cut_wav_takes_the_asked_span(tmp_path):
     from scipy.io import wavfile
 
-    from pianoplay.audio import write_wav
+    from pianoplay.audio.synth import write_wav
 
     rate = 8000
     audio = np.arange(10 * rate, dtype=np.int16)  # 10 s, sample value = index
@@ -63,7 +63,7 @@ def test_outputs_removes_roots_that_killed_runs_left_behind(tmp_path):
 
 @pytest.fixture(scope="module")
 def actions(tmp_path_factory):
-    from pianoplay.registry import Registry
+    from pianoplay.models.registry import Registry
     from pianoplay.ui.actions import Actions
 
     registry = Registry()
@@ -146,7 +146,7 @@ def test_model_card_shows_unknown_metrics_readably():
 def test_roll_png_has_axes_and_a_time_scale(tmp_path):
     import json
 
-    from pianoplay.plot import BOTTOM, LEFT, note_name, roll_png
+    from pianoplay.audio.plot import BOTTOM, LEFT, note_name, roll_png
 
     assert note_name(39) == "C4" and note_name(0) == "A0" and note_name(87) == "C8"
     roll = np.zeros((64, 88), np.uint8)

@@ -6,7 +6,7 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from pianoplay.audio import TAIL_SECONDS, find_soundfont, render, set_tempo, write_wav
+from pianoplay.audio.synth import TAIL_SECONDS, find_soundfont, render, set_tempo, write_wav
 from pianoplay.errors import SoundfontError
 from pianoplay.paths import data_dir
 
@@ -93,7 +93,7 @@ def test_missing_soundfont_is_a_clear_error(tmp_path, monkeypatch):
 
 
 def test_no_soundfont_anywhere_names_what_to_install(monkeypatch, tmp_path):
-    import pianoplay.audio as audio
+    import pianoplay.audio.synth as audio
 
     monkeypatch.delenv("PIANOPLAY_SOUNDFONT", raising=False)
     monkeypatch.setattr(audio, "SOUNDFONTS_DIR", tmp_path)
@@ -110,7 +110,7 @@ def test_bad_soundfont_file_is_a_clear_error(tmp_path):
 
 
 def test_chunk_plan_starts_early_enough_for_every_sounding_note():
-    from pianoplay.audio import plan_chunks
+    from pianoplay.audio.synth import plan_chunks
 
     notes = [(0, 100), (150, 900), (950, 1000)]
     plan = plan_chunks(notes, 1200, 3, ring=50)
@@ -153,7 +153,7 @@ def test_mono_render_is_one_channel_of_the_same_length():
 def test_a_cut_render_leaves_nothing_behind_for_the_next_one():
     # A chunk stops before the piece ends; its later notes must not sound at the
     # start of whatever that synth renders next.
-    from pianoplay.audio import _events, _pool
+    from pianoplay.audio.synth import _events, _pool
 
     tune = pretty_midi.PrettyMIDI(str(sorted((data_dir() / "nottingham" / "test").glob("*.mid"))[5]))
     late = one_note(60, seconds=1.5)
@@ -175,7 +175,7 @@ def test_fluidsynth_warnings_stay_off_stderr_errors_name_the_cause(tmp_path):
 
     script = (
         "import fluidsynth, pretty_midi\n"
-        "from pianoplay.audio import render\n"
+        "from pianoplay.audio.synth import render\n"
         "pm = pretty_midi.PrettyMIDI(); inst = pretty_midi.Instrument(0)\n"
         "inst.notes.append(pretty_midi.Note(80, 60, 0.0, 0.1)); pm.instruments.append(inst)\n"
         "fluidsynth._fl.fluid_log(2, b'Modulator before')\n"

@@ -8,8 +8,8 @@ import pytest
 
 from pianoplay.cli import main
 from pianoplay.errors import MidiError
-from pianoplay.midi import MidiLimits, load_midi
-from pianoplay.roll import load_roll
+from pianoplay.music.midi import MidiLimits, load_midi
+from pianoplay.music.roll import load_roll
 
 # One track: note on C4, a quarter (96 ticks at 96 per quarter) later note off, end.
 TRACK = bytes([0x00, 0x90, 0x3C, 0x40, 0x60, 0x80, 0x3C, 0x40, 0x00, 0xFF, 0x2F, 0x00])

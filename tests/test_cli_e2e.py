@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from pianoplay.midi import load_midi
+from pianoplay.music.midi import load_midi
 from pianoplay.paths import data_dir
 
 REPO = Path(__file__).resolve().parents[1]

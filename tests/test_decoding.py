@@ -11,14 +11,14 @@ import pytest
 import torch
 from torch import nn
 
-from pianoplay import measures
+from pianoplay.music import measures
 from pianoplay.data.benchmark import load_benchmark
 from pianoplay.decoding import STRATEGIES
 from pianoplay.decoding.beam_sample import beam_sample
 from pianoplay.decoding.run import decode
 from pianoplay.decoding.step import Rules, Runs
-from pianoplay.lm.decoding import chord_decoder, chord_rules
-from pianoplay.registry import Registry
+from pianoplay.models.lm.decoding import chord_decoder, chord_rules
+from pianoplay.models.registry import Registry
 
 SHIPPED = ("chord-lstm-nottingham", "chord-lstm-classical")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from pianoplay.derived import derived
+from pianoplay.models.derived import derived
 
 
 def test_rebuilt_after_an_optimiser_step_and_not_before():

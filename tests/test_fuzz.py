@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from pianoplay.errors import MidiError
-from pianoplay.midi import MidiLimits, load_midi
-from pianoplay.roll import load_roll
+from pianoplay.music.midi import MidiLimits, load_midi
+from pianoplay.music.roll import load_roll
 
 REPO = Path(__file__).resolve().parents[1]
 

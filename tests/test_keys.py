@@ -8,9 +8,9 @@ import mido
 import numpy as np
 import pytest
 
-from pianoplay.keys import Key, estimate_key, pitch_class_histogram, score_key, shift_to_c
-from pianoplay.midi import load_midi
-from pianoplay.roll import load_roll
+from pianoplay.music.keys import Key, estimate_key, pitch_class_histogram, score_key, shift_to_c
+from pianoplay.music.midi import load_midi
+from pianoplay.music.roll import load_roll
 
 MAJOR = ["C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B"]
 MINOR = ["Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm"]

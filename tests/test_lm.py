@@ -11,11 +11,11 @@ import torch
 from pianoplay.cli import main
 from pianoplay.data.benchmark import load_benchmark
 from pianoplay.decoding import STRATEGIES
-from pianoplay.lm.data import batch_log_prob, make_batch
-from pianoplay.lm.model import ChordLSTM, ChordLSTMConfig
-from pianoplay.lm.roll_model import RollLSTM, RollLSTMConfig
-from pianoplay.lm.trained import TrainedLM
-from pianoplay.vocab import ChordVocab
+from pianoplay.models.lm.data import batch_log_prob, make_batch
+from pianoplay.models.lm.model import ChordLSTM, ChordLSTMConfig
+from pianoplay.models.lm.roll_model import RollLSTM, RollLSTMConfig
+from pianoplay.models.lm.trained import TrainedLM
+from pianoplay.music.vocab import ChordVocab
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +169,7 @@ def test_train_save_load_round_trip(tmp_path, data_dir):
     assert config["family"] == "chord-lstm" and config["files"] == {"vocab": "vocab.json"}
     assert config["representation"]["steps_per_quarter"] == 2 and (out / "README.md").is_file()
     trained = TrainedLM.from_checkpoint(out, "cpu")
-    from pianoplay.lm.evaluate import evaluate
+    from pianoplay.models.lm.evaluate import evaluate
 
     valid = load_benchmark(data, "valid")
     assert evaluate(trained, valid)["nll_per_frame"] == pytest.approx(

@@ -1,4 +1,4 @@
-"""The music measures of MUSIC-MEASURES.md on real files (pianoplay.measures)."""
+"""The music measures of MUSIC-MEASURES.md on real files (pianoplay.music.measures)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,15 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from pianoplay.measures import (
+from pianoplay.music.measures import (
     grid_notes,
     onset_f1,
     pitch_class_overlap,
     set_summary,
     variety,
 )
-from pianoplay.midi import load_midi
-from pianoplay.roll import roll_to_midi
+from pianoplay.music.midi import load_midi
+from pianoplay.music.roll import roll_to_midi
 
 
 def test_grid_counts_ticks_and_keeps_one_step(midi_file):

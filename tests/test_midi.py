@@ -5,7 +5,7 @@ from __future__ import annotations
 import mido
 import pytest
 
-from pianoplay.midi import load_midi
+from pianoplay.music.midi import load_midi
 
 
 def test_notes_have_ticks_seconds_velocity_program(midi_file):

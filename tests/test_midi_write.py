@@ -6,7 +6,7 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from pianoplay.midi_write import _ticks, write_midi
+from pianoplay.music.midi_write import _ticks, write_midi
 from pianoplay.paths import data_dir
 
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from pianoplay.data.benchmark import load_benchmark
-from pianoplay.midi import load_midi
-from pianoplay.roll import load_roll, roll_to_midi, roll_to_notes, score_to_roll
+from pianoplay.music.midi import load_midi
+from pianoplay.music.roll import load_roll, roll_to_midi, roll_to_notes, score_to_roll
 
 
 def _reload(pm, **kwargs):

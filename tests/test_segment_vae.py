@@ -9,16 +9,16 @@ import numpy as np
 import pytest
 import torch
 
-from pianoplay.checkpoint import save_checkpoint
+from pianoplay.models.checkpoint import save_checkpoint
 from pianoplay.config_io import ConfigError
 from pianoplay.music.representation import SIXTEENTHS, Representation
-from pianoplay.protocols import LatentModel
-from pianoplay.registry import Registry
-from pianoplay.roll import roll_to_notes
-from pianoplay.vae.segment_model import (SegmentVAE, SegmentVAEConfig, roll_to_states,
+from pianoplay.models.protocols import LatentModel
+from pianoplay.models.registry import Registry
+from pianoplay.music.roll import roll_to_notes
+from pianoplay.models.vae.segment_model import (SegmentVAE, SegmentVAEConfig, roll_to_states,
                                          states_to_roll)
-from pianoplay.vae.segment_train import SegmentTrainConfig, window_states
-from pianoplay.vae.segment_trained import TrainedSegmentVAE
+from pianoplay.models.vae.segment_train import SegmentTrainConfig, window_states
+from pianoplay.models.vae.segment_trained import TrainedSegmentVAE
 
 torch.set_num_threads(1)
 TINY = dict(frame_dim=32, enc_hidden=32, latent_dim=16, dec_hidden=64, prior_hidden=16,
@@ -97,8 +97,8 @@ def test_configs_refuse_unknown_keys_and_round_trip():
 def test_representation_round_trip_on_all_test_files(nottingham_test_files, tmp_path):
     """Sixteenths with onsets: MIDI -> roll -> MIDI (input key and tempo restored) -> roll
     is exact on all 170 Nottingham test files; repeated notes survive."""
-    from pianoplay.midi import load_midi
-    from pianoplay.midi_write import write_midi
+    from pianoplay.music.midi import load_midi
+    from pianoplay.music.midi_write import write_midi
 
     repeated = 0
     for f in nottingham_test_files:

@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-from pianoplay.checkpoint import save_checkpoint
+from pianoplay.models.checkpoint import save_checkpoint
 from pianoplay.data.benchmark import load_benchmark
 from pianoplay.errors import MidiError
 from pianoplay.paths import data_dir
-from pianoplay.vae.evaluate import make_batch, tile_windows
-from pianoplay.vae.model import MusicVAE, VAEConfig
-from pianoplay.vae.train import REPRESENTATION, TrainConfig
-from pianoplay.vae.trained import TrainedVAE
-from pianoplay.vocab import ChordVocab
+from pianoplay.models.vae.evaluate import make_batch, tile_windows
+from pianoplay.models.vae.model import MusicVAE, VAEConfig
+from pianoplay.models.vae.train import REPRESENTATION, TrainConfig
+from pianoplay.models.vae.trained import TrainedVAE
+from pianoplay.music.vocab import ChordVocab
 
 NOTTINGHAM = data_dir() / "benchmark" / "Nottingham.mat"
 torch.set_num_threads(1)  # CI shares two cores; tiny models gain nothing from more
@@ -119,7 +119,7 @@ def test_config_and_checkpoint_round_trip(tiny_checkpoint):
 
 
 def test_training_state_round_trip(tmp_path, tiny_checkpoint):
-    from pianoplay.train_state import load_state, save_state
+    from pianoplay.training.state import load_state, save_state
 
     _, model = tiny_checkpoint
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
@@ -178,7 +178,7 @@ SHIPPED = __import__("pianoplay.paths", fromlist=["CHECKPOINTS_DIR"]).CHECKPOINT
 @pytest.mark.skipif(not (SHIPPED / "latent.json").is_file(), reason="checkpoint not trained yet")
 @pytest.mark.parametrize("name", ["note_density", "mean_pitch", "polyphony", "rhythmic_activity"])
 def test_attribute_vectors_move_their_attribute(name):
-    from pianoplay.vae.latent import attributes
+    from pianoplay.models.vae.latent import attributes
 
     vae = TrainedVAE.from_checkpoint(SHIPPED, "cpu")
     wins = [w for _, _, w in tile_windows(load_benchmark(NOTTINGHAM, "test"), 128) if len(w) == 128]
@@ -193,7 +193,7 @@ def test_training_is_deterministic_and_resumable(tmp_path):
     import scipy.io
     from safetensors.torch import load_file
 
-    from pianoplay.vae.train import train
+    from pianoplay.models.vae.train import train
 
     rolls = {s: load_benchmark(NOTTINGHAM, s)[:6] for s in ("train", "valid", "test")}
     mat = tmp_path / "tiny.mat"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from pianoplay.midi import load_midi
-from pianoplay.roll import bar_starts, load_roll
-from pianoplay.windows import count_notes, extract_windows
+from pianoplay.music.midi import load_midi
+from pianoplay.music.roll import bar_starts, load_roll
+from pianoplay.music.windows import count_notes, extract_windows
 
 
 def _bars(n_bars: int, silent: tuple[int, ...] = ()) -> list[tuple[int, int, int]]:

@@ -12,7 +12,7 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from pianoplay.registry import Registry
+    from pianoplay.models.registry import Registry
     from pianoplay.ui.model_card import headline_numbers
 
     infos = Registry(device="cpu").list()

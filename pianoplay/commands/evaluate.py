@@ -10,8 +10,8 @@ import importlib
 import json
 from pathlib import Path
 
-EVALUATORS = {"chord-lstm": "pianoplay.lm.evaluate", "roll-lstm": "pianoplay.lm.evaluate",
-              "vae": "pianoplay.vae.evaluate"}
+EVALUATORS = {"chord-lstm": "pianoplay.models.lm.evaluate", "roll-lstm": "pianoplay.models.lm.evaluate",
+              "vae": "pianoplay.models.vae.evaluate"}
 
 
 def add_parser(sub) -> None:
@@ -31,7 +31,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from pianoplay.data.load import load_split
     from pianoplay.errors import PianoplayError
-    from pianoplay.registry import Registry
+    from pianoplay.models.registry import Registry
 
     if args.limit is not None and args.limit < 1:
         raise PianoplayError(f"--limit must be at least 1, not {args.limit}.")

@@ -69,8 +69,8 @@ def check_flags(args) -> None:
 def run(args) -> int:
     check_flags(args)
     from pianoplay.errors import PianoplayError
-    from pianoplay.registry import Registry
-    from pianoplay.roll import load_roll, roll_to_midi
+    from pianoplay.models.registry import Registry
+    from pianoplay.music.roll import load_roll, roll_to_midi
 
     trained = Registry(device=args.device).load(args.checkpoint)
     if trained.config["family"] not in ("chord-lstm", "roll-lstm"):
@@ -97,8 +97,8 @@ def run(args) -> int:
                              top_k=args.top_k, top_p=args.top_p, beam_width=args.beam_width, primer=primer,
                              seed=args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
-    from pianoplay.midi_write import write_midi
-    from pianoplay.plot import roll_png
+    from pianoplay.music.midi_write import write_midi
+    from pianoplay.audio.plot import roll_png
 
     name = Path(trained.config.get("name", "lm")).name
     for i, roll in enumerate(rolls):
@@ -110,7 +110,7 @@ def run(args) -> int:
         roll_png(roll, stem.with_suffix(".png"), steps_per_bar=trained.steps_per_bar, title=title)
         written = [".mid", ".png"]
         if not args.no_audio:
-            from pianoplay.audio import render, write_wav
+            from pianoplay.audio.synth import render, write_wav
 
             write_wav(stem.with_suffix(".wav"), render(pm, program=args.program))
             written.append(".wav")

@@ -17,10 +17,10 @@ def run(args) -> int:
     import warnings
 
     from pianoplay.errors import PianoplayError
-    from pianoplay.keys import score_key
-    from pianoplay.midi import load_midi
-    from pianoplay.roll import load_roll
-    from pianoplay.windows import extract_windows
+    from pianoplay.music.keys import score_key
+    from pianoplay.music.midi import load_midi
+    from pianoplay.music.roll import load_roll
+    from pianoplay.music.windows import extract_windows
 
     if args.steps_per_quarter <= 0:
         raise PianoplayError(f"--steps-per-quarter must be positive, not {args.steps_per_quarter}.")

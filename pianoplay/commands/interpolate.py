@@ -66,7 +66,7 @@ def run(args) -> int:
         write_outputs(trained, roll, args.out / f"step_{i}", args, title=f"step {i} (alpha {t:.2f})")
     path = np.concatenate(rolls)
     write_outputs(trained, path, args.out / "path", args, title="interpolation path")
-    from pianoplay.plot import roll_grid_png
+    from pianoplay.audio.plot import roll_grid_png
 
     roll_grid_png(rolls, args.out / "grid.png", titles=[f"alpha {t:.2f}" for t in alphas],
                   steps_per_bar=trained.steps_per_bar)

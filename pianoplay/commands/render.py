@@ -19,9 +19,9 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from pianoplay.audio import render, write_wav
+    from pianoplay.audio.synth import render, write_wav
     from pianoplay.errors import PianoplayError
-    from pianoplay.midi import load_midi
+    from pianoplay.music.midi import load_midi
 
     if args.tempo is not None and not 10 <= args.tempo <= 400:
         raise PianoplayError(f"--tempo must be between 10 and 400 bpm, not {args.tempo:g}.")
@@ -39,8 +39,8 @@ def run(args) -> int:
     write_wav(args.output, audio, args.sample_rate)
     print(f"wrote {args.output} ({len(audio) / args.sample_rate:.1f} s)")
     if args.png:
-        from pianoplay.plot import roll_png
-        from pianoplay.roll import load_roll
+        from pianoplay.audio.plot import roll_png
+        from pianoplay.music.roll import load_roll
 
         loaded = load_roll(args.input, steps_per_quarter=4, normalize_key=False)
         roll_png(loaded.roll, args.png, steps_per_bar=loaded.steps_per_bar)

@@ -42,7 +42,7 @@ def check_common(args) -> None:
 
 def load_vae(args):
     from pianoplay.errors import CheckpointError
-    from pianoplay.registry import Registry
+    from pianoplay.models.registry import Registry
 
     trained = Registry(device=args.device).load(args.checkpoint)
     if trained.config.get("family") != "vae":
@@ -53,14 +53,14 @@ def load_vae(args):
 
 def write_outputs(trained, roll, stem: Path, args, transpose: int = 0, title: str | None = None) -> None:
     """stem.mid, stem.wav (unless --no-audio) and stem.png for one roll."""
-    from pianoplay.midi_write import write_midi
-    from pianoplay.plot import roll_png
+    from pianoplay.music.midi_write import write_midi
+    from pianoplay.audio.plot import roll_png
 
     pm = trained.to_midi(roll, tempo=args.tempo, program=args.program, transpose=transpose)
     write_midi(pm, stem.with_suffix(".mid"))
     roll_png(roll, stem.with_suffix(".png"), steps_per_bar=trained.steps_per_bar, title=title)
     if not args.no_audio:
-        from pianoplay.audio import render, write_wav
+        from pianoplay.audio.synth import render, write_wav
 
         write_wav(stem.with_suffix(".wav"), render(pm))
 

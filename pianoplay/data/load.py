@@ -27,7 +27,7 @@ def load_split(path: str | Path, split: str, representation: dict | None = None,
         A checkpoint's ``config["representation"]``: ``steps_per_quarter``
         (default 2), ``normalize_key`` (default True), ``onsets`` (default False),
         ``match_benchmark`` (default False; True reproduces the ``.mat`` rolls
-        from the Nottingham MIDI files, see :func:`pianoplay.roll.load_roll`).
+        from the Nottingham MIDI files, see :func:`pianoplay.music.roll.load_roll`).
 
     Returns
     -------

@@ -28,10 +28,10 @@ import numpy as np
 from pianoplay import paths
 from pianoplay.data.benchmark import SPLITS
 from pianoplay.errors import DataError, MidiError
-from pianoplay.keys import Key
-from pianoplay.midi import MidiLimits
-from pianoplay.roll import N_KEYS, LoadedRoll, load_roll
-from pianoplay.windows import Window, extract_windows
+from pianoplay.music.keys import Key
+from pianoplay.music.midi import MidiLimits
+from pianoplay.music.roll import N_KEYS, LoadedRoll, load_roll
+from pianoplay.music.windows import Window, extract_windows
 
 CACHE_VERSION = 1
 # Data sets hold whole concertos: far above the web-upload defaults.
@@ -81,7 +81,7 @@ def representation_args(representation: dict) -> dict:
     """The ``load_roll`` keywords a checkpoint's representation dict stands for.
 
     ``match_benchmark: true`` makes MIDI rolls agree with the benchmark ``.mat``
-    (see :func:`pianoplay.roll.load_roll`).
+    (see :func:`pianoplay.music.roll.load_roll`).
     """
     return {"steps_per_quarter": int(representation.get("steps_per_quarter", 2)),
             "normalize_key": bool(representation.get("normalize_key", True)),

@@ -3,7 +3,7 @@
 A model supplies ``step(state, tokens) -> (logits, state)``, a start ``(logits, state)``
 and its rules (:class:`~pianoplay.decoding.step.Rules`); :func:`pianoplay.decoding.run.decode`
 runs the named strategy. The chord-LSTMs
-(:mod:`pianoplay.lm.decoding`) and a VAE's token decoder use the same code.
+(:mod:`pianoplay.models.lm.decoding`) and a VAE's token decoder use the same code.
 
 ``STRATEGIES`` (name -> what it does, for the UI and the CLI) is the one list of them;
 this module imports nothing heavy, so the CLI can read it before torch is loaded.

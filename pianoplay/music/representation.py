@@ -52,7 +52,7 @@ class Representation:
 
     def load(self, source, limits=None):
         """A MIDI file (path, bytes, Score) as a ``LoadedRoll`` on this grid."""
-        from pianoplay.roll import load_roll
+        from pianoplay.music.roll import load_roll
 
         return load_roll(source, steps_per_quarter=self.steps_per_quarter,
                          normalize_key=self.normalize_key, onsets=self.onsets, limits=limits,
@@ -67,7 +67,7 @@ class Representation:
                 program: int = 0, transpose: int | None = None):
         """A roll as ``PrettyMIDI``. With ``source`` (the ``LoadedRoll`` or ``Encoded`` it came
         from) the key shift is undone and the file's tempo and first time signature are kept."""
-        from pianoplay.roll import roll_to_midi
+        from pianoplay.music.roll import roll_to_midi
 
         shift = int(getattr(source, "transpose", 0)) if transpose is None else int(transpose)
         if tempo is None:

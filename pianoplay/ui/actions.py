@@ -1,4 +1,4 @@
-"""What the app's buttons do, as plain functions over a :class:`~pianoplay.registry.Registry`.
+"""What the app's buttons do, as plain functions over a :class:`~pianoplay.models.registry.Registry`.
 
 Every action checks its arguments (raising :class:`PianoplayError` with a
 message that names the control), runs the model, and writes its results into
@@ -355,7 +355,7 @@ class Actions:
             for i, r in enumerate(keyed)
         ]
         _tick(progress, 0.9, "drawing piano rolls")
-        from pianoplay.plot import roll_grid_png
+        from pianoplay.audio.plot import roll_grid_png
 
         titles = [
             f"step {i + 1}"
@@ -430,7 +430,7 @@ class Actions:
 
     @staticmethod
     def _primer(lm, source) -> np.ndarray:
-        from pianoplay.roll import load_roll
+        from pianoplay.music.roll import load_roll
 
         rep = lm.config.get("representation", {})
         loaded = load_roll(
@@ -477,7 +477,7 @@ def _shift_keys(roll: np.ndarray, shift: int) -> np.ndarray:
 
 
 def _keys_summary(encoded, shifts) -> str:
-    from pianoplay.keys import NAMES
+    from pianoplay.music.keys import NAMES
 
     def key_name(enc) -> str:
         return str(enc.key) if getattr(enc, "key", None) is not None else (

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from pianoplay.plot import PNG_LEVEL
+from pianoplay.audio.plot import PNG_LEVEL
 
 MARKER = (214, 39, 40)
 

@@ -170,7 +170,7 @@ def _representation(rep: dict) -> str:
 
 
 def card_markdown(info) -> str:
-    """Markdown for a :class:`~pianoplay.registry.CheckpointInfo`: purpose, data, headline
+    """Markdown for a :class:`~pianoplay.models.registry.CheckpointInfo`: purpose, data, headline
     number, every metric with its unit, then the checkpoint's README."""
     config = info.config
     kind = (config.get("model") or {}).get("kind")

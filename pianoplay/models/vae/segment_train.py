@@ -124,7 +124,7 @@ def validate(model, windows, device) -> dict:
     accuracy on the valid segments of fixed windows."""
     import torch
 
-    from pianoplay.vae.segment_model import ONSET
+    from pianoplay.models.vae.segment_model import ONSET
 
     states, mask = (torch.as_tensor(x, device=device) for x in windows)
     model.eval()
@@ -149,9 +149,9 @@ def train(out: Path, model_over: dict, train_over: dict, device, resume: bool = 
           command: str = "", quiet: bool = False) -> dict:
     import torch
 
-    from pianoplay.checkpoint import save_checkpoint
-    from pianoplay.train_state import load_state, save_state
-    from pianoplay.vae.segment_model import SegmentVAE, SegmentVAEConfig
+    from pianoplay.models.checkpoint import save_checkpoint
+    from pianoplay.training.state import load_state, save_state
+    from pianoplay.models.vae.segment_model import SegmentVAE, SegmentVAEConfig
 
     from pianoplay.training.distributed import Distributed, weights_digest
 
@@ -255,7 +255,7 @@ def finish(out: Path, device, tc: SegmentTrainConfig, quiet: bool = False,
            max_segments: int = 12000) -> dict:
     """Reload the best weights and fit the latent axes (principal directions, attribute
     vectors) on segments of the training pieces, ``max_segments`` per data set."""
-    from pianoplay.vae.segment_trained import TrainedSegmentVAE
+    from pianoplay.models.vae.segment_trained import TrainedSegmentVAE
 
     trained = TrainedSegmentVAE.from_checkpoint(out, device)
     rng = np.random.default_rng(tc.seed)
@@ -276,7 +276,7 @@ def finish(out: Path, device, tc: SegmentTrainConfig, quiet: bool = False,
 def save_best(out, model, mc, tc, st, counts, command, device, rec) -> None:
     import torch
 
-    from pianoplay.checkpoint import save_checkpoint
+    from pianoplay.models.checkpoint import save_checkpoint
 
     config = {
         "name": out.name, "family": "vae", "model": mc.to_dict(),

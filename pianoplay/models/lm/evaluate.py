@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from pianoplay.lm.data import batch_log_prob, length_batches, make_batch
+from pianoplay.models.lm.data import batch_log_prob, length_batches, make_batch
 
 
 @torch.no_grad()

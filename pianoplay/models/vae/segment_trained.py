@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pianoplay.checkpoint import load_checkpoint, read_config, write_config
+from pianoplay.models.checkpoint import load_checkpoint, read_config, write_config
 from pianoplay.errors import CheckpointError, MidiError
 from pianoplay.music.representation import Representation
-from pianoplay.vae.latent import LatentAxes, fit_axes
-from pianoplay.vae.segment_model import SegmentVAE, SegmentVAEConfig, states_to_roll
+from pianoplay.models.vae.latent import LatentAxes, fit_axes
+from pianoplay.models.vae.segment_model import SegmentVAE, SegmentVAEConfig, states_to_roll
 
 LATENT_FILE = "latent.json"
 WINDOW_BARS = 16
@@ -43,12 +43,12 @@ class Encoded:
     transpose: int = 0  # semitones added to reach C; to_midi(source=...) undoes it
     tempo: float = 120.0
     time_signature: tuple[int, int] = (4, 4)
-    key: object = None  # pianoplay.keys.Key of the file as given
+    key: object = None  # pianoplay.music.keys.Key of the file as given
 
 
 def slerp_rows(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     """Row-wise spherical interpolation of (S, D) arrays."""
-    from pianoplay.vae.trained import slerp
+    from pianoplay.models.vae.trained import slerp
 
     return np.stack([slerp(x, y, t) for x, y in zip(a, b)])
 
@@ -152,7 +152,7 @@ class TrainedSegmentVAE:
     # encoding -----------------------------------------------------------
     def encode_rolls(self, rolls: list[np.ndarray]) -> list[np.ndarray]:
         """Posterior means of (T, 88, 2) rolls, each cut into segments -> list of (S, D)."""
-        from pianoplay.vae.segment_train import window_states
+        from pianoplay.models.vae.segment_train import window_states
 
         L = self.segment_steps
         segs, counts = [], []
@@ -178,8 +178,8 @@ class TrainedSegmentVAE:
         """Encode an ``n_bars``-bar window of ``source`` (MIDI path or bytes, a LoadedRoll, or
         a (T, 88, 2) roll). With ``bar`` the window starts there; otherwise at the bar line
         whose window holds the most notes (the first of equals). Short pieces are padded."""
-        from pianoplay.roll import LoadedRoll
-        from pianoplay.windows import count_notes
+        from pianoplay.music.roll import LoadedRoll
+        from pianoplay.music.windows import count_notes
 
         if isinstance(source, np.ndarray):
             roll = np.asarray(source)

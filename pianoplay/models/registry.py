@@ -13,19 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pianoplay.checkpoint import CONFIG, WEIGHTS, read_config
+from pianoplay.models.checkpoint import CONFIG, WEIGHTS, read_config
 from pianoplay.errors import CheckpointError
 from pianoplay.paths import CHECKPOINTS_DIR
 
 # family -> "module:Class" with a classmethod from_checkpoint(folder, device)
 LOADERS = {
-    "chord-lstm": "pianoplay.lm.trained:TrainedLM",
-    "roll-lstm": "pianoplay.lm.trained:TrainedLM",
-    "vae": "pianoplay.vae.trained:TrainedVAE",
+    "chord-lstm": "pianoplay.models.lm.trained:TrainedLM",
+    "roll-lstm": "pianoplay.models.lm.trained:TrainedLM",
+    "vae": "pianoplay.models.vae.trained:TrainedVAE",
 }
 # config["model"]["kind"] -> loader, for families with more than one model class
 KIND_LOADERS = {
-    "segment": "pianoplay.vae.segment_trained:TrainedSegmentVAE",
+    "segment": "pianoplay.models.vae.segment_trained:TrainedSegmentVAE",
 }
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pianoplay.vocab import ChordVocab
+from pianoplay.music.vocab import ChordVocab
 
 
 @dataclass

@@ -19,11 +19,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pianoplay.checkpoint import load_checkpoint, read_config, write_config
+from pianoplay.models.checkpoint import load_checkpoint, read_config, write_config
 from pianoplay.errors import CheckpointError, MidiError
-from pianoplay.vae.latent import LatentAxes, fit_axes
-from pianoplay.vae.model import MusicVAE, VAEConfig
-from pianoplay.vocab import ChordVocab
+from pianoplay.models.vae.latent import LatentAxes, fit_axes
+from pianoplay.models.vae.model import MusicVAE, VAEConfig
+from pianoplay.music.vocab import ChordVocab
 
 LATENT_FILE = "latent.json"
 DECODE_TEMPERATURE = 0.8  # default of decode() / interpolate(), with a fixed seed
@@ -143,7 +143,7 @@ class TrainedVAE:
     # encoding -----------------------------------------------------------
     def encode_rolls(self, rolls: list[np.ndarray]) -> np.ndarray:
         """Posterior means of (T, 88) rolls, batched -> (N, D)."""
-        from pianoplay.vae.evaluate import make_batch
+        from pianoplay.models.vae.evaluate import make_batch
 
         out = []
         with torch.inference_mode():
@@ -167,7 +167,7 @@ class TrainedVAE:
             roll = (roll > 0).astype(np.uint8)
             bar_starts = list(range(0, len(roll), self.steps_per_bar))
         else:
-            from pianoplay.roll import load_roll
+            from pianoplay.music.roll import load_roll
 
             rep = self.config.get("representation", {})
             loaded = load_roll(source, steps_per_quarter=self.steps_per_quarter,
@@ -176,7 +176,7 @@ class TrainedVAE:
             transpose, tempo = loaded.transpose, loaded.tempo
         if not roll.any():
             raise MidiError("the piece has no notes to encode.")
-        from pianoplay.windows import extract_windows
+        from pianoplay.music.windows import extract_windows
 
         if len(roll) < W:
             start = int(bar_starts[bar]) if bar is not None and bar < len(bar_starts) else 0
@@ -242,7 +242,7 @@ class TrainedVAE:
     def build_latent_axes(self, train_rolls: list[np.ndarray], save: bool = True) -> LatentAxes:
         """Encode the full windows of ``train_rolls`` and fit :class:`LatentAxes`;
         written to the checkpoint folder as ``latent.json``."""
-        from pianoplay.vae.evaluate import tile_windows
+        from pianoplay.models.vae.evaluate import tile_windows
 
         wins = [w for _, _, w in tile_windows(train_rolls, self.n_steps) if len(w) == self.n_steps]
         mu = self.encode_rolls(wins)
@@ -260,7 +260,7 @@ class TrainedVAE:
         return self._axes
 
     def to_midi(self, roll: np.ndarray, tempo: float = 120.0, program: int = 0, transpose: int = 0):
-        from pianoplay.roll import roll_to_midi
+        from pianoplay.music.roll import roll_to_midi
 
         return roll_to_midi(roll, steps_per_quarter=self.steps_per_quarter, tempo=tempo,
                             program=program, transpose=transpose)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from pianoplay.midi import Score
+from pianoplay.music.midi import Score
 
 NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 # Aarden-Essen key profiles (as in music21), tonic first.

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 
 from pianoplay.decoding import run
 from pianoplay.decoding.step import DecodingError, Rules
-from pianoplay.derived import derived
+from pianoplay.models.derived import derived
 
 # The roll-LSTM's greedy (each key's likelier value) is silence: no key is likelier on than off.
 ROLL_STRATEGIES = ("sample",)

@@ -1,7 +1,7 @@
 """The model card (README.md) of a VAE checkpoint, written from its config.json
 and, when present, the interpolation benchmark's JSON.
 
-    .venv/bin/python -m pianoplay.vae.card checkpoints/vae-nottingham [--notes NOTES.md]
+    .venv/bin/python -m pianoplay.models.vae.card checkpoints/vae-nottingham [--notes NOTES.md]
 """
 
 from __future__ import annotations
@@ -87,7 +87,7 @@ def write_card(folder: Path, notes: str = "", interp: dict | None = None) -> Pat
     lines += ["## Files", "",
               "- `config.json`: architecture, representation, data, training command and config, metrics",
               "- `model.safetensors`: weights (and the vocabulary's frame matrix as a buffer)",
-              "- `vocab.json`: chord vocabulary (`pianoplay.vocab.ChordVocab`)",
+              "- `vocab.json`: chord vocabulary (`pianoplay.music.vocab.ChordVocab`)",
               "- `latent.json`: latent axes for sliders: principal directions of training posterior "
               "means (with std), attribute vectors (note density, mean pitch, polyphony, rhythmic "
               "activity: top minus bottom quartile mean), 2-D map of training encodings",

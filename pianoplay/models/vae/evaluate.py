@@ -18,7 +18,7 @@ import math
 import numpy as np
 import torch
 
-from pianoplay.vocab import ChordVocab
+from pianoplay.music.vocab import ChordVocab
 
 
 def tile_windows(rolls: list[np.ndarray], window: int, phase: int = 0):

@@ -1,7 +1,7 @@
 """Chord-LSTM: a language model whose tokens are whole frames.
 
 Each frame (the set of keys sounding at a step) is one token of a
-:class:`~pianoplay.vocab.ChordVocab`. The model reads the previous frame and
+:class:`~pianoplay.music.vocab.ChordVocab`. The model reads the previous frame and
 predicts a softmax over ``UNK + known frames``. UNK's mass is spread over the
 frames *outside* the vocabulary by an 88-key Bernoulli ``q(x | h)`` predicted
 from the LSTM state and renormalised to those frames::

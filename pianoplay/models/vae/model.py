@@ -6,7 +6,7 @@ and which sees z at every step, optionally below a hierarchical "conductor"
 that turns z into one embedding per bar and re-initialises the decoder each bar.
 
 The per-frame output models the 88 keys *jointly*: a softmax over the chord
-vocabulary (``pianoplay.vocab.ChordVocab``), whose UNK class is spread over all
+vocabulary (``pianoplay.music.vocab.ChordVocab``), whose UNK class is spread over all
 frames outside the vocabulary by a context-dependent 88-key Bernoulli head,
 renormalised to those frames, so the likelihood is exact::
 
@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from pianoplay.config_io import from_dict
-from pianoplay.derived import derived
+from pianoplay.models.derived import derived
 
 UNK_ID = 0
 

@@ -3,9 +3,9 @@
 Files from the web are often damaged: cut off in the middle of a track, with a
 flipped bit in a data byte or a chunk length, or with a header that announces
 more tracks than follow. :func:`read_smf` reads what can be read and lists each
-repair as a sentence, so that :func:`pianoplay.midi.load_midi` can keep the
+repair as a sentence, so that :func:`pianoplay.music.midi.load_midi` can keep the
 notes and refuse only files that hold none. The counterpart of
-:mod:`pianoplay.midi_write`.
+:mod:`pianoplay.music.midi_write`.
 
 Events are tuples ``(tick, code, a, b, c)`` with absolute ticks:
 

@@ -1,4 +1,4 @@
-"""Piano rolls: a :class:`~pianoplay.midi.Score` on a grid of steps, and back.
+"""Piano rolls: a :class:`~pianoplay.music.midi.Score` on a grid of steps, and back.
 
 A roll is a ``(T, 88)`` uint8 array, column ``k`` = MIDI pitch ``21 + k``;
 with onsets it is ``(T, 88, 2)``: channel 0 the sounding frames, channel 1
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pianoplay.errors import MidiError
-from pianoplay.keys import Key, score_key, shift_to_c
-from pianoplay.midi import MidiLimits, Score, load_midi
+from pianoplay.music.keys import Key, score_key, shift_to_c
+from pianoplay.music.midi import MidiLimits, Score, load_midi
 
 LOW_PITCH = 21
 N_KEYS = 88
@@ -215,7 +215,7 @@ def load_roll(source, steps_per_quarter: int = 2, normalize_key: bool = True,
     """Load a MIDI file (path, bytes, PrettyMIDI or parsed Score) as a :class:`LoadedRoll`.
 
     With ``normalize_key`` the roll is transposed by the smallest shift
-    (-6..+5 semitones) that moves the tonic to C; see :mod:`pianoplay.keys`.
+    (-6..+5 semitones) that moves the tonic to C; see :mod:`pianoplay.music.keys`.
 
     ``match_benchmark`` reproduces how the benchmark ``.mat`` rolls were made
     from the Nottingham MIDI files (99.7% identical frames where the

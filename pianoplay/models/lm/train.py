@@ -108,12 +108,12 @@ def train(args) -> None:
     import torch
     from tqdm import tqdm
 
-    from pianoplay.checkpoint import save_checkpoint
+    from pianoplay.models.checkpoint import save_checkpoint
     from pianoplay.device import pick_device
-    from pianoplay.lm.data import Batch, length_batches, load_rolls, make_batch, model_inputs
-    from pianoplay.lm.evaluate import nll_metrics
-    from pianoplay.lm.trained import build_model, write_card
-    from pianoplay.train_state import load_state, save_state
+    from pianoplay.models.lm.data import Batch, length_batches, load_rolls, make_batch, model_inputs
+    from pianoplay.models.lm.evaluate import nll_metrics
+    from pianoplay.models.lm.trained import build_model, write_card
+    from pianoplay.training.state import load_state, save_state
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -132,8 +132,8 @@ def train(args) -> None:
 
     vocab = None
     if family == "chord-lstm":
-        from pianoplay.lm.model import ChordLSTMConfig
-        from pianoplay.vocab import ChordVocab
+        from pianoplay.models.lm.model import ChordLSTMConfig
+        from pianoplay.music.vocab import ChordVocab
 
         vocab = ChordVocab.build(train_rolls, min_count=args.min_count, max_size=args.max_vocab,
                                  min_pieces=args.min_pieces)
@@ -141,7 +141,7 @@ def train(args) -> None:
                                     n_layer=args.layers, dropout=args.dropout, tie_weights=not args.no_tie,
                                     key_features=not args.no_key_features, unk_head=not args.no_unk_head)
     else:
-        from pianoplay.lm.roll_model import RollLSTMConfig
+        from pianoplay.models.lm.roll_model import RollLSTMConfig
 
         model_cfg = RollLSTMConfig(n_embd=args.embd, n_hidden=args.hidden, n_layer=args.layers,
                                    dropout=args.dropout)
@@ -249,10 +249,10 @@ def train(args) -> None:
     config["training"].update({"epochs_run": len(history), "train_minutes": round((time.time() - start) / 60, 2),
                                "history": history, "stopped": "time" if stop else
                                ("early stopping" if st["bad"] >= args.patience else "epochs")})
-    from pianoplay.checkpoint import write_config
+    from pianoplay.models.checkpoint import write_config
 
     if not args.no_test:
-        from pianoplay.lm.trained import TrainedLM
+        from pianoplay.models.lm.trained import TrainedLM
 
         trained = TrainedLM.from_checkpoint(args.out, device)
         test = nll_metrics(trained.model, trained.vocab, load_rolls(args.data, "test", rep), device)

@@ -328,7 +328,7 @@ def render(
     Parameters
     ----------
     midi : PrettyMIDI or path
-        What to play. A path is read with :func:`pianoplay.midi.load_midi`
+        What to play. A path is read with :func:`pianoplay.music.midi.load_midi`
         so bad files raise ``MidiError``.
     sample_rate : int, default 44100
     soundfont : path, optional
@@ -355,7 +355,7 @@ def render(
         (N, 2) int16 stereo, or (N,) with ``mono``; N = ceil((end_time + 1 s) * sample_rate).
     """
     if not isinstance(midi, pretty_midi.PrettyMIDI):
-        from pianoplay.midi import load_midi
+        from pianoplay.music.midi import load_midi
 
         midi = load_midi(midi).to_pretty_midi()
     if program is not None and not 0 <= int(program) <= 127:

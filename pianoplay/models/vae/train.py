@@ -125,7 +125,7 @@ def epoch_windows(rolls, tc: TrainConfig, rng: np.random.Generator) -> list[np.n
     """Random-phase tiling: each piece cut into consecutive windows with a random
     offset, so every frame is seen once per epoch and window lengths vary like the
     tails met at test time."""
-    from pianoplay.vae.evaluate import tile_windows
+    from pianoplay.models.vae.evaluate import tile_windows
 
     out = []
     for roll in rolls:
@@ -150,11 +150,11 @@ def train(data: Path, out: Path, model_over: dict, train_over: dict, device, res
     import torch
     from tqdm import tqdm
 
-    from pianoplay.checkpoint import save_checkpoint
-    from pianoplay.vae.evaluate import elbo, make_batch
-    from pianoplay.vae.model import MusicVAE, VAEConfig
-    from pianoplay.train_state import load_state, save_state
-    from pianoplay.vocab import ChordVocab
+    from pianoplay.models.checkpoint import save_checkpoint
+    from pianoplay.models.vae.evaluate import elbo, make_batch
+    from pianoplay.models.vae.model import MusicVAE, VAEConfig
+    from pianoplay.training.state import load_state, save_state
+    from pianoplay.music.vocab import ChordVocab
 
     tc = TrainConfig.from_dict(train_over)
     train_rolls, valid_rolls = load_rolls(data, "train"), load_rolls(data, "valid")
@@ -243,14 +243,14 @@ def train(data: Path, out: Path, model_over: dict, train_over: dict, device, res
 
 def finish(out: Path, device, data: Path, test: bool, quiet: bool) -> dict:
     """Reload the best weights, store latent axes, and measure the test split."""
-    from pianoplay.checkpoint import read_config, write_config
-    from pianoplay.vae.trained import TrainedVAE
+    from pianoplay.models.checkpoint import read_config, write_config
+    from pianoplay.models.vae.trained import TrainedVAE
 
     trained = TrainedVAE.from_checkpoint(out, device)
     trained.build_latent_axes(load_rolls(data, "train"))
     config = read_config(out)
     if test:
-        from pianoplay.vae.evaluate import evaluate
+        from pianoplay.models.vae.evaluate import evaluate
         config["metrics"]["test"] = evaluate(trained, load_rolls(data, "test"))
         if not quiet:
             print(json.dumps(config["metrics"]["test"], indent=1))

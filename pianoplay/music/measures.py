@@ -22,8 +22,8 @@ from collections.abc import Sequence
 import numpy as np
 
 from pianoplay.errors import MidiError
-from pianoplay.midi import MidiLimits, Score, load_midi
-from pianoplay.roll import quantize
+from pianoplay.music.midi import MidiLimits, Score, load_midi
+from pianoplay.music.roll import quantize
 
 N_PITCHES = 128  # frames are compared over every MIDI key, not only the piano's 88
 # Files measured here are data-set pieces or our own outputs, not web uploads.
@@ -38,7 +38,7 @@ def grid_notes(midi, steps_per_quarter: int = 2) -> np.ndarray:
 
     Parameters
     ----------
-    midi : str, Path, bytes, pretty_midi.PrettyMIDI or pianoplay.midi.Score
+    midi : str, Path, bytes, pretty_midi.PrettyMIDI or pianoplay.music.midi.Score
     steps_per_quarter : int
         Grid resolution: 2 = eighth notes, 4 = sixteenths.
 

@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from pianoplay.checkpoint import load_checkpoint
+from pianoplay.models.checkpoint import load_checkpoint
 from pianoplay.errors import CheckpointError, PianoplayError
-from pianoplay.vocab import ChordVocab
+from pianoplay.music.vocab import ChordVocab
 
 FAMILIES = ("chord-lstm", "roll-lstm")
 
@@ -18,7 +18,7 @@ FAMILIES = ("chord-lstm", "roll-lstm")
 def build_model(family: str, model_config: dict, vocab: ChordVocab | None):
     """An untrained model of ``family`` from its config dict (and vocabulary)."""
     if family == "chord-lstm":
-        from pianoplay.lm.model import ChordLSTM, ChordLSTMConfig
+        from pianoplay.models.lm.model import ChordLSTM, ChordLSTMConfig
 
         if vocab is None:
             raise CheckpointError("a chord-lstm checkpoint needs its vocabulary (vocab.json).")
@@ -27,7 +27,7 @@ def build_model(family: str, model_config: dict, vocab: ChordVocab | None):
             raise CheckpointError(f"model expects {cfg.n_out} outputs, the vocabulary has {vocab.n_out}.")
         return ChordLSTM(cfg, torch.from_numpy(vocab.frame_matrix), torch.from_numpy(vocab.key_probs))
     if family == "roll-lstm":
-        from pianoplay.lm.roll_model import RollLSTM, RollLSTMConfig
+        from pianoplay.models.lm.roll_model import RollLSTM, RollLSTMConfig
 
         return RollLSTM(RollLSTMConfig.from_dict(model_config))
     raise CheckpointError(f"unknown LM family {family!r}; expected one of {', '.join(FAMILIES)}.")
@@ -75,7 +75,7 @@ class TrainedLM:
         ``"beam"`` sampling with ``beam_width`` beams, ``"beam-search"``). The roll-LSTM offers
         ``sample`` only, its rests limited to a quarter of any bar. ``seed`` makes sampling repeatable.
         """
-        from pianoplay.lm import decoding
+        from pianoplay.models.lm import decoding
 
         return decoding.generate(self.model, self.vocab, n=n, steps=steps, strategy=strategy,
                                  temperature=temperature, top_k=top_k, top_p=top_p, beam_width=beam_width,
@@ -86,7 +86,7 @@ class TrainedLM:
         """Per-frame NLL of each roll: list of (T_i,) float64 arrays of ``-log p(frame_t | frames < t)``
         in nats (exact; the first entry is the first frame given the start symbol).
         Accepts a list of (T, 88) rolls or one (N, T, 88) array."""
-        from pianoplay.lm.evaluate import piece_log_probs
+        from pianoplay.models.lm.evaluate import piece_log_probs
 
         rolls = [np.asarray(r) for r in rolls]
         for r in rolls:
@@ -96,7 +96,7 @@ class TrainedLM:
 
     def to_midi(self, roll: np.ndarray, tempo: float = 120.0, program: int = 0):
         """A ``PrettyMIDI`` of a (T, 88) roll at this model's frame rate."""
-        from pianoplay.roll import roll_to_midi
+        from pianoplay.music.roll import roll_to_midi
 
         return roll_to_midi(roll, steps_per_quarter=self.steps_per_quarter, tempo=tempo, program=program)
 

@@ -1,7 +1,7 @@
 """Read a MIDI file into a :class:`Score`: notes with tick and second times.
 
-The file is parsed by :mod:`pianoplay.midi_read` so that note times stay exact
-integer ticks (quantization in :mod:`pianoplay.roll` works from ticks, never
+The file is parsed by :mod:`pianoplay.music.midi_read` so that note times stay exact
+integer ticks (quantization in :mod:`pianoplay.music.roll` works from ticks, never
 seconds). Damaged files are read as far as they can be: what was repaired is
 listed in ``Score.repairs`` (and warned about); only files without usable notes
 are refused. Everything that can go wrong with a user's file becomes a
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pianoplay import midi_read as smf
+from pianoplay.music import midi_read as smf
 from pianoplay.errors import MidiError
 
 DRUM_CHANNEL = 9
@@ -129,7 +129,7 @@ class Score:
 def load_midi(source, limits: MidiLimits | None = None) -> Score:
     """Parse a MIDI file, salvaging the notes of a damaged one.
 
-    Damage that can be read around (see :func:`pianoplay.midi_read.read_smf`;
+    Damage that can be read around (see :func:`pianoplay.music.midi_read.read_smf`;
     also an unusable time division, a zero tempo, invalid time or key
     signatures, and a file over the duration or note limit, of which the start
     is kept) is listed in ``Score.repairs`` and warned about, one
