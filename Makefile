@@ -23,6 +23,7 @@ run: setup
 	$(PY) app.py $(ARGS)
 
 test: setup
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q $(ARGS)
 
 bench: setup

@@ -120,13 +120,17 @@ def main(argv: list[str] | None = None) -> int:
         for mode, kwargs in modes:
             # each mode: a fresh client (its heartbeat stopped after) and a fresh download folder
             with tempfile.TemporaryDirectory() as downloads:
-                client = Client(server.url, verbose=False, **{"download_files": downloads, **kwargs})
-                for name, fn in calls(args.vae, args.lm, midi_a, midi_b, args.temperature,
-                                       args.sample_vae).items():
+                options = {"download_files": downloads, **kwargs}
+                client = Client(server.url, verbose=False, **options)
+                for name, fn in calls(
+                    args.vae, args.lm, midi_a, midi_b, args.temperature, args.sample_vae
+                ).items():
                     median, times = median_time(fn, client, args.runs)
                     results.setdefault(name, {})[f"{mode}_median_s"] = median
                     results[name][f"{mode}_times_s"] = times
-                    print(f"  {name:14s} {mode:22s} median {median * 1000:7.0f} ms", file=sys.stderr)
+                    print(
+                        f"  {name:14s} {mode:22s} median {median * 1000:7.0f} ms", file=sys.stderr
+                    )
                 client.close()
     finally:
         server.stop()
@@ -153,8 +157,12 @@ def main(argv: list[str] | None = None) -> int:
     record = {
         "command": "python bench/app_latency.py "
         + " ".join(argv if argv is not None else sys.argv[1:]),
-        "checkpoints": {"vae": args.vae, "sample_vae": args.sample_vae or args.vae,
-                        "lm": args.lm, "temperature": args.temperature},
+        "checkpoints": {
+            "vae": args.vae,
+            "sample_vae": args.sample_vae or args.vae,
+            "lm": args.lm,
+            "temperature": args.temperature,
+        },
         "midi": [midi_a.name, midi_b.name],
         "runs": args.runs,
         "targets_s": TARGETS_S,

@@ -35,8 +35,8 @@ import mido
 from pianoplay import cli
 from pianoplay.errors import PianoplayError
 from pianoplay.music.midi import load_midi
-from pianoplay.paths import data_dir
 from pianoplay.music.roll import load_roll
+from pianoplay.paths import data_dir
 
 TIME_LIMIT = {"load_midi": 10.0, "load_roll": 10.0, "inspect": 10.0, "render": 30.0}
 

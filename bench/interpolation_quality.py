@@ -29,10 +29,10 @@ import numpy as np
 import torch
 
 from pianoplay.data.benchmark import load_benchmark
-from pianoplay.paths import CHECKPOINTS_DIR, data_dir
 from pianoplay.models.registry import Registry
 from pianoplay.models.vae.evaluate import tile_windows
-from pianoplay.music.vocab import UNK_ID, ChordVocab
+from pianoplay.music.vocab import ChordVocab
+from pianoplay.paths import data_dir
 
 
 class BigramLM:
@@ -88,7 +88,9 @@ def main() -> None:
     ap.add_argument("--alphas", type=int, default=11)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--greedy", action="store_true", help="argmax decoding of latent points")
-    ap.add_argument("--out", type=Path, default=None, help="PNG (default: in the checkpoint folder)")
+    ap.add_argument(
+        "--out", type=Path, default=None, help="PNG (default: in the checkpoint folder)"
+    )
     args = ap.parse_args()
     torch.set_num_threads(1)
     t0 = time.time()
@@ -116,14 +118,24 @@ def main() -> None:
             nll = np.mean([v[1:].mean() for v in lm.log_prob(list(x))])  # first frame unscored
             res[kind]["hamming"].append(float(ham.mean()))
             res[kind]["nll"].append(float(nll))
-        print(f"alpha {t:.2f}  latent: hamming {res['latent']['hamming'][-1]:.3f} nll "
-              f"{res['latent']['nll'][-1]:.3f}   data: hamming {res['data']['hamming'][-1]:.3f} "
-              f"nll {res['data']['nll'][-1]:.3f}", flush=True)
+        print(
+            f"alpha {t:.2f}  latent: hamming {res['latent']['hamming'][-1]:.3f} nll "
+            f"{res['latent']['nll'][-1]:.3f}   data: hamming {res['data']['hamming'][-1]:.3f} "
+            f"nll {res['data']['nll'][-1]:.3f}",
+            flush=True,
+        )
     real = float(np.mean([v[1:].mean() for v in lm.log_prob(list(A) + list(B))]))
-    summary = {"checkpoint": Path(vae.folder).name, "pairs": len(pairs), "window_frames": W,
-               "sequence_model": lm.name,
-               "decoding": "greedy" if args.greedy else "sampled, temperature 0.8, fixed seed", "alphas": alphas.tolist(), "endpoints_real_nll": real,
-               **res, "seconds": time.time() - t0}
+    summary = {
+        "checkpoint": Path(vae.folder).name,
+        "pairs": len(pairs),
+        "window_frames": W,
+        "sequence_model": lm.name,
+        "decoding": "greedy" if args.greedy else "sampled, temperature 0.8, fixed seed",
+        "alphas": alphas.tolist(),
+        "endpoints_real_nll": real,
+        **res,
+        "seconds": time.time() - t0,
+    }
     for kind in ("latent", "data"):
         nll = res[kind]["nll"]
         summary[f"{kind}_hump"] = float(max(nll[1:-1]) - (nll[0] + nll[-1]) / 2)
@@ -154,8 +166,11 @@ def plot(s: dict, path: Path) -> None:
         ax1.plot(s["alphas"], s[kind]["hamming"], style, label=f"{kind} interpolation")
         ax2.plot(s["alphas"], s[kind]["nll"], style, label=f"{kind} interpolation")
     ax2.axhline(s["endpoints_real_nll"], color="grey", lw=0.8, label="real windows A, B")
-    ax1.set(xlabel="alpha", ylabel="Hamming distance to A / d(A, B)",
-            title=f"distance to A ({s['pairs']} test pairs)")
+    ax1.set(
+        xlabel="alpha",
+        ylabel="Hamming distance to A / d(A, B)",
+        title=f"distance to A ({s['pairs']} test pairs)",
+    )
     ax2.set(xlabel="alpha", ylabel="nats / frame", title=f"cost under {s['sequence_model']}")
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)

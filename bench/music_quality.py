@@ -11,7 +11,8 @@ writes ``--pieces`` pieces of 16 bars to MIDI files through ``to_midi`` and
 ``write_midi``, as the app does, and the measures read those files.
 
 One row per generator, beside the real reference set of its checkpoint's data set
-(``data.name``, else the first of ``data.sets``; 64 windows of 128 eighth frames of the test split: Nottingham's first 64 test
+(``data.name``, else the first of ``data.sets``; 64 windows of 128 eighth frames of the
+test split: Nottingham's first 64 test
 files from their first onset; piano-midi-de's 30 test pieces, each from its first
 onset, then the next whole 128 frames of each, ... until 64):
 
@@ -42,13 +43,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pianoplay.music import measures
 from pianoplay.data.midi_sets import representation_args, split_files
 from pianoplay.errors import PianoplayError
-from pianoplay.music.midi_write import write_midi
-from pianoplay.paths import data_dir
 from pianoplay.models.registry import Registry
+from pianoplay.music import measures
+from pianoplay.music.midi_write import write_midi
 from pianoplay.music.roll import load_roll, score_to_roll
+from pianoplay.paths import data_dir
 
 BARS = 16
 N_FRAMES = 128  # eighth frames measured (MUSIC-MEASURES.md)
@@ -63,8 +64,12 @@ JUDGES = ("chord-lstm-nottingham", "roll-lstm-nottingham")  # independent NLL mo
 # data-set name in a checkpoint's config -> folder under the data directory
 DATA_SETS = {"nottingham": "nottingham", "piano-midi-de": "piano-midi-de"}
 # issue 12's band around the real set
-BAND = {"held": "<= real + 0.15", "distinct": ">= 0.6 real", "silent": "<= real + 0.05",
-        "notes_per_frame": "within 30 % of real"}
+BAND = {
+    "held": "<= real + 0.15",
+    "distinct": ">= 0.6 real",
+    "silent": "<= real + 0.05",
+    "notes_per_frame": "within 30 % of real",
+}
 
 
 def strategies() -> tuple[str, ...]:
@@ -105,14 +110,20 @@ def find_generators(registry: Registry) -> list[Generator]:
     for info in registry.list():
         data = reference_data(info.config)
         if info.family == "vae":
-            gens += [Generator(f"{info.name} T={t:g}", info.name, "vae", data,
-                               {"temperature": t}) for t in vae_temperatures()]
+            gens += [
+                Generator(f"{info.name} T={t:g}", info.name, "vae", data, {"temperature": t})
+                for t in vae_temperatures()
+            ]
         else:  # a language model: every strategy, then primer continuations
-            gens += [Generator(f"{info.name} {s}", info.name, "lm", data, {"strategy": s})
-                     for s in strategies()]
+            gens += [
+                Generator(f"{info.name} {s}", info.name, "lm", data, {"strategy": s})
+                for s in strategies()
+            ]
             if data.lower() == "nottingham":
-                gens += [Generator(f"{info.name} primer+{s}", info.name, "primer", data,
-                                   {"strategy": s}) for s in PRIMER_STRATEGIES]
+                gens += [
+                    Generator(f"{info.name} primer+{s}", info.name, "primer", data, {"strategy": s})
+                    for s in PRIMER_STRATEGIES
+                ]
     return gens
 
 
@@ -126,12 +137,14 @@ def generate(gen: Generator, model, pieces: int, primers: list[np.ndarray]):
     for seed in range(pieces):
         primer = primers[seed % len(primers)] if gen.kind == "primer" else None
         opts = {**LM_DEFAULTS, "strategy": gen.options["strategy"]}
-        roll = model.generate(n=1, steps=BARS * model.steps_per_bar, primer=primer, seed=seed,
-                              **opts)[0]
+        roll = model.generate(
+            n=1, steps=BARS * model.steps_per_bar, primer=primer, seed=seed, **opts
+        )[0]
         rolls.append(roll)
         # measured from the first new frame, on the eighth grid of the measures
-        starts.append(None if primer is None
-                      else len(primer) * STEPS_PER_QUARTER // model.steps_per_quarter)
+        starts.append(
+            None if primer is None else len(primer) * STEPS_PER_QUARTER // model.steps_per_quarter
+        )
     return rolls, starts
 
 
@@ -159,8 +172,13 @@ def measure_file(path: Path, start: int | None, transpose: int = 0) -> Measured:
     score = measures.read_score(path)  # None: a silent piece
     notes = measures.grid_notes(score, STEPS_PER_QUARTER) if score else np.zeros((0, 3), int)
     notes[:, 0] += transpose
-    v = measures.variety(notes, N_FRAMES, STEPS_PER_QUARTER, start=start,
-                         steps_per_bar=measures.bar_steps(score, STEPS_PER_QUARTER))
+    v = measures.variety(
+        notes,
+        N_FRAMES,
+        STEPS_PER_QUARTER,
+        start=start,
+        steps_per_bar=measures.bar_steps(score, STEPS_PER_QUARTER),
+    )
     if start is None:
         start = int(notes[:, 1].min()) if len(notes) else 0
     roll = np.zeros((start + N_FRAMES, 88), dtype=np.uint8)
@@ -180,8 +198,12 @@ def real_set(data: str) -> list[Measured]:
     for path in files:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            loaded = load_roll(path, steps_per_quarter=STEPS_PER_QUARTER, normalize_key=True,
-                               limits=measures.LIMITS)
+            loaded = load_roll(
+                path,
+                steps_per_quarter=STEPS_PER_QUARTER,
+                normalize_key=True,
+                limits=measures.LIMITS,
+            )
         notes = measures.grid_notes(path, STEPS_PER_QUARTER)
         infos.append((path, loaded.transpose, int(notes[:, 1].min()), int(notes[:, 2].max())))
     windows: list[Measured] = []
@@ -199,7 +221,7 @@ def nll(judge, items: list[Measured]) -> float:
     """Mean nats per frame of the measured windows under ``judge`` (context before a
     window is scored too but not counted; a piece's first frame is never counted)."""
     scores = judge.log_prob([m.roll for m in items])
-    per_frame = [s[max(m.start, 1):] for s, m in zip(scores, items)]
+    per_frame = [s[max(m.start, 1) :] for s, m in zip(scores, items)]
     return float(np.mean(np.concatenate(per_frame)))
 
 
@@ -207,7 +229,8 @@ def summarise(items: list[Measured], real: dict | None, judges: dict, exclude: s
     s = measures.set_summary([m.variety for m in items])
     if real is not None:
         s["pc_overlap"] = measures.pitch_class_overlap(
-            [m.variety["pitch_class_hist"] for m in items], [real["pitch_class_hist"]])
+            [m.variety["pitch_class_hist"] for m in items], [real["pitch_class_hist"]]
+        )
     for name, judge in judges.items():
         s[f"nll_{name}"] = None if name == exclude else nll(judge, items)
     return s
@@ -228,15 +251,26 @@ def band(row: dict, real: dict) -> list[str]:
 
 
 # the table --------------------------------------------------------------------
-COLUMNS = [("held", "held", "{:.2f}"), ("silent", "silent", "{:.2f}"),
-           ("distinct", "distinct", "{:.1f}"), ("notes_per_frame", "notes/fr", "{:.2f}"),
-           ("notes_per_bar", "notes/bar", "{:.1f}"), ("pc_overlap", "pc", "{:.2f}"),
-           ("pitch_range", "range", "{:.1f}")]
+COLUMNS = [
+    ("held", "held", "{:.2f}"),
+    ("silent", "silent", "{:.2f}"),
+    ("distinct", "distinct", "{:.1f}"),
+    ("notes_per_frame", "notes/fr", "{:.2f}"),
+    ("notes_per_bar", "notes/bar", "{:.1f}"),
+    ("pc_overlap", "pc", "{:.2f}"),
+    ("pitch_range", "range", "{:.1f}"),
+]
 
 
 def table(rows: list[dict], judges: list[str]) -> str:
-    head = ["generator", "n", *(c[1] for c in COLUMNS), *(f"NLL {j}" for j in judges),
-            "uniq", "band"]
+    head = [
+        "generator",
+        "n",
+        *(c[1] for c in COLUMNS),
+        *(f"NLL {j}" for j in judges),
+        "uniq",
+        "band",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["name"], str(r["pieces"])]
@@ -253,8 +287,12 @@ def table(rows: list[dict], judges: list[str]) -> str:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--only", action="append", default=None,
-                   help="run generators whose name contains this (repeatable)")
+    p.add_argument(
+        "--only",
+        action="append",
+        default=None,
+        help="run generators whose name contains this (repeatable)",
+    )
     p.add_argument("--pieces", type=int, default=32, help="pieces per generator")
     p.add_argument("--json", type=Path, default=Path("bench/results/music_quality.json"))
     p.add_argument("--threads", type=int, default=1)
@@ -276,8 +314,11 @@ def main(argv=None) -> int:
     for data in sorted({g.data.lower() for g in gens if g.data.lower() in DATA_SETS}):
         t = time.time()
         real = summarise(real_set(data), None, judges)
-        real.update(name=f"REAL {data} test ({real['pieces']} windows)", kind="real",
-                    seconds=round(time.time() - t, 1))
+        real.update(
+            name=f"REAL {data} test ({real['pieces']} windows)",
+            kind="real",
+            seconds=round(time.time() - t, 1),
+        )
         reals[data] = real
         rows.append(real)
         print(f"real {data}: {real['seconds']} s", file=sys.stderr)
@@ -289,8 +330,9 @@ def main(argv=None) -> int:
             t = time.time()
             model = registry.load(g.checkpoint)
             if g.kind == "primer" and g.checkpoint not in primers:
-                primers[g.checkpoint] = load_primers(args.pieces,
-                                                     model.config.get("representation", {}))
+                primers[g.checkpoint] = load_primers(
+                    args.pieces, model.config.get("representation", {})
+                )
             try:
                 rolls, starts = generate(g, model, args.pieces, primers.get(g.checkpoint, []))
             except PianoplayError as err:  # a strategy this family does not offer
@@ -305,9 +347,15 @@ def main(argv=None) -> int:
                 items.append(measure_file(path, start))
             real = reals.get(g.data.lower())
             row = summarise(items, real, judges, exclude=g.checkpoint)
-            row.update(name=g.name, kind=g.kind, checkpoint=g.checkpoint, data=g.data,
-                       options=g.options, unique=len(written),
-                       seconds=round(time.time() - t, 1))
+            row.update(
+                name=g.name,
+                kind=g.kind,
+                checkpoint=g.checkpoint,
+                data=g.data,
+                options=g.options,
+                unique=len(written),
+                seconds=round(time.time() - t, 1),
+            )
             if real is not None:
                 row["band_failed"] = band(row, real)
             rows.append(row)
@@ -316,13 +364,20 @@ def main(argv=None) -> int:
     text = table(rows, list(judges))
     print(text)
     result = {
-        "command": "python bench/music_quality.py " + " ".join(argv if argv is not None
-                                                                else sys.argv[1:]),
+        "command": "python bench/music_quality.py "
+        + " ".join(argv if argv is not None else sys.argv[1:]),
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "torch_threads": torch.get_num_threads(), "pieces": args.pieces, "bars": BARS,
-        "frames_measured": N_FRAMES, "lm_options": LM_DEFAULTS, "band": BAND,
-        "judges": list(judges), "minutes": round((time.time() - started) / 60, 2),
-        "rows": rows, "skipped": skipped, "table": text,
+        "torch_threads": torch.get_num_threads(),
+        "pieces": args.pieces,
+        "bars": BARS,
+        "frames_measured": N_FRAMES,
+        "lm_options": LM_DEFAULTS,
+        "band": BAND,
+        "judges": list(judges),
+        "minutes": round((time.time() - started) / 60, 2),
+        "rows": rows,
+        "skipped": skipped,
+        "table": text,
     }
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=1))

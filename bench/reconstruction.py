@@ -25,8 +25,8 @@ transposition, for the first window of N files.
 from __future__ import annotations
 
 import argparse
-import tempfile
 import json
+import tempfile
 import time
 from pathlib import Path
 
@@ -44,7 +44,9 @@ def onset_cells(roll: np.ndarray, spq: int) -> np.ndarray:
     from pianoplay.music.roll import roll_to_notes
 
     notes = roll_to_notes(roll)
-    return np.stack([notes[:, 1] * 4 // spq, notes[:, 0]], 1) if len(notes) else np.zeros((0, 2), int)
+    return (
+        np.stack([notes[:, 1] * 4 // spq, notes[:, 0]], 1) if len(notes) else np.zeros((0, 2), int)
+    )
 
 
 def sounding(roll: np.ndarray, spq: int, length: int) -> np.ndarray:
@@ -77,7 +79,11 @@ def windows16(loaded, n_bars: int = 16):
     out = []
     for k in range(0, len(starts), n_bars):
         start = starts[k]
-        stop = starts[k + n_bars] if k + n_bars < len(starts) else start + n_bars * loaded.steps_per_bar
+        stop = (
+            starts[k + n_bars]
+            if k + n_bars < len(starts)
+            else start + n_bars * loaded.steps_per_bar
+        )
         if loaded.roll[start:stop].any():
             out.append((k, start, stop - start))
     return out
@@ -99,14 +105,22 @@ def run_model(name: str, vae, set_name: str, files: list[Path], limit_windows: i
     from pianoplay.music.representation import SIXTEENTHS
 
     rep16 = SIXTEENTHS
-    stats = {"windows": 0, "onset_f1": [], "frame_acc": [], "cell_f1": [], "p_hits": 0,
-             "n_pred": 0, "r_hits": 0, "n_ref": 0}
+    stats = {
+        "windows": 0,
+        "onset_f1": [],
+        "frame_acc": [],
+        "cell_f1": [],
+        "p_hits": 0,
+        "n_pred": 0,
+        "r_hits": 0,
+        "n_ref": 0,
+    }
     t0 = time.time()
     jobs = []  # (reference 16th roll window, encode input)
     for f in files:
         ref = rep16.load(f, DATASET_LIMITS)  # the truth, on the sixteenth grid with onsets
         for bar, start, length in windows16(ref):
-            jobs.append((f, bar, ref.roll[start:start + length]))
+            jobs.append((f, bar, ref.roll[start : start + length]))
     if limit_windows:
         jobs = jobs[:limit_windows]
     spq = vae.steps_per_quarter
@@ -144,12 +158,18 @@ def run_model(name: str, vae, set_name: str, files: list[Path], limit_windows: i
         if len(batch) >= 64:
             flush()
     flush()
-    return {"model": name, "set": set_name, "files": len(files), "windows": stats["windows"],
-            "onset_f1_mean": float(np.mean(stats["onset_f1"])),
-            "onset_f1_pooled": f1(stats["p_hits"], stats["n_pred"], stats["r_hits"], stats["n_ref"]),
-            "frame_accuracy": float(np.mean(stats["frame_acc"])),
-            "cell_f1": float(np.mean(stats["cell_f1"])),
-            "skipped": stats.get("skipped", 0), "seconds": round(time.time() - t0, 1)}
+    return {
+        "model": name,
+        "set": set_name,
+        "files": len(files),
+        "windows": stats["windows"],
+        "onset_f1_mean": float(np.mean(stats["onset_f1"])),
+        "onset_f1_pooled": f1(stats["p_hits"], stats["n_pred"], stats["r_hits"], stats["n_ref"]),
+        "frame_accuracy": float(np.mean(stats["frame_acc"])),
+        "cell_f1": float(np.mean(stats["cell_f1"])),
+        "skipped": stats.get("skipped", 0),
+        "seconds": round(time.time() - t0, 1),
+    }
 
 
 def midi_check(vae, files: list[Path]) -> list[float]:
@@ -161,8 +181,11 @@ def midi_check(vae, files: list[Path]) -> list[float]:
     for f in files:
         enc = vae.encode(str(f), bar=0)
         out = vae.decode(enc.z, steps=len(enc.roll))[0]
-        pm = vae.to_midi(out, source=enc) if getattr(vae, "kind", None) == "segment" else \
-            vae.to_midi(out, transpose=-enc.transpose)
+        pm = (
+            vae.to_midi(out, source=enc)
+            if getattr(vae, "kind", None) == "segment"
+            else vae.to_midi(out, transpose=-enc.transpose)
+        )
         with tempfile.TemporaryDirectory() as tmp:
             out_path = write_midi(pm, Path(tmp) / "out.mid")
             scores.append(float(onset_f1(out_path.read_bytes(), str(f))["f1"]))
@@ -195,11 +218,13 @@ def main(argv=None) -> int:
                 row["midi_protocol_onset_f1_first_window"] = float(np.mean(checks))
             rows.append(row)
             print(json.dumps(row), flush=True)
-    print(f"\n| model | data (test) | windows | onset F1 (mean / pooled) | frame acc. | cell F1 |")
+    print("\n| model | data (test) | windows | onset F1 (mean / pooled) | frame acc. | cell F1 |")
     print("|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['model']} | {r['set']} | {r['windows']} | {r['onset_f1_mean']:.3f} / "
-              f"{r['onset_f1_pooled']:.3f} | {r['frame_accuracy']:.3f} | {r['cell_f1']:.3f} |")
+        print(
+            f"| {r['model']} | {r['set']} | {r['windows']} | {r['onset_f1_mean']:.3f} / "
+            f"{r['onset_f1_pooled']:.3f} | {r['frame_accuracy']:.3f} | {r['cell_f1']:.3f} |"
+        )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(rows, indent=1) + "\n")
     return 0

@@ -22,8 +22,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pianoplay.paths import data_dir
 from pianoplay.models.registry import Registry
+from pianoplay.paths import data_dir
 
 
 def timed(fn, repeats: int) -> float:
@@ -50,8 +50,8 @@ def main() -> None:
            "sample4_ms": timed(lambda: vae.sample(4, 0.8, seed=1), args.repeats),
            "encode_midi_ms": timed(lambda: vae.encode(midi), args.repeats)}
     try:
-        from pianoplay.audio.synth import render
         from pianoplay.audio.plot import roll_png
+        from pianoplay.audio.synth import render
         from pianoplay.ui.outputs import EFFECTS, MONO, SAMPLE_RATE
 
         tmp = Path(tempfile.mkdtemp())

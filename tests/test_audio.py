@@ -155,7 +155,8 @@ def test_a_cut_render_leaves_nothing_behind_for_the_next_one():
     # start of whatever that synth renders next.
     from pianoplay.audio.synth import _events, _pool
 
-    tune = pretty_midi.PrettyMIDI(str(sorted((data_dir() / "nottingham" / "test").glob("*.mid"))[5]))
+    files = sorted((data_dir() / "nottingham" / "test").glob("*.mid"))
+    tune = pretty_midi.PrettyMIDI(str(files[5]))
     late = one_note(60, seconds=1.5)
     late.instruments[0].notes[0].start = 1.0
     with _pool(find_soundfont(), 22050, False).synth() as synth:
@@ -182,8 +183,9 @@ def test_fluidsynth_warnings_stay_off_stderr_errors_name_the_cause(tmp_path):
         "render(pm)\n"
         "for level in (2, 3, 4): fluidsynth._fl.fluid_log(level, b'Modulator after')\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     assert "Modulator before" in result.stderr  # FluidSynth does log to stderr by default
     assert "Modulator after" not in result.stderr
@@ -197,12 +199,16 @@ def test_render_accepts_a_path_and_keeps_the_pedal(tmp_path):
     import mido
 
     mid = mido.MidiFile(ticks_per_beat=480)
-    mid.tracks.append(mido.MidiTrack([
-        mido.Message("control_change", control=64, value=127, time=0),
-        mido.Message("note_on", note=60, velocity=90, time=0),
-        mido.Message("note_off", note=60, velocity=0, time=240),
-        mido.Message("control_change", control=64, value=0, time=1680),
-    ]))
+    mid.tracks.append(
+        mido.MidiTrack(
+            [
+                mido.Message("control_change", control=64, value=127, time=0),
+                mido.Message("note_on", note=60, velocity=90, time=0),
+                mido.Message("note_off", note=60, velocity=0, time=240),
+                mido.Message("control_change", control=64, value=0, time=1680),
+            ]
+        )
+    )
     path = tmp_path / "pedal.mid"
     mid.save(str(path))
     audio = render(path, SR)

@@ -14,8 +14,7 @@ import pytest
 
 from pianoplay.data.download import download
 from pianoplay.data.load import load_split
-from pianoplay.data.midi_sets import (load_midi_files, split_files, transpositions,
-                                      windows_of)
+from pianoplay.data.midi_sets import load_midi_files, split_files, transpositions, windows_of
 from pianoplay.errors import DataError
 
 

@@ -11,7 +11,6 @@ import pytest
 import torch
 from torch import nn
 
-from pianoplay.music import measures
 from pianoplay.data.benchmark import load_benchmark
 from pianoplay.decoding import STRATEGIES
 from pianoplay.decoding.beam_sample import beam_sample
@@ -19,6 +18,7 @@ from pianoplay.decoding.run import decode
 from pianoplay.decoding.step import Rules, Runs
 from pianoplay.models.lm.decoding import chord_decoder, chord_rules
 from pianoplay.models.registry import Registry
+from pianoplay.music import measures
 
 SHIPPED = ("chord-lstm-nottingham", "chord-lstm-classical")
 

@@ -1,4 +1,4 @@
-"""Chord-LSTM / roll-LSTM: vocabulary, exact likelihood, decoding, checkpoints (tiny models, CPU)."""
+"""Chord-LSTM / roll-LSTM: vocabulary, exact likelihood, decoding, checkpoints (tiny, CPU)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,11 @@ def tiny(notts) -> TrainedLM:
     vocab = ChordVocab.build(notts["train"])
     cfg = ChordLSTMConfig(n_out=vocab.n_out, n_embd=16, n_hidden=24, n_layer=2, dropout=0.0)
     model = ChordLSTM(cfg, torch.from_numpy(vocab.frame_matrix), torch.from_numpy(vocab.key_probs))
-    config = {"family": "chord-lstm", "model": cfg.to_dict(),
-              "representation": {"steps_per_quarter": 2, "steps_per_bar": 8}}
+    config = {
+        "family": "chord-lstm",
+        "model": cfg.to_dict(),
+        "representation": {"steps_per_quarter": 2, "steps_per_bar": 8},
+    }
     return TrainedLM(config, model, vocab, torch.device("cpu"))
 
 
@@ -39,7 +42,11 @@ def tiny(notts) -> TrainedLM:
 def tiny_roll() -> TrainedLM:
     torch.manual_seed(0)
     cfg = RollLSTMConfig(n_embd=16, n_hidden=24, dropout=0.0)
-    config = {"family": "roll-lstm", "model": cfg.to_dict(), "representation": {"steps_per_quarter": 2}}
+    config = {
+        "family": "roll-lstm",
+        "model": cfg.to_dict(),
+        "representation": {"steps_per_quarter": 2},
+    }
     return TrainedLM(config, RollLSTM(cfg), None, torch.device("cpu"))
 
 
@@ -75,8 +82,9 @@ def test_distribution_sums_to_one(unk_head):
         with torch.no_grad():
             model.unk_head.bias[keys:] = -40.0
             model.unk_head.weight[keys:] = 0.0
-    all_frames = np.array([[(i >> k) & 1 for k in range(keys)] + [0] * (88 - keys) for i in range(2**keys)],
-                          np.uint8)  # (64, 88)
+    all_frames = np.array(
+        [[(i >> k) & 1 for k in range(keys)] + [0] * (88 - keys) for i in range(2**keys)], np.uint8
+    )  # (64, 88)
     h = torch.randn(1, 1, 12).expand(2**keys, 1, 12)
     tokens = torch.from_numpy(vocab.encode(all_frames))[:, None]
     with torch.no_grad():
@@ -91,8 +99,10 @@ def test_beam_search_width_one_equals_greedy(tiny):
 
 
 def test_top_k_one_ignores_the_seed_and_seed_repeats(tiny):
-    np.testing.assert_array_equal(tiny.generate(steps=16, strategy="top-k", top_k=1, seed=3)[0],
-                                  tiny.generate(steps=16, strategy="top-k", top_k=1, seed=4)[0])
+    np.testing.assert_array_equal(
+        tiny.generate(steps=16, strategy="top-k", top_k=1, seed=3)[0],
+        tiny.generate(steps=16, strategy="top-k", top_k=1, seed=4)[0],
+    )
     a = tiny.generate(n=4, steps=16, strategy="top-p", top_p=0.8, seed=7)
     b = tiny.generate(n=4, steps=16, strategy="top-p", top_p=0.8, seed=7)
     assert all((x == y).all() for x, y in zip(a, b))
@@ -101,8 +111,9 @@ def test_top_k_one_ignores_the_seed_and_seed_repeats(tiny):
 @pytest.mark.parametrize("strategy", [*STRATEGIES, "beam-search"])
 def test_generated_frames_are_known_and_primer_verbatim(tiny, notts, strategy):
     primer = notts["test"][1][:13]
-    rolls = tiny.generate(n=2, steps=10, strategy=strategy, top_k=5, top_p=0.9, beam_width=4,
-                          primer=primer, seed=0)
+    rolls = tiny.generate(
+        n=2, steps=10, strategy=strategy, top_k=5, top_p=0.9, beam_width=4, primer=primer, seed=0
+    )
     assert len(rolls) == 2
     for roll in rolls:
         assert roll.shape == (23, 88) and roll.dtype == np.uint8
@@ -162,8 +173,29 @@ def test_overfits_one_piece(notts):
 def test_train_save_load_round_trip(tmp_path, data_dir):
     out = tmp_path / "tiny-chord"
     data = data_dir / "benchmark" / "Nottingham.mat"
-    rc = main(["train", "chord-lstm", "--data", str(data), "--out", str(out), "--epochs", "1", "--limit", "8",
-               "--embd", "8", "--hidden", "12", "--threads", "1", "--no-test", "--device", "cpu"])
+    rc = main(
+        [
+            "train",
+            "chord-lstm",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--epochs",
+            "1",
+            "--limit",
+            "8",
+            "--embd",
+            "8",
+            "--hidden",
+            "12",
+            "--threads",
+            "1",
+            "--no-test",
+            "--device",
+            "cpu",
+        ]
+    )
     assert rc == 0
     config = json.loads((out / "config.json").read_text())
     assert config["family"] == "chord-lstm" and config["files"] == {"vocab": "vocab.json"}
@@ -173,20 +205,53 @@ def test_train_save_load_round_trip(tmp_path, data_dir):
 
     valid = load_benchmark(data, "valid")
     assert evaluate(trained, valid)["nll_per_frame"] == pytest.approx(
-        config["metrics"]["valid_nll_per_frame"], abs=2e-4)
+        config["metrics"]["valid_nll_per_frame"], abs=2e-4
+    )
     gen = tmp_path / "gen"
-    assert main(["generate", "--checkpoint", str(out), "--strategy", "beam", "--beam-width", "4", "--bars", "2",
-                 "-n", "2", "--seed", "1", "--no-audio", "--out", str(gen), "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "generate",
+                "--checkpoint",
+                str(out),
+                "--strategy",
+                "beam",
+                "--beam-width",
+                "4",
+                "--bars",
+                "2",
+                "-n",
+                "2",
+                "--seed",
+                "1",
+                "--no-audio",
+                "--out",
+                str(gen),
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert len(list(gen.glob("*.mid"))) == 2 and len(list(gen.glob("*.png"))) == 2
 
 
-@pytest.mark.parametrize("flags, named", [
-    (["--temperature", "0"], "--temperature"), (["--strategy", "top-k"], "--top-k"),
-    (["--top-p", "1.5"], "--top-p"), (["--beam-width", "0"], "--beam-width"), (["--bars", "0"], "--bars"),
-    (["--strategy", "beam", "-n", "9"], "-n"), (["--primer", "/nonexistent.mid"], "--primer"),
-])
+@pytest.mark.parametrize(
+    "flags, named",
+    [
+        (["--temperature", "0"], "--temperature"),
+        (["--strategy", "top-k"], "--top-k"),
+        (["--top-p", "1.5"], "--top-p"),
+        (["--beam-width", "0"], "--beam-width"),
+        (["--bars", "0"], "--bars"),
+        (["--strategy", "beam", "-n", "9"], "-n"),
+        (["--primer", "/nonexistent.mid"], "--primer"),
+    ],
+)
 def test_generate_flags_are_checked_first(tmp_path, capsys, flags, named):
-    rc = main(["generate", "--checkpoint", "no-such-checkpoint", "--out", str(tmp_path / "o"), *flags])
+    rc = main(
+        ["generate", "--checkpoint", "no-such-checkpoint", "--out", str(tmp_path / "o"), *flags]
+    )
     assert rc == 2
     assert named in capsys.readouterr().err
 
@@ -196,14 +261,37 @@ def test_resumed_training_ends_where_an_uninterrupted_one_does(tmp_path, data_di
     from safetensors.torch import load_file
 
     data = data_dir / "benchmark" / "Nottingham.mat"
-    flags = ["--data", str(data), "--limit", "6", "--embd", "8", "--hidden", "12", "--threads", "1",
-             "--no-test", "--device", "cpu", "--patience", "9"]
-    assert main(["train", family, "--out", str(tmp_path / "straight"), "--epochs", "3", *flags]) == 0
+    flags = [
+        "--data",
+        str(data),
+        "--limit",
+        "6",
+        "--embd",
+        "8",
+        "--hidden",
+        "12",
+        "--threads",
+        "1",
+        "--no-test",
+        "--device",
+        "cpu",
+        "--patience",
+        "9",
+    ]
+    assert (
+        main(["train", family, "--out", str(tmp_path / "straight"), "--epochs", "3", *flags]) == 0
+    )
     assert main(["train", family, "--out", str(tmp_path / "cut"), "--epochs", "1", *flags]) == 0
-    assert main(["train", family, "--out", str(tmp_path / "cut"), "--epochs", "3", "--resume", *flags]) == 0
-    straight, cut = (json.loads((tmp_path / n / "config.json").read_text()) for n in ("straight", "cut"))
+    assert (
+        main(["train", family, "--out", str(tmp_path / "cut"), "--epochs", "3", "--resume", *flags])
+        == 0
+    )
+    straight, cut = (
+        json.loads((tmp_path / n / "config.json").read_text()) for n in ("straight", "cut")
+    )
     assert [h["valid_nll"] for h in cut["training"]["history"]] == [
-        h["valid_nll"] for h in straight["training"]["history"]]
+        h["valid_nll"] for h in straight["training"]["history"]
+    ]
     assert len(cut["training"]["history"]) == 3
     assert cut["metrics"] == straight["metrics"]
     a, b = (load_file(str(tmp_path / n / "model.safetensors")) for n in ("straight", "cut"))
@@ -211,6 +299,15 @@ def test_resumed_training_ends_where_an_uninterrupted_one_does(tmp_path, data_di
 
 
 def test_resume_without_state_names_the_flag(tmp_path, data_dir, capsys):
-    rc = main(["train", "roll-lstm", "--data", str(data_dir / "benchmark" / "Nottingham.mat"),
-               "--out", str(tmp_path / "none"), "--resume"])
+    rc = main(
+        [
+            "train",
+            "roll-lstm",
+            "--data",
+            str(data_dir / "benchmark" / "Nottingham.mat"),
+            "--out",
+            str(tmp_path / "none"),
+            "--resume",
+        ]
+    )
     assert rc != 0 and "--resume" in capsys.readouterr().err

@@ -7,11 +7,11 @@ import json
 import pytest
 import torch
 
-from pianoplay.models.checkpoint import load_checkpoint, save_checkpoint
 from pianoplay.cli import main as cli_main
 from pianoplay.errors import CheckpointError
-from pianoplay.paths import CHECKPOINTS_DIR
+from pianoplay.models.checkpoint import load_checkpoint, save_checkpoint
 from pianoplay.models.registry import Registry
+from pianoplay.paths import CHECKPOINTS_DIR
 
 
 def make_folder(root, name="tiny", family="chord-lstm"):

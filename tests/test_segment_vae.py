@@ -9,16 +9,20 @@ import numpy as np
 import pytest
 import torch
 
-from pianoplay.models.checkpoint import save_checkpoint
 from pianoplay.config_io import ConfigError
-from pianoplay.music.representation import SIXTEENTHS, Representation
+from pianoplay.models.checkpoint import save_checkpoint
 from pianoplay.models.protocols import LatentModel
 from pianoplay.models.registry import Registry
-from pianoplay.music.roll import roll_to_notes
-from pianoplay.models.vae.segment_model import (SegmentVAE, SegmentVAEConfig, roll_to_states,
-                                         states_to_roll)
+from pianoplay.models.vae.segment_model import (
+    SegmentVAE,
+    SegmentVAEConfig,
+    roll_to_states,
+    states_to_roll,
+)
 from pianoplay.models.vae.segment_train import SegmentTrainConfig, window_states
 from pianoplay.models.vae.segment_trained import TrainedSegmentVAE
+from pianoplay.music.representation import SIXTEENTHS, Representation
+from pianoplay.music.roll import roll_to_notes
 
 torch.set_num_threads(1)
 TINY = dict(frame_dim=32, enc_hidden=32, latent_dim=16, dec_hidden=64, prior_hidden=16,

@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 import torch
 
-from pianoplay.models.checkpoint import save_checkpoint
 from pianoplay.data.benchmark import load_benchmark
 from pianoplay.errors import MidiError
-from pianoplay.paths import data_dir
+from pianoplay.models.checkpoint import save_checkpoint
 from pianoplay.models.vae.evaluate import make_batch, tile_windows
 from pianoplay.models.vae.model import MusicVAE, VAEConfig
 from pianoplay.models.vae.train import REPRESENTATION, TrainConfig
 from pianoplay.models.vae.trained import TrainedVAE
 from pianoplay.music.vocab import ChordVocab
+from pianoplay.paths import data_dir
 
 NOTTINGHAM = data_dir() / "benchmark" / "Nottingham.mat"
 torch.set_num_threads(1)  # CI shares two cores; tiny models gain nothing from more
@@ -124,7 +124,8 @@ def test_training_state_round_trip(tmp_path, tiny_checkpoint):
     _, model = tiny_checkpoint
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, 0.9)
-    model(torch.zeros(1, 4, 88), torch.zeros(1, 4, dtype=torch.long), torch.tensor([4]))["kl"].sum().backward()
+    out = model(torch.zeros(1, 4, 88), torch.zeros(1, 4, dtype=torch.long), torch.tensor([4]))
+    out["kl"].sum().backward()
     opt.step()
     sched.step()
     rng = np.random.default_rng(5)
@@ -160,19 +161,24 @@ def test_encode_interpolate_and_axes(tiny_checkpoint, test_rolls):
     np.testing.assert_allclose(path[-1], short.z, atol=1e-6)
     rolls = vae.interpolate(a, short, 5, greedy=True)
     assert len(rolls) == 5 and np.array_equal(rolls[0], vae.decode(a.z, greedy=True)[0])
-    assert all(np.array_equal(x, y) for x, y in zip(vae.interpolate(a, short, 5),
-                                                    vae.interpolate(a, short, 5)))
+    assert all(
+        np.array_equal(x, y)
+        for x, y in zip(vae.interpolate(a, short, 5), vae.interpolate(a, short, 5))
+    )
     axes = vae.build_latent_axes(test_rolls, save=False)
     assert axes.directions.shape == (8, 8) and (np.diff(axes.std) <= 1e-9).all()
     moved = vae.apply(a.z, {"pc1": 2.0})
     assert axes.project(moved)[0] == pytest.approx(axes.project(a.z)[0] + 2.0, abs=1e-6)
     assert set(axes.attributes) == {"note_density", "mean_pitch", "polyphony", "rhythmic_activity"}
     samples = vae.sample(3, temperature=0.8, seed=1)
-    assert len(samples) == 3 and all(np.array_equal(x, y) for x, y in
-                                     zip(samples, vae.sample(3, temperature=0.8, seed=1)))
+    assert len(samples) == 3 and all(
+        np.array_equal(x, y) for x, y in zip(samples, vae.sample(3, temperature=0.8, seed=1))
+    )
 
 
-SHIPPED = __import__("pianoplay.paths", fromlist=["CHECKPOINTS_DIR"]).CHECKPOINTS_DIR / "vae-nottingham"
+SHIPPED = (
+    __import__("pianoplay.paths", fromlist=["CHECKPOINTS_DIR"]).CHECKPOINTS_DIR / "vae-nottingham"
+)
 
 
 @pytest.mark.skipif(not (SHIPPED / "latent.json").is_file(), reason="checkpoint not trained yet")
@@ -206,8 +212,15 @@ def test_training_is_deterministic_and_resumable(tmp_path):
     scipy.io.savemat(mat, cells)
     model = {k: v for k, v in TINY.items() if k != "max_steps"}
     run = lambda out, epochs, resume=False: train(  # noqa: E731
-        mat, out, model, {"window": 32, "max_epochs": epochs, "beta_warmup_steps": 5, "batch_size": 8},
-        torch.device("cpu"), resume=resume, test=False, quiet=True)
+        mat,
+        out,
+        model,
+        {"window": 32, "max_epochs": epochs, "beta_warmup_steps": 5, "batch_size": 8},
+        torch.device("cpu"),
+        resume=resume,
+        test=False,
+        quiet=True,
+    )
     run(tmp_path / "a", 2)
     run(tmp_path / "b", 2)
     run(tmp_path / "c", 1)
@@ -216,5 +229,7 @@ def test_training_is_deterministic_and_resumable(tmp_path):
     for k in a:
         assert torch.equal(a[k], b[k]), k
         assert torch.equal(a[k], c[k]), k
-    assert (tmp_path / "a" / "loss_curves.png").is_file() and (tmp_path / "a" / "latent.json").is_file()
+    assert (tmp_path / "a" / "loss_curves.png").is_file() and (
+        tmp_path / "a" / "latent.json"
+    ).is_file()
     assert len(json.loads((tmp_path / "c" / "history.json").read_text())) == 2

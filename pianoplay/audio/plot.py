@@ -56,7 +56,9 @@ def note_name(key: int) -> str:
 
 def _pitch_window(rolls: list[np.ndarray], min_span: int = 25) -> tuple[int, int]:
     """Key-index range [lo, hi) covering every active key with a margin."""
-    active = np.flatnonzero(np.any([np.asarray(r).reshape(len(r), -1)[:, :88].any(0) for r in rolls], axis=0))
+    active = np.flatnonzero(
+        np.any([np.asarray(r).reshape(len(r), -1)[:, :88].any(0) for r in rolls], axis=0)
+    )
     if active.size == 0:
         return 27, 27 + min_span  # around middle C
     lo, hi = int(active[0]) - 2, int(active[-1]) + 3
@@ -108,8 +110,13 @@ def roll_image(
             draw.rectangle([LEFT, y, img.width, y + px_key - 1], fill=INDEX[BLACK_KEY_ROW])
         elif pitch_class == 0:
             draw.line([LEFT - 3, y + px_key - 1, LEFT - 1, y + px_key - 1], fill=INDEX[AXIS_TEXT])
-            draw.text((LEFT - 4, y + px_key / 2), note_name(k), fill=INDEX[AXIS_TEXT], font=font,
-                      anchor="rm")
+            draw.text(
+                (LEFT - 4, y + px_key / 2),
+                note_name(k),
+                fill=INDEX[AXIS_TEXT],
+                font=font,
+                anchor="rm",
+            )
     if steps_per_bar > 0:
         every = max(1, -(-16 // (steps_per_bar * px_step)))  # labels at least 16 px apart
         for bar, t in enumerate(range(0, n_steps + 1, steps_per_bar)):
@@ -129,13 +136,22 @@ def roll_image(
         # each note lasts until the key's next start or release, whichever comes first
         stops = np.flatnonzero(ends[:, k] | np.append(starts[1:, k], False)) + 1
         for start, stop in zip(first, stops[np.searchsorted(stops, first, side="right")]):
-            draw.rectangle([LEFT + start * px_step, y, LEFT + stop * px_step - 1, y + px_key - 1],
-                           fill=INDEX[NOTE], outline=INDEX[NOTE_EDGE])
+            draw.rectangle(
+                [LEFT + start * px_step, y, LEFT + stop * px_step - 1, y + px_key - 1],
+                fill=INDEX[NOTE],
+                outline=INDEX[NOTE_EDGE],
+            )
     return img
 
 
-def roll_png(roll: np.ndarray, path: str | Path, steps_per_bar: int = 8, title: str | None = None,
-             step_seconds: float | None = None, px_step: int = 5) -> Path:
+def roll_png(
+    roll: np.ndarray,
+    path: str | Path,
+    steps_per_bar: int = 8,
+    title: str | None = None,
+    step_seconds: float | None = None,
+    px_step: int = 5,
+) -> Path:
     """Save :func:`roll_image` of ``roll`` as a PNG.
 
     With ``step_seconds`` (the audio's seconds per roll step) the PNG carries a text
@@ -148,23 +164,34 @@ def roll_png(roll: np.ndarray, path: str | Path, steps_per_bar: int = 8, title: 
     info = None
     if step_seconds is not None:
         info = PngInfo()
-        scale = {"left": LEFT, "px_step": px_step, "steps": max(1, len(roll)),
-                 "step_seconds": step_seconds, "top": HEADER if title else 0,
-                 "bottom": img.height - BOTTOM}
+        scale = {
+            "left": LEFT,
+            "px_step": px_step,
+            "steps": max(1, len(roll)),
+            "step_seconds": step_seconds,
+            "top": HEADER if title else 0,
+            "bottom": img.height - BOTTOM,
+        }
         info.add_text(PLAYHEAD_KEY, json.dumps(scale))
     img.save(path, compress_level=PNG_LEVEL, pnginfo=info)
     return path
 
 
 def roll_grid_png(
-    rolls: list[np.ndarray], path: str | Path, titles: list[str] | None = None,
-    steps_per_bar: int = 8, columns: int = 2,
+    rolls: list[np.ndarray],
+    path: str | Path,
+    titles: list[str] | None = None,
+    steps_per_bar: int = 8,
+    columns: int = 2,
 ) -> Path:
     """Several rolls in a grid with a shared pitch range (e.g. interpolation steps)."""
     frames = [np.asarray(r)[..., 0] if np.asarray(r).ndim == 3 else np.asarray(r) for r in rolls]
     keys = _pitch_window(frames)
     titles = titles or [None] * len(rolls)
-    images = [roll_image(r, steps_per_bar, keys, px_step=3, px_key=3, title=t) for r, t in zip(rolls, titles)]
+    images = [
+        roll_image(r, steps_per_bar, keys, px_step=3, px_key=3, title=t)
+        for r, t in zip(rolls, titles)
+    ]
     columns = max(1, min(columns, len(images)))
     width = max(im.width for im in images)
     height = max(im.height for im in images)

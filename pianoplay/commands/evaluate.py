@@ -10,21 +10,32 @@ import importlib
 import json
 from pathlib import Path
 
-EVALUATORS = {"chord-lstm": "pianoplay.models.lm.evaluate", "roll-lstm": "pianoplay.models.lm.evaluate",
-              "vae": "pianoplay.models.vae.evaluate"}
+EVALUATORS = {
+    "chord-lstm": "pianoplay.models.lm.evaluate",
+    "roll-lstm": "pianoplay.models.lm.evaluate",
+    "vae": "pianoplay.models.vae.evaluate",
+}
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("evaluate", help="measure a checkpoint's NLL / ELBO on a data split")
     p.add_argument("--checkpoint", required=True, help="registry name or checkpoint folder")
-    p.add_argument("--data", type=Path, required=True,
-                   help="benchmark .mat/.pickle file, or a MIDI data set folder")
+    p.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="benchmark .mat/.pickle file, or a MIDI data set folder",
+    )
     p.add_argument("--split", choices=("train", "valid", "test"), default="test")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 ... (default: auto)")
     p.add_argument("--limit", type=int, default=None, help="evaluate only the first N pieces")
-    p.add_argument("--is-samples", type=int, default=0,
-                   help="VAE only: importance samples for is_nll_per_frame (0 = skip)")
+    p.add_argument(
+        "--is-samples",
+        type=int,
+        default=0,
+        help="VAE only: importance samples for is_nll_per_frame (0 = skip)",
+    )
     p.set_defaults(func=run)
 
 
@@ -45,8 +56,13 @@ def run(args) -> int:
         rolls = rolls[: args.limit]
     module = importlib.import_module(EVALUATORS[trained.config["family"]])
     metrics = module.evaluate(trained, rolls, is_samples=args.is_samples)
-    metrics = {"checkpoint": trained.config.get("name", args.checkpoint), "data": str(args.data),
-               "split": args.split, "pieces": len(rolls), **metrics}
+    metrics = {
+        "checkpoint": trained.config.get("name", args.checkpoint),
+        "data": str(args.data),
+        "split": args.split,
+        "pieces": len(rolls),
+        **metrics,
+    }
     if args.json:
         print(json.dumps(metrics))
     else:

@@ -1,4 +1,4 @@
-"""``pianoplay generate --checkpoint NAME --strategy beam --bars 16 --out DIR``: new music from an LM.
+"""``pianoplay generate --checkpoint NAME --strategy beam --bars 16 --out DIR``: an LM's music.
 
 Writes ``DIR/<name>-<i>.mid``, ``.wav`` and ``.png`` for each of the ``-n`` outputs.
 """
@@ -7,23 +7,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
+
 def add_parser(sub) -> None:
     p = sub.add_parser("generate", help="generate with a chord-LSTM or roll-LSTM checkpoint")
     p.add_argument("--checkpoint", required=True, help="registry name or checkpoint folder")
     from pianoplay.decoding import STRATEGIES
 
-    p.add_argument("--strategy", choices=list(STRATEGIES), default="sample",
-                   help="; ".join(f"{name}: {what}" for name, what in STRATEGIES.items()))
+    p.add_argument(
+        "--strategy",
+        choices=list(STRATEGIES),
+        default="sample",
+        help="; ".join(f"{name}: {what}" for name, what in STRATEGIES.items()),
+    )
     p.add_argument("--temperature", type=float, default=1.0)
     p.add_argument("--top-k", type=int, default=0, help="top-k: keep the k most likely frames")
     p.add_argument("--top-p", type=float, default=1.0, help="top-p: nucleus mass")
     p.add_argument("--beam-width", type=int, default=8)
     p.add_argument("--bars", type=int, default=16, help="new bars to generate (after the primer)")
-    p.add_argument("--primer", type=Path, default=None, help="MIDI file to continue (kept verbatim)")
+    p.add_argument(
+        "--primer", type=Path, default=None, help="MIDI file to continue (kept verbatim)"
+    )
     p.add_argument("--primer-bars", type=int, default=4, help="use the first N bars of the primer")
     p.add_argument("-n", type=int, default=1, help="outputs (one batch)")
     p.add_argument("--seed", type=int, default=None)
-    p.add_argument("--tempo", type=float, default=None, help="bpm (default: the primer's, else 120)")
+    p.add_argument(
+        "--tempo", type=float, default=None, help="bpm (default: the primer's, else 120)"
+    )
     p.add_argument("--program", type=int, default=0, help="General MIDI program")
     p.add_argument("--no-audio", action="store_true", help="skip the WAV files")
     p.add_argument("--device", default=None, help="cpu, cuda ... (default: auto)")
@@ -52,8 +61,10 @@ def check_flags(args) -> None:
     if not 1 <= args.n <= 64:
         raise PianoplayError(f"-n must be 1-64, not {args.n}.")
     if args.strategy == "beam" and args.n > args.beam_width:
-        raise PianoplayError(f"-n {args.n} exceeds --beam-width {args.beam_width}: beam search returns "
-                             "the n best beams.")
+        raise PianoplayError(
+            f"-n {args.n} exceeds --beam-width {args.beam_width}: beam search returns "
+            "the n best beams."
+        )
     if args.primer is not None and not args.primer.is_file():
         raise PianoplayError(f"--primer {args.primer} does not exist.")
     if args.primer_bars < 1:
@@ -74,39 +85,63 @@ def run(args) -> int:
 
     trained = Registry(device=args.device).load(args.checkpoint)
     if trained.config["family"] not in ("chord-lstm", "roll-lstm"):
-        raise PianoplayError(f"--checkpoint {args.checkpoint} is a {trained.config['family']} model; "
-                             "generate needs a chord-lstm or roll-lstm (use `pianoplay sample` for the VAE).")
+        raise PianoplayError(
+            f"--checkpoint {args.checkpoint} is a {trained.config['family']} model; "
+            "generate needs a chord-lstm or roll-lstm (use `pianoplay sample` for the VAE)."
+        )
     if trained.config["family"] == "roll-lstm" and args.strategy not in ("sample", "greedy"):
-        raise PianoplayError(f"--strategy {args.strategy} needs a chord-lstm; the roll-lstm "
-                             "decodes with sample or greedy only.")
+        raise PianoplayError(
+            f"--strategy {args.strategy} needs a chord-lstm; the roll-lstm "
+            "decodes with sample or greedy only."
+        )
     rep = trained.config.get("representation", {})
     primer, transpose, tempo = None, 0, 120.0
     if args.primer is not None:
-        loaded = load_roll(args.primer, steps_per_quarter=trained.steps_per_quarter,
-                           normalize_key=rep.get("normalize_key", True))
+        loaded = load_roll(
+            args.primer,
+            steps_per_quarter=trained.steps_per_quarter,
+            normalize_key=rep.get("normalize_key", True),
+        )
         starts = list(loaded.bar_starts) + [len(loaded.roll)]
         end = starts[min(args.primer_bars, len(starts) - 1)]
         primer = loaded.roll[: max(end, 1)]
         transpose, tempo = loaded.transpose, float(loaded.tempo or 120.0)
         if transpose:
-            print(f"transposed {args.primer.name} ({loaded.key.name}) by {transpose:+d} semitones "
-                  "to C; output moved back")
+            print(
+                f"transposed {args.primer.name} ({loaded.key.name}) by {transpose:+d} semitones "
+                "to C; output moved back"
+            )
     tempo = args.tempo if args.tempo is not None else tempo
     steps = args.bars * trained.steps_per_bar
-    rolls = trained.generate(n=args.n, steps=steps, strategy=args.strategy, temperature=args.temperature,
-                             top_k=args.top_k, top_p=args.top_p, beam_width=args.beam_width, primer=primer,
-                             seed=args.seed)
+    rolls = trained.generate(
+        n=args.n,
+        steps=steps,
+        strategy=args.strategy,
+        temperature=args.temperature,
+        top_k=args.top_k,
+        top_p=args.top_p,
+        beam_width=args.beam_width,
+        primer=primer,
+        seed=args.seed,
+    )
     args.out.mkdir(parents=True, exist_ok=True)
-    from pianoplay.music.midi_write import write_midi
     from pianoplay.audio.plot import roll_png
+    from pianoplay.music.midi_write import write_midi
 
     name = Path(trained.config.get("name", "lm")).name
     for i, roll in enumerate(rolls):
         stem = args.out / f"{name}-{args.strategy}-{i + 1}"
-        pm = roll_to_midi(roll, steps_per_quarter=trained.steps_per_quarter, tempo=tempo,
-                          program=args.program, transpose=-transpose)
+        pm = roll_to_midi(
+            roll,
+            steps_per_quarter=trained.steps_per_quarter,
+            tempo=tempo,
+            program=args.program,
+            transpose=-transpose,
+        )
         write_midi(pm, stem.with_suffix(".mid"))
-        title = f"{name} {args.strategy}" + (f" (primer {args.primer.name})" if primer is not None else "")
+        title = f"{name} {args.strategy}" + (
+            f" (primer {args.primer.name})" if primer is not None else ""
+        )
         roll_png(roll, stem.with_suffix(".png"), steps_per_bar=trained.steps_per_bar, title=title)
         written = [".mid", ".png"]
         if not args.no_audio:

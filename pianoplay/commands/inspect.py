@@ -44,9 +44,13 @@ def run(args) -> int:
     if not loaded.key.estimated and score_key(score, "estimate").tonic != loaded.key.tonic:
         print(f"     (the pitch content suggests {score_key(score, 'estimate').name})")
     num, den = loaded.time_signature
-    changes = f" ({len(score.time_signatures) - 1} changes)" if len(score.time_signatures) > 1 else ""
-    print(f"time signature: {num}/{den}{changes}, {loaded.steps_per_bar} steps per bar "
-          f"at {args.steps_per_quarter} steps per quarter")
+    changes = (
+        f" ({len(score.time_signatures) - 1} changes)" if len(score.time_signatures) > 1 else ""
+    )
+    print(
+        f"time signature: {num}/{den}{changes}, {loaded.steps_per_bar} steps per bar "
+        f"at {args.steps_per_quarter} steps per quarter"
+    )
     print(f"length: {len(loaded.roll)} steps, {len(loaded.bar_starts)} bars")
     n_steps = args.bars * loaded.steps_per_bar
     windows = extract_windows(loaded.roll, n_steps, loaded.bar_starts)

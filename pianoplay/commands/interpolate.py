@@ -18,11 +18,17 @@ def add_parser(sub) -> None:
     p.add_argument("a", type=Path, metavar="A.mid")
     p.add_argument("b", type=Path, metavar="B.mid")
     p.add_argument("--checkpoint", default="vae-nottingham", help="registry name or folder (a VAE)")
-    p.add_argument("--steps", type=int, default=8, help="points on the path, endpoints included (2-32)")
+    p.add_argument(
+        "--steps", type=int, default=8, help="points on the path, endpoints included (2-32)"
+    )
     p.add_argument("--bar-a", type=int, default=None, help="1-based first bar of A's window")
     p.add_argument("--bar-b", type=int, default=None, help="1-based first bar of B's window")
-    p.add_argument("--temperature", type=float, default=None,
-                   help="sampling temperature (default 0.8; a fixed --seed makes it repeatable)")
+    p.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="sampling temperature (default 0.8; a fixed --seed makes it repeatable)",
+    )
     p.add_argument("--greedy", action="store_true", help="argmax decoding instead of sampling")
     p.add_argument("--seed", type=int, default=None)
     add_output_args(p)
@@ -58,17 +64,24 @@ def run(args) -> int:
         print(f"{name}: bars {e.start_bar + 1}-{e.start_bar + e.n_bars} of {e.total_bars}")
         if e.transpose:  # the path runs between two keys, so it is written in C
             print(f"transposed {path.name} by {e.transpose:+d} semitones to C; output stays in C")
-    rolls = trained.interpolate(a, b, args.steps, temperature=args.temperature, seed=args.seed,
-                                greedy=args.greedy)
+    rolls = trained.interpolate(
+        a, b, args.steps, temperature=args.temperature, seed=args.seed, greedy=args.greedy
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     alphas = np.linspace(0, 1, args.steps)
     for i, (roll, t) in enumerate(zip(rolls, alphas), 1):
-        write_outputs(trained, roll, args.out / f"step_{i}", args, title=f"step {i} (alpha {t:.2f})")
+        write_outputs(
+            trained, roll, args.out / f"step_{i}", args, title=f"step {i} (alpha {t:.2f})"
+        )
     path = np.concatenate(rolls)
     write_outputs(trained, path, args.out / "path", args, title="interpolation path")
     from pianoplay.audio.plot import roll_grid_png
 
-    roll_grid_png(rolls, args.out / "grid.png", titles=[f"alpha {t:.2f}" for t in alphas],
-                  steps_per_bar=trained.steps_per_bar)
+    roll_grid_png(
+        rolls,
+        args.out / "grid.png",
+        titles=[f"alpha {t:.2f}" for t in alphas],
+        steps_per_bar=trained.steps_per_bar,
+    )
     print(f"wrote {args.steps} steps and the whole path to {args.out}")
     return 0

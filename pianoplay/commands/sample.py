@@ -51,10 +51,12 @@ def load_vae(args):
     return trained
 
 
-def write_outputs(trained, roll, stem: Path, args, transpose: int = 0, title: str | None = None) -> None:
+def write_outputs(
+    trained, roll, stem: Path, args, transpose: int = 0, title: str | None = None
+) -> None:
     """stem.mid, stem.wav (unless --no-audio) and stem.png for one roll."""
-    from pianoplay.music.midi_write import write_midi
     from pianoplay.audio.plot import roll_png
+    from pianoplay.music.midi_write import write_midi
 
     pm = trained.to_midi(roll, tempo=args.tempo, program=args.program, transpose=transpose)
     write_midi(pm, stem.with_suffix(".mid"))

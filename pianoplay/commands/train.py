@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import importlib
 
-FAMILY_MODULES = ("pianoplay.models.lm.train", "pianoplay.models.vae.train", "pianoplay.models.vae.segment_train")
+FAMILY_MODULES = (
+    "pianoplay.models.lm.train",
+    "pianoplay.models.vae.train",
+    "pianoplay.models.vae.segment_train",
+)
 
 
 def add_parser(sub) -> None:

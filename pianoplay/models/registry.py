@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pianoplay.models.checkpoint import CONFIG, WEIGHTS, read_config
 from pianoplay.errors import CheckpointError
+from pianoplay.models.checkpoint import CONFIG, WEIGHTS, read_config
 from pianoplay.paths import CHECKPOINTS_DIR
 
 # family -> "module:Class" with a classmethod from_checkpoint(folder, device)
@@ -139,5 +139,7 @@ class Registry:
         if config["family"] not in LOADERS:
             raise CheckpointError(f"{folder}: unknown family {config['family']!r}.")
         if not (folder / WEIGHTS).is_file():
-            raise CheckpointError(f"{folder} has no {WEIGHTS}; only safetensors weights are loaded.")
+            raise CheckpointError(
+                f"{folder} has no {WEIGHTS}; only safetensors weights are loaded."
+            )
         return CheckpointInfo(config.get("name", folder.name), config["family"], folder, config)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pianoplay.music import midi_read as smf
 from pianoplay.errors import MidiError
+from pianoplay.music import midi_read as smf
 
 DRUM_CHANNEL = 9
 DEFAULT_BPM = 120.0

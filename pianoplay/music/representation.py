@@ -34,7 +34,9 @@ class Representation:
 
     def __post_init__(self) -> None:
         if self.steps_per_quarter < 1:
-            raise ConfigError(f"steps_per_quarter must be at least 1, not {self.steps_per_quarter}.")
+            raise ConfigError(
+                f"steps_per_quarter must be at least 1, not {self.steps_per_quarter}."
+            )
         if self.bars not in ("time_signature", "fixed"):
             raise ConfigError(f"bars must be 'time_signature' or 'fixed', not {self.bars!r}.")
 
@@ -54,17 +56,32 @@ class Representation:
         """A MIDI file (path, bytes, Score) as a ``LoadedRoll`` on this grid."""
         from pianoplay.music.roll import load_roll
 
-        return load_roll(source, steps_per_quarter=self.steps_per_quarter,
-                         normalize_key=self.normalize_key, onsets=self.onsets, limits=limits,
-                         match_benchmark=self.match_benchmark)
+        return load_roll(
+            source,
+            steps_per_quarter=self.steps_per_quarter,
+            normalize_key=self.normalize_key,
+            onsets=self.onsets,
+            limits=limits,
+            match_benchmark=self.match_benchmark,
+        )
 
     def load_args(self) -> dict[str, Any]:
         """The ``load_roll`` keywords (the data cache keys on them)."""
-        return {"steps_per_quarter": self.steps_per_quarter, "normalize_key": self.normalize_key,
-                "onsets": self.onsets, "match_benchmark": self.match_benchmark}
+        return {
+            "steps_per_quarter": self.steps_per_quarter,
+            "normalize_key": self.normalize_key,
+            "onsets": self.onsets,
+            "match_benchmark": self.match_benchmark,
+        }
 
-    def to_midi(self, roll: np.ndarray, source=None, tempo: float | None = None,
-                program: int = 0, transpose: int | None = None):
+    def to_midi(
+        self,
+        roll: np.ndarray,
+        source=None,
+        tempo: float | None = None,
+        program: int = 0,
+        transpose: int | None = None,
+    ):
         """A roll as ``PrettyMIDI``. With ``source`` (the ``LoadedRoll`` or ``Encoded`` it came
         from) the key shift is undone and the file's tempo and first time signature are kept."""
         from pianoplay.music.roll import roll_to_midi
@@ -73,8 +90,14 @@ class Representation:
         if tempo is None:
             tempo = float(getattr(source, "tempo", 120.0) or 120.0)
         signature = tuple(getattr(source, "time_signature", (4, 4)) or (4, 4))
-        pm = roll_to_midi(roll, steps_per_quarter=self.steps_per_quarter, tempo=tempo,
-                          program=program, time_signature=signature, transpose=-shift)
+        pm = roll_to_midi(
+            roll,
+            steps_per_quarter=self.steps_per_quarter,
+            tempo=tempo,
+            program=program,
+            time_signature=signature,
+            transpose=-shift,
+        )
         key = getattr(source, "key", None)
         if key is not None and hasattr(key, "key_number") and not key.estimated:
             import pretty_midi  # the file named its key: say it again on the way out
@@ -84,6 +107,7 @@ class Representation:
 
 
 # The benchmark .mat rolls: eighth notes in C, no metre (a "bar" is 8 frames).
-BENCHMARK = Representation(steps_per_quarter=2, onsets=False, normalize_key=True, steps_per_bar=8,
-                           bars="fixed")
+BENCHMARK = Representation(
+    steps_per_quarter=2, onsets=False, normalize_key=True, steps_per_bar=8, bars="fixed"
+)
 SIXTEENTHS = Representation(steps_per_quarter=4, onsets=True, normalize_key=True, steps_per_bar=16)

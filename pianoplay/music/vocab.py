@@ -88,7 +88,9 @@ class ChordVocab:
             pieces.update(set(frames))
             on += roll.sum(0)
             total += len(roll)
-        items = [(f, c) for f, c in counter.most_common() if c >= min_count and pieces[f] >= min_pieces]
+        items = [
+            (f, c) for f, c in counter.most_common() if c >= min_count and pieces[f] >= min_pieces
+        ]
         items = items[:max_size] if max_size else items
         # Laplace-smoothed key frequencies: every key keeps a little mass.
         key_probs = (on + 0.5) / (total + 1.0)
@@ -98,7 +100,9 @@ class ChordVocab:
     def encode(self, roll: np.ndarray) -> np.ndarray:
         """(T, 88) roll -> (T,) int64 token ids (UNK for unknown frames)."""
         roll = np.asarray(roll) > 0
-        return np.array([self._index.get(tuple(np.flatnonzero(r)), UNK_ID) for r in roll], dtype=np.int64)
+        return np.array(
+            [self._index.get(tuple(np.flatnonzero(r)), UNK_ID) for r in roll], dtype=np.int64
+        )
 
     def decode(self, tokens: np.ndarray) -> np.ndarray:
         """(T,) ids -> (T, 88) uint8 roll. UNK and BOS decode to silence."""
@@ -143,5 +147,10 @@ class ChordVocab:
     def from_json(cls, obj: dict) -> ChordVocab:
         low = int(obj.get("low_pitch", LOW_PITCH))
         frames = [tuple(int(p) - low for p in f) for f in obj["frames"]]
-        return cls(frames, list(obj["counts"]), np.array(obj["key_probs"]), int(obj.get("min_count", 1)),
-                   int(obj.get("min_pieces", 1)))
+        return cls(
+            frames,
+            list(obj["counts"]),
+            np.array(obj["key_probs"]),
+            int(obj.get("min_count", 1)),
+            int(obj.get("min_pieces", 1)),
+        )

@@ -1,4 +1,4 @@
-"""What the app's buttons do, as plain functions over a :class:`~pianoplay.models.registry.Registry`.
+"""What the app's buttons do: plain functions over a :class:`~pianoplay.models.registry.Registry`.
 
 Every action checks its arguments (raising :class:`PianoplayError` with a
 message that names the control), runs the model, and writes its results into
@@ -297,9 +297,14 @@ class Actions:
             return self.decode_temperature(name)
         temperature = check_range("Temperature", temperature, 0.0, 2.0)
         if temperature == 0 and self.decode_temperature(name) > 0:
-            faithful = [n for n in self.names(("vae",), "interpolate") if
-                        self.decode_temperature(n) == 0]
-            hint = f", or the model {faithful[0]}, which gives back your notes at 0" if faithful else ""
+            faithful = [
+                n for n in self.names(("vae",), "interpolate") if self.decode_temperature(n) == 0
+            ]
+            hint = (
+                f", or the model {faithful[0]}, which gives back your notes at 0"
+                if faithful
+                else ""
+            )
             raise PianoplayError(
                 f"{name} holds one chord when decoded at temperature 0 (its most likely "
                 f"frame repeats); pick a temperature of 0.1 or more{hint}."
@@ -359,19 +364,34 @@ class Actions:
 
         titles = [
             f"step {i + 1}"
-            + (" = A, as the model gives it back" if i == 0 else
-               " = B, as the model gives it back" if i == steps - 1 else "")
+            + (
+                " = A, as the model gives it back"
+                if i == 0
+                else " = B, as the model gives it back"
+                if i == steps - 1
+                else ""
+            )
             for i in range(steps)
         ]
         spb = vae.steps_per_bar
         grid = roll_grid_png(keyed, folder / "rolls.png", titles=titles, steps_per_bar=spb)
-        shown = [_shift_keys(enc[0].roll, -enc[0].transpose), keyed[0],
-                 _shift_keys(enc[1].roll, -enc[1].transpose), keyed[-1]]
+        shown = [
+            _shift_keys(enc[0].roll, -enc[0].transpose),
+            keyed[0],
+            _shift_keys(enc[1].roll, -enc[1].transpose),
+            keyed[-1],
+        ]
         shown = [r[: len(e.roll)] for r, e in zip(shown, (enc[0], enc[0], enc[1], enc[1]))]
         comparison = roll_grid_png(
-            shown, folder / "compare.png", steps_per_bar=spb,
-            titles=["A: your file (the bars used)", "A: reconstruction (step 1)",
-                    "B: your file (the bars used)", "B: reconstruction (last step)"],
+            shown,
+            folder / "compare.png",
+            steps_per_bar=spb,
+            titles=[
+                "A: your file (the bars used)",
+                "A: reconstruction (step 1)",
+                "B: your file (the bars used)",
+                "B: reconstruction (last step)",
+            ],
         )
         step_seconds = len(rolls[0]) * 60.0 / (tempo * vae.steps_per_quarter)
         summary = _bars_summary(enc, [a, b]) + "\n" + _keys_summary(enc, shifts)
@@ -480,13 +500,18 @@ def _keys_summary(encoded, shifts) -> str:
     from pianoplay.music.keys import NAMES
 
     def key_name(enc) -> str:
-        return str(enc.key) if getattr(enc, "key", None) is not None else (
-            f"{NAMES[(-enc.transpose) % 12]} (tonic)")
+        return (
+            str(enc.key)
+            if getattr(enc, "key", None) is not None
+            else (f"{NAMES[(-enc.transpose) % 12]} (tonic)")
+        )
 
     a, b = encoded
-    return (f"- **Keys**: step 1 in {key_name(a)} (A's key), the last step in {key_name(b)} "
-            f"(B's key); the steps between move by {abs(int(shifts[-1] - shifts[0]))} "
-            f"semitones in all.")
+    return (
+        f"- **Keys**: step 1 in {key_name(a)} (A's key), the last step in {key_name(b)} "
+        f"(B's key); the steps between move by {abs(int(shifts[-1] - shifts[0]))} "
+        f"semitones in all."
+    )
 
 
 def _bars_summary(encoded, sources) -> str:

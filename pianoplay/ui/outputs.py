@@ -136,9 +136,9 @@ def render_piece(
     ``steps_per_bar`` fix the timing of the roll. The PNG records its time scale
     (seconds per step) for the page's playhead.
     """
+    from pianoplay.audio.plot import roll_png
     from pianoplay.audio.synth import render, write_wav
     from pianoplay.music.midi_write import write_midi
-    from pianoplay.audio.plot import roll_png
 
     pm = model.to_midi(roll, tempo=tempo, program=program)
     midi_path = folder / f"{stem}.mid"

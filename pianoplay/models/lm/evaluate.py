@@ -37,7 +37,9 @@ def nll_metrics(model, vocab, rolls: list[np.ndarray], device, **kw) -> dict:
         toks = np.concatenate([vocab.encode(r)[1:] for r in rolls])
         unk = toks == 0
         metrics["oov_rate"] = float(unk.mean())
-        metrics["nll_oov_share"] = float(-scored[unk].sum() / scored.size)  # nats/frame spent on OOV frames
+        metrics["nll_oov_share"] = float(
+            -scored[unk].sum() / scored.size
+        )  # nats/frame spent on OOV frames
     return metrics
 
 

@@ -53,7 +53,12 @@ def log1mexp(x: torch.Tensor) -> torch.Tensor:
 
 
 class ChordLSTM(nn.Module):
-    def __init__(self, config: ChordLSTMConfig, frame_matrix: torch.Tensor, key_probs: torch.Tensor | None = None):
+    def __init__(
+        self,
+        config: ChordLSTMConfig,
+        frame_matrix: torch.Tensor,
+        key_probs: torch.Tensor | None = None,
+    ):
         """``frame_matrix``: (n_out, 88) 0/1 roll of each output id (row 0 = UNK).
         ``key_probs``: (88,) the vocabulary's fixed Bernoulli, used when ``unk_head`` is off."""
         super().__init__()
@@ -63,8 +68,13 @@ class ChordLSTM(nn.Module):
         self.wte = nn.Embedding(c.n_out + 1, c.n_embd)  # + BOS
         self.wke = nn.Linear(N_KEYS, c.n_embd, bias=False) if c.key_features else None
         self.drop = nn.Dropout(c.dropout)
-        self.lstm = nn.LSTM(c.n_embd, c.n_hidden, c.n_layer, batch_first=True,
-                            dropout=c.dropout if c.n_layer > 1 else 0.0)
+        self.lstm = nn.LSTM(
+            c.n_embd,
+            c.n_hidden,
+            c.n_layer,
+            batch_first=True,
+            dropout=c.dropout if c.n_layer > 1 else 0.0,
+        )
         if c.tie_weights:
             self.proj = nn.Linear(c.n_hidden, c.n_embd)
             self.out_bias = nn.Parameter(torch.zeros(c.n_out))
@@ -75,8 +85,11 @@ class ChordLSTM(nn.Module):
             nn.init.constant_(self.unk_head.bias, -3.0)  # keys are mostly off
         else:
             p = key_probs if key_probs is not None else torch.full((N_KEYS,), 0.05)
-            self.register_buffer("unk_logits", torch.logit(p.double().clamp(1e-6, 1 - 1e-6)).float(),
-                                 persistent=False)
+            self.register_buffer(
+                "unk_logits",
+                torch.logit(p.double().clamp(1e-6, 1 - 1e-6)).float(),
+                persistent=False,
+            )
         nn.init.normal_(self.wte.weight, std=0.1)
 
     # embeddings ---------------------------------------------------------
@@ -134,7 +147,9 @@ class ChordLSTM(nn.Module):
         a = self.unk_head(h).float()
         return F.binary_cross_entropy_with_logits(a, frames.float(), reduction="none").sum(-1)
 
-    def frame_log_prob(self, h: torch.Tensor, tokens: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    def frame_log_prob(
+        self, h: torch.Tensor, tokens: torch.Tensor, frames: torch.Tensor
+    ) -> torch.Tensor:
         """Exact log p(frame) of each target: h (B, T, H), target ids (B, T), target
         frames (B, T, 88) -> (B, T)."""
         logp = F.log_softmax(self.logits(h).float(), -1)

@@ -8,8 +8,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from pianoplay.models.checkpoint import load_checkpoint
 from pianoplay.errors import CheckpointError, PianoplayError
+from pianoplay.models.checkpoint import load_checkpoint
 from pianoplay.music.vocab import ChordVocab
 
 FAMILIES = ("chord-lstm", "roll-lstm")
@@ -24,8 +24,12 @@ def build_model(family: str, model_config: dict, vocab: ChordVocab | None):
             raise CheckpointError("a chord-lstm checkpoint needs its vocabulary (vocab.json).")
         cfg = ChordLSTMConfig.from_dict(model_config)
         if cfg.n_out != vocab.n_out:
-            raise CheckpointError(f"model expects {cfg.n_out} outputs, the vocabulary has {vocab.n_out}.")
-        return ChordLSTM(cfg, torch.from_numpy(vocab.frame_matrix), torch.from_numpy(vocab.key_probs))
+            raise CheckpointError(
+                f"model expects {cfg.n_out} outputs, the vocabulary has {vocab.n_out}."
+            )
+        return ChordLSTM(
+            cfg, torch.from_numpy(vocab.frame_matrix), torch.from_numpy(vocab.key_probs)
+        )
     if family == "roll-lstm":
         from pianoplay.models.lm.roll_model import RollLSTM, RollLSTMConfig
 
@@ -41,7 +45,9 @@ class TrainedLM:
     ``steps_per_bar``.
     """
 
-    def __init__(self, config: dict[str, Any], model, vocab: ChordVocab | None, device: torch.device):
+    def __init__(
+        self, config: dict[str, Any], model, vocab: ChordVocab | None, device: torch.device
+    ):
         self.config = config
         self.family = config["family"]
         self.model = model.to(device).eval()
@@ -64,26 +70,48 @@ class TrainedLM:
         return cls(config, model, vocab, torch.device(device))
 
     # generation -------------------------------------------------------
-    def generate(self, n: int = 1, steps: int = 128, strategy: str = "sample", temperature: float = 1.0,
-                 top_k: int = 0, top_p: float = 1.0, beam_width: int = 8, primer: np.ndarray | None = None,
-                 seed: int | None = None) -> list[np.ndarray]:
+    def generate(
+        self,
+        n: int = 1,
+        steps: int = 128,
+        strategy: str = "sample",
+        temperature: float = 1.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        beam_width: int = 8,
+        primer: np.ndarray | None = None,
+        seed: int | None = None,
+    ) -> list[np.ndarray]:
         """``n`` rolls (T, 88) uint8 of ``steps`` new frames each, after ``primer`` (a (P, 88) roll,
         kept verbatim at the start, so T = P + steps).
 
         ``strategy``: a name of :data:`pianoplay.decoding.STRATEGIES` (``"sample"`` at
         ``temperature``, ``"top-k"`` with ``top_k``, ``"top-p"`` with ``top_p``, ``"greedy"``,
         ``"beam"`` sampling with ``beam_width`` beams, ``"beam-search"``). The roll-LSTM offers
-        ``sample`` only, its rests limited to a quarter of any bar. ``seed`` makes sampling repeatable.
+        ``sample`` only, its rests limited to a quarter of any bar. ``seed`` makes sampling
+        repeatable.
         """
         from pianoplay.models.lm import decoding
 
-        return decoding.generate(self.model, self.vocab, n=n, steps=steps, strategy=strategy,
-                                 temperature=temperature, top_k=top_k, top_p=top_p, beam_width=beam_width,
-                                 primer=primer, seed=seed, steps_per_bar=self.steps_per_bar)
+        return decoding.generate(
+            self.model,
+            self.vocab,
+            n=n,
+            steps=steps,
+            strategy=strategy,
+            temperature=temperature,
+            top_k=top_k,
+            top_p=top_p,
+            beam_width=beam_width,
+            primer=primer,
+            seed=seed,
+            steps_per_bar=self.steps_per_bar,
+        )
 
     # scoring ----------------------------------------------------------
     def log_prob(self, rolls: list[np.ndarray] | np.ndarray) -> list[np.ndarray]:
-        """Per-frame NLL of each roll: list of (T_i,) float64 arrays of ``-log p(frame_t | frames < t)``
+        """Per-frame NLL of each roll: list of (T_i,) float64 arrays of
+        ``-log p(frame_t | frames < t)``
         in nats (exact; the first entry is the first frame given the start symbol).
         Accepts a list of (T, 88) rolls or one (N, T, 88) array."""
         from pianoplay.models.lm.evaluate import piece_log_probs
@@ -98,34 +126,67 @@ class TrainedLM:
         """A ``PrettyMIDI`` of a (T, 88) roll at this model's frame rate."""
         from pianoplay.music.roll import roll_to_midi
 
-        return roll_to_midi(roll, steps_per_quarter=self.steps_per_quarter, tempo=tempo, program=program)
+        return roll_to_midi(
+            roll, steps_per_quarter=self.steps_per_quarter, tempo=tempo, program=program
+        )
 
 
 def write_card(folder: str | Path, config: dict) -> Path:
     """The model card README.md of a checkpoint, from its config."""
     m, t, d = config.get("metrics", {}), config.get("training", {}), config.get("data", {})
-    lines = [f"# {config.get('name', Path(folder).name)}", "",
-             f"Family **{config['family']}**, trained on **{d.get('name', '?')}** "
-             f"({d.get('train_pieces', '?')} pieces, {d.get('train_frames', '?')} frames).", "",
-             "## Metrics", "", "| metric | value |", "|---|---|"]
+    lines = [
+        f"# {config.get('name', Path(folder).name)}",
+        "",
+        f"Family **{config['family']}**, trained on **{d.get('name', '?')}** "
+        f"({d.get('train_pieces', '?')} pieces, {d.get('train_frames', '?')} frames).",
+        "",
+        "## Metrics",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {v} |" for k, v in m.items()]
-    lines += ["", "NLL in nats per frame, summed over the 88 keys, averaged over every frame except each "
-              "piece's first (benchmark protocol), exact.", "",
-              "## Model", "", "```json", _json(config["model"]), "```", "",
-              "## Representation", "", "```json", _json(config.get("representation", {})), "```", "",
-              "## Training", "", f"Command: `{t.get('command', '?')}`", "",
-              f"Seed {t.get('seed')}, device {t.get('device')}, torch {t.get('torch')}, "
-              f"{t.get('threads')} CPU thread(s); {t.get('epochs_run')} epochs "
-              f"(best {t.get('best_epoch')}), {t.get('train_minutes')} min, stopped by "
-              f"{t.get('stopped', '?')}; {t.get('parameters')} parameters.", ""]
+    lines += [
+        "",
+        "NLL in nats per frame, summed over the 88 keys, averaged over every frame except each "
+        "piece's first (benchmark protocol), exact.",
+        "",
+        "## Model",
+        "",
+        "```json",
+        _json(config["model"]),
+        "```",
+        "",
+        "## Representation",
+        "",
+        "```json",
+        _json(config.get("representation", {})),
+        "```",
+        "",
+        "## Training",
+        "",
+        f"Command: `{t.get('command', '?')}`",
+        "",
+        f"Seed {t.get('seed')}, device {t.get('device')}, torch {t.get('torch')}, "
+        f"{t.get('threads')} CPU thread(s); {t.get('epochs_run')} epochs "
+        f"(best {t.get('best_epoch')}), {t.get('train_minutes')} min, stopped by "
+        f"{t.get('stopped', '?')}; {t.get('parameters')} parameters.",
+        "",
+    ]
     if "vocab_size" in d:
-        lines += [f"Vocabulary: {d['vocab_size']} frames (min count {d.get('vocab_min_count')}) + UNK, "
-                  "in `vocab.json`.", ""]
+        lines += [
+            f"Vocabulary: {d['vocab_size']} frames (min count {d.get('vocab_min_count')}) + UNK, "
+            "in `vocab.json`.",
+            "",
+        ]
     history = t.get("history", [])
     if history:
         lines += ["| epoch | train NLL | valid NLL | lr | minutes |", "|---|---|---|---|---|"]
-        lines += [f"| {h['epoch']} | {h['train_nll']} | {h['valid_nll']} | {h['lr']:.2g} | {h['minutes']} |"
-                  for h in history]
+        lines += [
+            f"| {h['epoch']} | {h['train_nll']} | {h['valid_nll']} | {h['lr']:.2g} "
+            f"| {h['minutes']} |"
+            for h in history
+        ]
         lines.append("")
     extra = config.get("card_notes")
     if extra:

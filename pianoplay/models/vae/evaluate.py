@@ -66,7 +66,9 @@ def elbo(model, vocab: ChordVocab, rolls: list[np.ndarray], window: int, batch_s
     recon = kl_total = is_total = 0.0
     for batch in _batches(items, batch_size):
         roll, tokens, lengths, mask = make_batch([w for _, _, w in batch], vocab, device)
-        mask[:, 0] &= torch.tensor([s != 0 for _, s, _ in batch], device=device)  # piece's 1st frame
+        mask[:, 0] &= torch.tensor(
+            [s != 0 for _, s, _ in batch], device=device
+        )  # piece's 1st frame
         mu, logvar = model.encode(roll, lengths)
         std = torch.exp(0.5 * logvar)
         eps = torch.randn(mu.shape, generator=gen).to(device)
@@ -85,8 +87,13 @@ def elbo(model, vocab: ChordVocab, rolls: list[np.ndarray], window: int, batch_s
             logw = torch.stack(logw)  # (K, B)
             is_total -= (torch.logsumexp(logw, 0) - math.log(is_samples)).sum().item()
     n = sum(len(r) - 1 for r in rolls)
-    out = {"elbo_nll_per_frame": (recon + kl_total) / n, "recon_nll_per_frame": recon / n,
-           "kl_per_frame": kl_total / n, "scored_frames": n, "windows": len(items)}
+    out = {
+        "elbo_nll_per_frame": (recon + kl_total) / n,
+        "recon_nll_per_frame": recon / n,
+        "kl_per_frame": kl_total / n,
+        "scored_frames": n,
+        "windows": len(items),
+    }
     if is_samples:
         out["is_nll_per_frame"] = is_total / n
         out["is_samples"] = is_samples
@@ -94,8 +101,14 @@ def elbo(model, vocab: ChordVocab, rolls: list[np.ndarray], window: int, batch_s
 
 
 @torch.no_grad()
-def recon_accuracy(model, vocab: ChordVocab, rolls: list[np.ndarray], window: int,
-                   batch_size: int = 64, max_windows: int | None = None) -> dict:
+def recon_accuracy(
+    model,
+    vocab: ChordVocab,
+    rolls: list[np.ndarray],
+    window: int,
+    batch_size: int = 64,
+    max_windows: int | None = None,
+) -> dict:
     """MusicVAE's reconstruction accuracy on full-length held-out windows
     (consecutive from each piece's start), z = posterior mean: the fraction of
     frames whose 88 keys are all right, (a) teacher-forced (argmax of each step
@@ -116,20 +129,26 @@ def recon_accuracy(model, vocab: ChordVocab, rolls: list[np.ndarray], window: in
         gen = model.generate(mu, window, greedy=True)
         samp_ok += (gen == roll).all(-1).sum().item()
         frames += roll.shape[0] * roll.shape[1]
-    return {"recon_acc_teacher_forced": tf_ok / max(frames, 1),
-            "recon_acc_sampled": samp_ok / max(frames, 1), "recon_windows": len(wins)}
+    return {
+        "recon_acc_teacher_forced": tf_ok / max(frames, 1),
+        "recon_acc_sampled": samp_ok / max(frames, 1),
+        "recon_windows": len(wins),
+    }
 
 
 def protocol(window: int) -> str:
-    return (f"each piece cut into consecutive windows of at most {window} frames from its start, "
-            "each encoded independently (1 posterior sample per window); exact per-frame "
-            "likelihood (chord softmax + renormalised UNK Bernoulli), first frame of each piece "
-            "unscored; KL of every window counted in full; divided by sum(T-1). Reconstruction "
-            f"accuracy: full {window}-frame windows, z = posterior mean, whole-frame accuracy.")
+    return (
+        f"each piece cut into consecutive windows of at most {window} frames from its start, "
+        "each encoded independently (1 posterior sample per window); exact per-frame "
+        "likelihood (chord softmax + renormalised UNK Bernoulli), first frame of each piece "
+        "unscored; KL of every window counted in full; divided by sum(T-1). Reconstruction "
+        f"accuracy: full {window}-frame windows, z = posterior mean, whole-frame accuracy."
+    )
 
 
-def evaluate(trained, rolls: list[np.ndarray], is_samples: int = 0, batch_size: int = 64,
-             seed: int = 0, **_) -> dict:
+def evaluate(
+    trained, rolls: list[np.ndarray], is_samples: int = 0, batch_size: int = 64, seed: int = 0, **_
+) -> dict:
     """Metrics of a ``TrainedVAE`` on a list of (T, 88) rolls (see module doc)."""
     window = int(trained.config["model"]["max_steps"])
     out = {"protocol": protocol(window)}

@@ -78,7 +78,11 @@ class LatentAxes:
         attribute vector."""
         if name in self.attributes:
             return self.attributes[name]
-        if name.startswith("pc") and name[2:].isdigit() and 1 <= int(name[2:]) <= len(self.directions):
+        if (
+            name.startswith("pc")
+            and name[2:].isdigit()
+            and 1 <= int(name[2:]) <= len(self.directions)
+        ):
             k = int(name[2:]) - 1
             return self.directions[k] * self.std[k]
         raise KeyError(f"unknown latent axis {name!r}; known: {', '.join(self.names)}")
@@ -92,24 +96,35 @@ class LatentAxes:
     def to_json(self) -> dict:
         return {
             "kind": "vae-latent-axes",
-            "mean": self.mean.tolist(), "directions": self.directions.tolist(),
-            "std": self.std.tolist(), "explained_variance": self.explained_variance.tolist(),
+            "mean": self.mean.tolist(),
+            "directions": self.directions.tolist(),
+            "std": self.std.tolist(),
+            "explained_variance": self.explained_variance.tolist(),
             "attributes": {k: v.tolist() for k, v in self.attributes.items()},
-            "attribute_doc": ATTRIBUTE_DOC, "attribute_stats": self.attribute_stats,
-            "map_xy": np.round(self.map_xy, 4).tolist(), "map_values": self.map_values,
+            "attribute_doc": ATTRIBUTE_DOC,
+            "attribute_stats": self.attribute_stats,
+            "map_xy": np.round(self.map_xy, 4).tolist(),
+            "map_values": self.map_values,
         }
 
     @classmethod
     def from_json(cls, obj: dict) -> LatentAxes:
         arr = lambda x: np.asarray(x, dtype=np.float64)  # noqa: E731
-        return cls(arr(obj["mean"]), arr(obj["directions"]), arr(obj["std"]),
-                   arr(obj["explained_variance"]), {k: arr(v) for k, v in obj["attributes"].items()},
-                   obj.get("attribute_stats", {}), arr(obj.get("map_xy", np.zeros((0, 2)))).reshape(-1, 2),
-                   obj.get("map_values", {}))
+        return cls(
+            arr(obj["mean"]),
+            arr(obj["directions"]),
+            arr(obj["std"]),
+            arr(obj["explained_variance"]),
+            {k: arr(v) for k, v in obj["attributes"].items()},
+            obj.get("attribute_stats", {}),
+            arr(obj.get("map_xy", np.zeros((0, 2)))).reshape(-1, 2),
+            obj.get("map_values", {}),
+        )
 
 
-def fit_axes(mu: np.ndarray, rolls: list[np.ndarray], k: int = 8, map_points: int = 1500,
-             seed: int = 0) -> LatentAxes:
+def fit_axes(
+    mu: np.ndarray, rolls: list[np.ndarray], k: int = 8, map_points: int = 1500, seed: int = 0
+) -> LatentAxes:
     """Axes from posterior means ``mu`` (N, D) of the windows ``rolls`` (N of (T, 88))."""
     mu = np.asarray(mu, dtype=np.float64)
     mean = mu.mean(0)
@@ -127,8 +142,13 @@ def fit_axes(mu: np.ndarray, rolls: list[np.ndarray], k: int = 8, map_points: in
         lo, hi = np.quantile(v[ok], [0.25, 0.75])
         top, bottom = ok & (v >= hi), ok & (v <= lo)
         axes.attributes[name] = mu[top].mean(0) - mu[bottom].mean(0)
-        axes.attribute_stats[name] = {"q25": float(lo), "q75": float(hi), "mean": float(v[ok].mean()),
-                                      "top_mean": float(v[top].mean()), "bottom_mean": float(v[bottom].mean())}
+        axes.attribute_stats[name] = {
+            "q25": float(lo),
+            "q75": float(hi),
+            "mean": float(v[ok].mean()),
+            "top_mean": float(v[top].mean()),
+            "bottom_mean": float(v[bottom].mean()),
+        }
     pick = np.random.default_rng(seed).permutation(len(mu))[:map_points]
     axes.map_xy = axes.project(mu[pick])
     axes.map_values = {name: [round(float(x), 4) for x in v[pick]] for name, v in values.items()}

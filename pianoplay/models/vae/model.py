@@ -88,7 +88,9 @@ class Encoder(nn.Module):
         nn.init.zeros_(self.to_logvar.weight)
         nn.init.zeros_(self.to_logvar.bias)
 
-    def forward(self, roll: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(
+        self, roll: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """roll (B, T, 88), lengths (B,) -> mu, logvar (B, D)."""
         x = self.embed(roll)  # (B, T, E)
         # Packing keeps the backward direction from reading the padding.
@@ -166,15 +168,18 @@ class MusicVAE(nn.Module):
         ``log(1 - Q_V)``, for the ``unk_mix`` mixture."""
         p = torch.as_tensor(key_probs, dtype=torch.float64)
         self.prior_logits = torch.log(p / (1 - p)).float().to(self.device)
-        self.prior_log_norm = torch.tensor(torch.log1p(-p).sum().item() - float(log_unk_norm),
-                                           device=self.device)
+        self.prior_log_norm = torch.tensor(
+            torch.log1p(-p).sum().item() - float(log_unk_norm), device=self.device
+        )
 
     @property
     def device(self) -> torch.device:
         return self.frame_matrix.device
 
     # ------------------------------------------------------------------ encode
-    def encode(self, roll: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode(
+        self, roll: torch.Tensor, lengths: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """roll (B, T, 88), lengths (B,) -> mu, logvar (B, D)."""
         return self.encoder(roll, lengths)
 
@@ -201,7 +206,9 @@ class MusicVAE(nn.Module):
         out, _ = self.decoder(prev.reshape(B * n_bars, S, -1), bars.reshape(B * n_bars, -1))
         return out.reshape(B, n_bars * S, -1)[:, :T]
 
-    def frame_logprob(self, h: torch.Tensor, roll: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
+    def frame_logprob(
+        self, h: torch.Tensor, roll: torch.Tensor, tokens: torch.Tensor
+    ) -> torch.Tensor:
         """Exact log p(x_t | history, z) per frame: h (B, T, H), roll (B, T, 88),
         tokens (B, T) -> (B, T)."""
         logp = F.log_softmax(self.decoder.head(h).float(), dim=-1)  # (B, T, V)
@@ -231,8 +238,9 @@ class MusicVAE(nn.Module):
             lp = torch.logaddexp(lp + math.log(w), glob + math.log1p(-w)) if w > 0 else glob
         return lp.float()
 
-    def forward(self, roll: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor,
-                sample: bool = True) -> dict[str, torch.Tensor]:
+    def forward(
+        self, roll: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor, sample: bool = True
+    ) -> dict[str, torch.Tensor]:
         """roll (B, T, 88), tokens (B, T), lengths (B,) -> per-frame log-probs
         (B, T) (padding included; mask it), per-sequence KL (B,), mu, logvar."""
         mu, logvar = self.encode(roll, lengths)
@@ -259,12 +267,24 @@ class MusicVAE(nn.Module):
         # h feeds both the next step's gates and the output head: one matmul for both.
         w_out = torch.cat([w_hh.T, self.decoder.head.weight.T], dim=1)  # (H, 4H + V)
         # Contiguous transposes: a strided right operand makes each step's matmul slow.
-        return (w_frame.T.contiguous(), w_cond.T.contiguous(), w_out.contiguous(), bias,
-                token_gates, bos_gates)
+        return (
+            w_frame.T.contiguous(),
+            w_cond.T.contiguous(),
+            w_out.contiguous(),
+            bias,
+            token_gates,
+            bos_gates,
+        )
 
     @torch.no_grad()
-    def generate(self, z: torch.Tensor, steps: int, temperature: float = 1.0,
-                 greedy: bool = False, generator: torch.Generator | None = None) -> torch.Tensor:
+    def generate(
+        self,
+        z: torch.Tensor,
+        steps: int,
+        temperature: float = 1.0,
+        greedy: bool = False,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
         """Decode z (N, D) into rolls (N, steps, 88) float, one batched pass.
 
         ``greedy`` takes the most likely token each step (deterministic);

@@ -97,10 +97,12 @@ def draw_windows(sets, weights, tc: SegmentTrainConfig, L: int, rng: np.random.G
         piece = pieces[rng.choice(len(pieces), p=lengths)]
         starts = piece.bar_starts or [0]
         start = int(starts[rng.integers(len(starts))])
-        shift = int(rng.integers(-tc.transpose_max, tc.transpose_max + 1)) if tc.transpose_max else 0
+        shift = (
+            int(rng.integers(-tc.transpose_max, tc.transpose_max + 1)) if tc.transpose_max else 0
+        )
         states[b] = window_states(piece, start, S * L, shift).reshape(S, L, 88)
         n_valid = math.ceil((len(piece.roll) - start) / L)
-        mask[b, :max(1, min(S, n_valid))] = True
+        mask[b, : max(1, min(S, n_valid))] = True
     return states, mask
 
 
@@ -114,7 +116,7 @@ def fixed_windows(pieces, n: int, S: int, L: int, seed: int):
         start = int(starts[rng.integers(len(starts))])
         states.append(window_states(piece, start, S * L).reshape(S, L, 88))
         m = np.zeros(S, bool)
-        m[:max(1, min(S, math.ceil((len(piece.roll) - start) / L)))] = True
+        m[: max(1, min(S, math.ceil((len(piece.roll) - start) / L)))] = True
         mask.append(m)
     return np.stack(states), np.stack(mask)
 
@@ -138,22 +140,29 @@ def validate(model, windows, device) -> dict:
         prec = hits / max(gen_on.sum().item(), 1)
         rec = hits / max(true_on.sum().item(), 1)
     model.train()
-    return {"nll_per_segment": float((o["nll"] * m).sum() / m.sum()),
-            "kl_per_segment": float((o["kl"] * m).sum() / m.sum()),
-            "prior_nll": float(o["prior_nll"]),
-            "cell_accuracy": float((gen == flat).float().mean()),
-            "onset_f1_aligned": 2 * prec * rec / max(prec + rec, 1e-9)}
+    return {
+        "nll_per_segment": float((o["nll"] * m).sum() / m.sum()),
+        "kl_per_segment": float((o["kl"] * m).sum() / m.sum()),
+        "prior_nll": float(o["prior_nll"]),
+        "cell_accuracy": float((gen == flat).float().mean()),
+        "onset_f1_aligned": 2 * prec * rec / max(prec + rec, 1e-9),
+    }
 
 
-def train(out: Path, model_over: dict, train_over: dict, device, resume: bool = False,
-          command: str = "", quiet: bool = False) -> dict:
+def train(
+    out: Path,
+    model_over: dict,
+    train_over: dict,
+    device,
+    resume: bool = False,
+    command: str = "",
+    quiet: bool = False,
+) -> dict:
     import torch
 
-    from pianoplay.models.checkpoint import save_checkpoint
-    from pianoplay.training.state import load_state, save_state
     from pianoplay.models.vae.segment_model import SegmentVAE, SegmentVAEConfig
-
     from pianoplay.training.distributed import Distributed, weights_digest
+    from pianoplay.training.state import load_state, save_state
 
     tc = SegmentTrainConfig.from_dict(train_over)
     mc = SegmentVAEConfig.from_dict(model_over)
@@ -169,8 +178,9 @@ def train(out: Path, model_over: dict, train_over: dict, device, resume: bool = 
         lengths = np.array([len(p.roll) for p in pieces], float)
         sets.append((pieces, lengths / lengths.sum()))
         counts[name] = {"pieces": len(pieces), "frames": int(lengths.sum())}
-        valid[name] = fixed_windows(load_set(name, "valid"), tc.valid_windows, tc.segments, L,
-                                    tc.seed + 1)
+        valid[name] = fixed_windows(
+            load_set(name, "valid"), tc.valid_windows, tc.segments, L, tc.seed + 1
+        )
     weights = np.asarray(tc.mix, float) / sum(tc.mix)
     model = SegmentVAE(mc).to(device)
     net = dist.wrap(model)
@@ -201,8 +211,12 @@ def train(out: Path, model_over: dict, train_over: dict, device, resume: bool = 
         opt.step()
         sched.step()
         st["step"] += 1
-        sums += [float((o["nll"] * m).sum().detach()), float((o["kl"] * m).sum().detach()),
-                 float(m.sum()), float(o["prior_nll"].detach())]
+        sums += [
+            float((o["nll"] * m).sum().detach()),
+            float((o["kl"] * m).sum().detach()),
+            float(m.sum()),
+            float(o["prior_nll"].detach()),
+        ]
         done = dist.any(time.time() - t_start > budget) or st["step"] >= tc.max_steps
         if st["step"] % tc.eval_every and not done:
             continue
@@ -212,10 +226,16 @@ def train(out: Path, model_over: dict, train_over: dict, device, resume: bool = 
                 break
             continue
         st["elapsed_s"] = time.time() - t_start
-        rec = {"step": st["step"], "minutes": st["elapsed_s"] / 60, "beta": beta,
-               "lr": sched.get_last_lr()[0],
-               "train_nll_per_segment": sums[0] / sums[2], "train_kl_per_segment": sums[1] / sums[2],
-               "train_prior_nll": sums[3] / (tc.eval_every if not done else max(1, st["step"] % tc.eval_every or tc.eval_every))}
+        rec = {
+            "step": st["step"],
+            "minutes": st["elapsed_s"] / 60,
+            "beta": beta,
+            "lr": sched.get_last_lr()[0],
+            "train_nll_per_segment": sums[0] / sums[2],
+            "train_kl_per_segment": sums[1] / sums[2],
+            "train_prior_nll": sums[3]
+            / (tc.eval_every if not done else max(1, st["step"] % tc.eval_every or tc.eval_every)),
+        }
         sums[:] = 0
         score = 0.0
         for name, windows in valid.items():
@@ -228,22 +248,36 @@ def train(out: Path, model_over: dict, train_over: dict, device, resume: bool = 
             st["best"], st["best_step"] = score, st["step"]
             save_best(out, model, mc, tc, st, counts, command, device, rec)
         if not quiet:
-            vs = "  ".join(f"{n}: nll {rec[f'valid_{n}']['nll_per_segment']:.1f} "
-                           f"kl {rec[f'valid_{n}']['kl_per_segment']:.1f} "
-                           f"cell {rec[f'valid_{n}']['cell_accuracy']:.4f} "
-                           f"onsetF1 {rec[f'valid_{n}']['onset_f1_aligned']:.3f}" for n in valid)
-            print(f"step {st['step']:6d} ({rec['minutes']:.1f} min) beta {beta:.3f} train nll "
-                  f"{rec['train_nll_per_segment']:.1f} kl {rec['train_kl_per_segment']:.1f} | "
-                  f"{vs}{' *' if improved else ''}", flush=True)
+            vs = "  ".join(
+                f"{n}: nll {rec[f'valid_{n}']['nll_per_segment']:.1f} "
+                f"kl {rec[f'valid_{n}']['kl_per_segment']:.1f} "
+                f"cell {rec[f'valid_{n}']['cell_accuracy']:.4f} "
+                f"onsetF1 {rec[f'valid_{n}']['onset_f1_aligned']:.3f}"
+                for n in valid
+            )
+            print(
+                f"step {st['step']:6d} ({rec['minutes']:.1f} min) beta {beta:.3f} train nll "
+                f"{rec['train_nll_per_segment']:.1f} kl {rec['train_kl_per_segment']:.1f} | "
+                f"{vs}{' *' if improved else ''}",
+                flush=True,
+            )
         (out / "history.json").write_text(json.dumps(st["history"], indent=1) + "\n")
         save_state(out / "resume", model, opt, sched, rng, st)
         dist.barrier()
         if done:
             break
     if dist.active:  # a record that the ranks ended with the same weights
-        (out / f"ddp_rank{dist.rank}.json").write_text(json.dumps(
-            {"rank": dist.rank, "world_size": dist.world_size, "step": st["step"],
-             "weights_sha256": weights_digest(model)}) + "\n")
+        (out / f"ddp_rank{dist.rank}.json").write_text(
+            json.dumps(
+                {
+                    "rank": dist.rank,
+                    "world_size": dist.world_size,
+                    "step": st["step"],
+                    "weights_sha256": weights_digest(model),
+                }
+            )
+            + "\n"
+        )
         dist.barrier()
         dist.close()
         if not dist.is_main:
@@ -251,8 +285,9 @@ def train(out: Path, model_over: dict, train_over: dict, device, resume: bool = 
     return finish(out, device, tc, quiet, max_segments=tc.axes_segments)
 
 
-def finish(out: Path, device, tc: SegmentTrainConfig, quiet: bool = False,
-           max_segments: int = 12000) -> dict:
+def finish(
+    out: Path, device, tc: SegmentTrainConfig, quiet: bool = False, max_segments: int = 12000
+) -> dict:
     """Reload the best weights and fit the latent axes (principal directions, attribute
     vectors) on segments of the training pieces, ``max_segments`` per data set."""
     from pianoplay.models.vae.segment_trained import TrainedSegmentVAE
@@ -262,8 +297,11 @@ def finish(out: Path, device, tc: SegmentTrainConfig, quiet: bool = False,
     L = trained.segment_steps
     rolls = []
     for name in tc.data:
-        segs = [p.roll[k:k + L] for p in load_set(name, "train")
-                for k in range(0, len(p.roll) - L + 1, L)]
+        segs = [
+            p.roll[k : k + L]
+            for p in load_set(name, "train")
+            for k in range(0, len(p.roll) - L + 1, L)
+        ]
         segs = [x for x in segs if x.any()]
         pick = rng.permutation(len(segs))[:max_segments]
         rolls.extend(segs[i] for i in sorted(pick))
@@ -279,14 +317,21 @@ def save_best(out, model, mc, tc, st, counts, command, device, rec) -> None:
     from pianoplay.models.checkpoint import save_checkpoint
 
     config = {
-        "name": out.name, "family": "vae", "model": mc.to_dict(),
+        "name": out.name,
+        "family": "vae",
+        "model": mc.to_dict(),
         "representation": SIXTEENTHS.to_dict(),
         "app_roles": ["interpolate", "latent"],  # the app's default for these tabs
         "data": {"sets": counts, "split": "train", "window_segments": tc.segments},
-        "training": {"command": command, "config": tc.to_dict(), "device": str(device),
-                     "torch_threads": torch.get_num_threads(),
-                     "step": st["step"], "best_step": st["best_step"],
-                     "elapsed_s": round(st["elapsed_s"], 1)},
+        "training": {
+            "command": command,
+            "config": tc.to_dict(),
+            "device": str(device),
+            "torch_threads": torch.get_num_threads(),
+            "step": st["step"],
+            "best_step": st["best_step"],
+            "elapsed_s": round(st["elapsed_s"], 1),
+        },
         "metrics": {"valid": {k: v for k, v in rec.items() if k.startswith("valid_")}},
     }
     state = model.state_dict()
@@ -296,8 +341,10 @@ def save_best(out, model, mc, tc, st, counts, command, device, rec) -> None:
 
 
 def add_train_parser(families) -> None:
-    p = families.add_parser("vae-segment", help="the faithful segment VAE on MIDI data sets "
-                            "(one z per 2 bars of sixteenths)")
+    p = families.add_parser(
+        "vae-segment",
+        help="the faithful segment VAE on MIDI data sets (one z per 2 bars of sixteenths)",
+    )
     add_arguments(p)
     p.set_defaults(func=run)
 
@@ -310,15 +357,21 @@ def main(argv=None) -> int:
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=Path, required=True, help="checkpoint folder to write")
-    p.add_argument("--config", default=None,
-                   help='JSON file or string: {"model": {...SegmentVAEConfig}, '
-                        '"train": {...SegmentTrainConfig}}')
+    p.add_argument(
+        "--config",
+        default=None,
+        help='JSON file or string: {"model": {...SegmentVAEConfig}, '
+        '"train": {...SegmentTrainConfig}}',
+    )
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget")
     p.add_argument("--resume", action="store_true", help="continue from OUT/resume/")
     p.add_argument("--device", default=None, help="cpu, cuda, cuda:1 (default: CUDA when present)")
     p.add_argument("--quiet", action="store_true")
-    p.add_argument("--finish-only", action="store_true",
-                   help="skip training: fit the latent axes of the checkpoint in OUT")
+    p.add_argument(
+        "--finish-only",
+        action="store_true",
+        help="skip training: fit the latent axes of the checkpoint in OUT",
+    )
 
 
 def run(args) -> int:
@@ -330,18 +383,28 @@ def run(args) -> int:
 
     unknown = sorted(set(raw) - {"model", "train"})
     if unknown:
-        raise ConfigError(f"--config: unknown section(s) {', '.join(map(repr, unknown))}; "
-                          "expected 'model' and 'train'.")
+        raise ConfigError(
+            f"--config: unknown section(s) {', '.join(map(repr, unknown))}; "
+            "expected 'model' and 'train'."
+        )
     train_over = dict(raw.get("train", {}))
     if args.max_minutes is not None:
         train_over["max_minutes"] = args.max_minutes
     command = "pianoplay train vae-segment " + " ".join(shlex.quote(a) for a in sys.argv[3:])
     if args.finish_only:
-        finish(args.out, pick_device(args.device), SegmentTrainConfig.from_dict(train_over),
-               args.quiet)
+        finish(
+            args.out, pick_device(args.device), SegmentTrainConfig.from_dict(train_over), args.quiet
+        )
         return 0
-    train(args.out, raw.get("model", {}), train_over, pick_device(args.device),
-          resume=args.resume, command=command, quiet=args.quiet)
+    train(
+        args.out,
+        raw.get("model", {}),
+        train_over,
+        pick_device(args.device),
+        resume=args.resume,
+        command=command,
+        quiet=args.quiet,
+    )
     return 0
 
 

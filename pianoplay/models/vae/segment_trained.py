@@ -21,11 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pianoplay.models.checkpoint import load_checkpoint, read_config, write_config
 from pianoplay.errors import CheckpointError, MidiError
-from pianoplay.music.representation import Representation
+from pianoplay.models.checkpoint import load_checkpoint, read_config, write_config
 from pianoplay.models.vae.latent import LatentAxes, fit_axes
 from pianoplay.models.vae.segment_model import SegmentVAE, SegmentVAEConfig, states_to_roll
+from pianoplay.music.representation import Representation
 
 LATENT_FILE = "latent.json"
 WINDOW_BARS = 16
@@ -184,10 +184,16 @@ class TrainedSegmentVAE:
         if isinstance(source, np.ndarray):
             roll = np.asarray(source)
             if roll.ndim != 3 or roll.shape[1:] != (88, 2):
-                raise MidiError(f"a piano roll for this model must be (T, 88, 2), not {roll.shape}.")
-            loaded = LoadedRoll(roll=roll, transpose=0, steps_per_bar=self.steps_per_bar,
-                                bar_starts=list(range(0, len(roll), self.steps_per_bar)),
-                                tempo=120.0, time_signature=(4, 4), key=None)
+                raise MidiError(f"a piano roll for this model is (T, 88, 2), not {roll.shape}.")
+            loaded = LoadedRoll(
+                roll=roll,
+                transpose=0,
+                steps_per_bar=self.steps_per_bar,
+                bar_starts=list(range(0, len(roll), self.steps_per_bar)),
+                tempo=120.0,
+                time_signature=(4, 4),
+                key=None,
+            )
         else:
             loaded = source if isinstance(source, LoadedRoll) else self.load(source)
         roll, starts = loaded.roll, list(loaded.bar_starts) or [0]
@@ -196,26 +202,40 @@ class TrainedSegmentVAE:
         W = n_bars * loaded.steps_per_bar
         if bar is not None:
             if not 0 <= bar < len(starts):
-                raise MidiError(f"the piece has {len(starts)} bars; pick a start bar from 1 to "
-                                f"{len(starts)}, not {bar + 1}.")
+                raise MidiError(
+                    f"the piece has {len(starts)} bars; pick a start bar from 1 to "
+                    f"{len(starts)}, not {bar + 1}."
+                )
             start_bar = bar
         else:
-            best = max(range(len(starts)),
-                       key=lambda i: (min(len(roll) - starts[i], W) >= min(len(roll), W),
-                                      count_notes(roll[starts[i]:starts[i] + W]), -i))
+            best = max(
+                range(len(starts)),
+                key=lambda i: (
+                    min(len(roll) - starts[i], W) >= min(len(roll), W),
+                    count_notes(roll[starts[i] : starts[i] + W]),
+                    -i,
+                ),
+            )
             start_bar = best
         start = int(starts[start_bar])
         window = np.zeros((W, 88, 2), np.uint8)
-        piece = roll[start:start + W]
+        piece = roll[start : start + W]
         if not piece.any():
             raise MidiError(f"bar {start_bar + 1} of the piece starts after its last note.")
         window[: len(piece)] = piece
         z = self.encode_rolls([window])[0]
         n_in = sum(1 for s in starts if start <= s < start + W)
-        return Encoded(z=z, roll=window, start_bar=start_bar, n_bars=n_in, total_bars=len(starts),
-                       transpose=int(loaded.transpose), tempo=float(loaded.tempo),
-                       time_signature=tuple(loaded.time_signature),
-                       key=loaded.key)
+        return Encoded(
+            z=z,
+            roll=window,
+            start_bar=start_bar,
+            n_bars=n_in,
+            total_bars=len(starts),
+            transpose=int(loaded.transpose),
+            tempo=float(loaded.tempo),
+            time_signature=tuple(loaded.time_signature),
+            key=loaded.key,
+        )
 
     def reconstruct(self, encoded: Encoded) -> np.ndarray:
         """The deterministic decoding of an encoding, cut to its window: (W, 88, 2)."""
@@ -229,14 +249,21 @@ class TrainedSegmentVAE:
             raise ValueError(f"steps must be at least 2 (the two endpoints), got {steps}")
         za, zb = (np.asarray(x.z if isinstance(x, Encoded) else x, np.float64) for x in (a, b))
         S = max(len(za), len(zb))
-        za = np.concatenate([za, zb[len(za):S]]) if len(za) < S else za
-        zb = np.concatenate([zb, za[len(zb):S]]) if len(zb) < S else zb
+        za = np.concatenate([za, zb[len(za) : S]]) if len(za) < S else za
+        zb = np.concatenate([zb, za[len(zb) : S]]) if len(zb) < S else zb
         path = np.stack([slerp_rows(za, zb, t) for t in np.linspace(0.0, 1.0, steps)])
         path[0], path[-1] = za, zb  # the ends are the encodings themselves, bit for bit
         return path
 
-    def interpolate(self, a, b, steps: int = 8, temperature: float | None = None,
-                    seed: int | None = None, greedy: bool = True) -> list[np.ndarray]:
+    def interpolate(
+        self,
+        a,
+        b,
+        steps: int = 8,
+        temperature: float | None = None,
+        seed: int | None = None,
+        greedy: bool = True,
+    ) -> list[np.ndarray]:
         """Decoded path; with Encoded endpoints each roll is as long as the longer window.
         Step 1 is the reconstruction of a, the last step that of b."""
         rolls = self.decode(self.interpolate_z(a, b, steps), temperature, seed)
@@ -245,8 +272,10 @@ class TrainedSegmentVAE:
 
     def latent_axes(self) -> LatentAxes:
         if self._axes is None:
-            raise CheckpointError(f"{self.folder} has no {LATENT_FILE}; run "
-                                  "`pianoplay train vae-segment --out FOLDER --finish-only`.")
+            raise CheckpointError(
+                f"{self.folder} has no {LATENT_FILE}; run "
+                "`pianoplay train vae-segment --out FOLDER --finish-only`."
+            )
         return self._axes
 
     def apply(self, z, amounts: dict[str, float]) -> np.ndarray:
@@ -260,7 +289,7 @@ class TrainedSegmentVAE:
     def build_latent_axes(self, rolls: list[np.ndarray], save: bool = True) -> LatentAxes:
         """Fit :class:`LatentAxes` on the segments of ``rolls`` (T, 88, 2) and store them."""
         L = self.segment_steps
-        segs = [r[k:k + L] for r in rolls for k in range(0, len(r) - L + 1, L)]
+        segs = [r[k : k + L] for r in rolls for k in range(0, len(r) - L + 1, L)]
         segs = [s for s in segs if s.any()]
         mu = np.concatenate(self.encode_rolls(segs))
         self._axes = fit_axes(mu, segs)
@@ -268,20 +297,29 @@ class TrainedSegmentVAE:
             (self.folder / LATENT_FILE).write_text(json.dumps(self._axes.to_json()) + "\n")
             config = read_config(self.folder)
             config.setdefault("files", {})["latent"] = LATENT_FILE
-            config["latent_axes"] = {"segments": len(segs),
-                                     "source": f"train split, consecutive {L}-frame segments"}
+            config["latent_axes"] = {
+                "segments": len(segs),
+                "source": f"train split, consecutive {L}-frame segments",
+            }
             write_config(self.folder, config)
             self.config = config
         return self._axes
 
-    def to_midi(self, roll: np.ndarray, tempo: float = 120.0, program: int = 0,
-                transpose: int = 0, source=None):
+    def to_midi(
+        self,
+        roll: np.ndarray,
+        tempo: float = 120.0,
+        program: int = 0,
+        transpose: int = 0,
+        source=None,
+    ):
         """A roll as PrettyMIDI; ``source`` (an Encoded) restores its key, tempo and metre,
         else ``transpose`` semitones are added."""
         if source is not None:
             return self.representation.to_midi(roll, source, tempo=tempo, program=program)
-        return self.representation.to_midi(roll, None, tempo=tempo, program=program,
-                                           transpose=-transpose)
+        return self.representation.to_midi(
+            roll, None, tempo=tempo, program=program, transpose=-transpose
+        )
 
 
 class _Piece:

@@ -54,11 +54,18 @@ class TrainConfig:
 
 def add_train_parser(families) -> None:
     p = families.add_parser("vae", help="LSTM-VAE (MusicVAE-style) on 16-bar windows")
-    p.add_argument("--data", type=Path, required=True,
-                   help="benchmark .mat/.pickle file (e.g. ../shared/data/benchmark/Nottingham.mat)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        required=True,
+        help="benchmark .mat/.pickle file (e.g. ../shared/data/benchmark/Nottingham.mat)",
+    )
     p.add_argument("--out", type=Path, required=True, help="checkpoint folder to write")
-    p.add_argument("--config", default=None,
-                   help='JSON file or string: {"model": {...VAEConfig}, "train": {...TrainConfig}}')
+    p.add_argument(
+        "--config",
+        default=None,
+        help='JSON file or string: {"model": {...VAEConfig}, "train": {...TrainConfig}}',
+    )
     p.add_argument("--max-minutes", type=float, default=None, help="wall-clock budget")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--device", default=None, help="cpu, cuda ... (default: auto)")
@@ -74,12 +81,18 @@ def parse_config(text: str | None) -> tuple[dict, dict]:
     if not text:
         return {}, {}
     try:
-        obj = json.loads(text) if text.lstrip().startswith("{") else json.loads(Path(text).read_text())
+        obj = (
+            json.loads(text)
+            if text.lstrip().startswith("{")
+            else json.loads(Path(text).read_text())
+        )
     except (OSError, json.JSONDecodeError) as err:
         raise PianoplayError(f"--config {text!r} is neither a JSON file nor a JSON object ({err}).")
     unknown = set(obj) - {"model", "train"}
     if unknown:
-        raise PianoplayError(f"--config: unknown sections {sorted(unknown)}; use 'model' and 'train'.")
+        raise PianoplayError(
+            f"--config: unknown sections {sorted(unknown)}; use 'model' and 'train'."
+        )
     return obj.get("model", {}), obj.get("train", {})
 
 
@@ -106,8 +119,16 @@ def run(args) -> int:
     if args.resume and not (args.out / "resume" / "state.json").is_file():
         raise PianoplayError(f"--resume: {args.out / 'resume'} holds no training state.")
     command = "pianoplay " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    train(args.data, args.out, model_over, train_over, pick_device(args.device),
-          resume=args.resume, command=command, test=not args.no_test)
+    train(
+        args.data,
+        args.out,
+        model_over,
+        train_over,
+        pick_device(args.device),
+        resume=args.resume,
+        command=command,
+        test=not args.no_test,
+    )
     return 0
 
 
@@ -144,8 +165,17 @@ def batches_by_length(windows, batch_size: int, rng: np.random.Generator):
     return [[windows[i] for i in g] for g in groups]
 
 
-def train(data: Path, out: Path, model_over: dict, train_over: dict, device, resume: bool = False,
-          command: str = "", test: bool = True, quiet: bool = False) -> dict:
+def train(
+    data: Path,
+    out: Path,
+    model_over: dict,
+    train_over: dict,
+    device,
+    resume: bool = False,
+    command: str = "",
+    test: bool = True,
+    quiet: bool = False,
+) -> dict:
     """Train and write the checkpoint folder ``out``; returns the final config dict."""
     import torch
     from tqdm import tqdm
@@ -153,8 +183,8 @@ def train(data: Path, out: Path, model_over: dict, train_over: dict, device, res
     from pianoplay.models.checkpoint import save_checkpoint
     from pianoplay.models.vae.evaluate import elbo, make_batch
     from pianoplay.models.vae.model import MusicVAE, VAEConfig
-    from pianoplay.training.state import load_state, save_state
     from pianoplay.music.vocab import ChordVocab
+    from pianoplay.training.state import load_state, save_state
 
     tc = TrainConfig.from_dict(train_over)
     train_rolls, valid_rolls = load_rolls(data, "train"), load_rolls(data, "valid")
@@ -166,8 +196,15 @@ def train(data: Path, out: Path, model_over: dict, train_over: dict, device, res
     model.set_unk_prior(vocab.key_probs, vocab.log_unk_norm)
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, tc.lr_decay)
-    st = {"epoch": 0, "step": 0, "best": math.inf, "best_epoch": 0, "bad_epochs": 0,
-          "elapsed_s": 0.0, "history": []}
+    st = {
+        "epoch": 0,
+        "step": 0,
+        "best": math.inf,
+        "best_epoch": 0,
+        "bad_epochs": 0,
+        "elapsed_s": 0.0,
+        "history": [],
+    }
     if resume:
         st = load_state(out / "resume", model, opt, sched, rng)
     t_start = time.time() - st["elapsed_s"]
@@ -176,14 +213,26 @@ def train(data: Path, out: Path, model_over: dict, train_over: dict, device, res
 
     def save_best(metrics: dict) -> None:
         config = {
-            "name": out.name, "family": "vae", "model": mc.to_dict(),
+            "name": out.name,
+            "family": "vae",
+            "model": mc.to_dict(),
             "representation": REPRESENTATION,
-            "data": {"name": data.stem, "path": str(data), "split": "train",
-                     "pieces": len(train_rolls), "frames": int(sum(map(len, train_rolls))),
-                     "window_frames": tc.window, "window_bars": tc.window // 8},
-            "training": {"command": command, "config": tc.to_dict(), "device": str(device),
-                         "torch_threads": torch.get_num_threads(), **{k: st[k] for k in (
-                             "epoch", "step", "best_epoch", "elapsed_s")}},
+            "data": {
+                "name": data.stem,
+                "path": str(data),
+                "split": "train",
+                "pieces": len(train_rolls),
+                "frames": int(sum(map(len, train_rolls))),
+                "window_frames": tc.window,
+                "window_bars": tc.window // 8,
+            },
+            "training": {
+                "command": command,
+                "config": tc.to_dict(),
+                "device": str(device),
+                "torch_threads": torch.get_num_threads(),
+                **{k: st[k] for k in ("epoch", "step", "best_epoch", "elapsed_s")},
+            },
             "metrics": metrics,
         }
         save_checkpoint(out, config, model.state_dict(), {"vocab.json": vocab.to_json()})
@@ -209,7 +258,9 @@ def train(data: Path, out: Path, model_over: dict, train_over: dict, device, res
             opt.step()
             st["step"] += 1
             sums += [recon.item(), o["kl"].sum().item(), n.item()]
-            bar.set_postfix(recon=f"{sums[0] / sums[2]:.3f}", kl=f"{sums[1] / sums[2]:.3f}", beta=f"{beta:.2f}")
+            bar.set_postfix(
+                recon=f"{sums[0] / sums[2]:.3f}", kl=f"{sums[1] / sums[2]:.3f}", beta=f"{beta:.2f}"
+            )
             if time.time() - t_start > budget:
                 stopped = True
                 break
@@ -217,10 +268,17 @@ def train(data: Path, out: Path, model_over: dict, train_over: dict, device, res
         st["epoch"] += 1
         st["elapsed_s"] = time.time() - t_start
         v = elbo(model, vocab, valid_rolls, tc.window, seed=tc.seed)
-        rec = {"epoch": st["epoch"], "step": st["step"], "minutes": st["elapsed_s"] / 60,
-               "train_recon": sums[0] / sums[2], "train_kl": sums[1] / sums[2],
-               "train_elbo": (sums[0] + sums[1]) / sums[2], "valid_recon": v["recon_nll_per_frame"],
-               "valid_kl": v["kl_per_frame"], "valid_elbo": v["elbo_nll_per_frame"]}
+        rec = {
+            "epoch": st["epoch"],
+            "step": st["step"],
+            "minutes": st["elapsed_s"] / 60,
+            "train_recon": sums[0] / sums[2],
+            "train_kl": sums[1] / sums[2],
+            "train_elbo": (sums[0] + sums[1]) / sums[2],
+            "valid_recon": v["recon_nll_per_frame"],
+            "valid_kl": v["kl_per_frame"],
+            "valid_elbo": v["elbo_nll_per_frame"],
+        }
         st["history"].append(rec)
         improved = rec["valid_elbo"] < st["best"]
         if improved:
@@ -229,10 +287,14 @@ def train(data: Path, out: Path, model_over: dict, train_over: dict, device, res
         else:
             st["bad_epochs"] += 1
         if not quiet:
-            print(f"epoch {st['epoch']:3d}  train recon {rec['train_recon']:.3f} kl {rec['train_kl']:.3f}"
-                  f"  | valid recon {rec['valid_recon']:.3f} kl {rec['valid_kl']:.3f} "
-                  f"elbo {rec['valid_elbo']:.3f}{' *' if improved else ''}  ({rec['minutes']:.1f} min)",
-                  flush=True)
+            print(
+                f"epoch {st['epoch']:3d}  train recon {rec['train_recon']:.3f} "
+                f"kl {rec['train_kl']:.3f}"
+                f"  | valid recon {rec['valid_recon']:.3f} kl {rec['valid_kl']:.3f} "
+                f"elbo {rec['valid_elbo']:.3f}{' *' if improved else ''}  "
+                f"({rec['minutes']:.1f} min)",
+                flush=True,
+            )
         plot_curves(st["history"], out / "loss_curves.png")
         (out / "history.json").write_text(json.dumps(st["history"], indent=1) + "\n")
         save_state(out / "resume", model, opt, sched, rng, st)
@@ -251,6 +313,7 @@ def finish(out: Path, device, data: Path, test: bool, quiet: bool) -> dict:
     config = read_config(out)
     if test:
         from pianoplay.models.vae.evaluate import evaluate
+
         config["metrics"]["test"] = evaluate(trained, load_rolls(data, "test"))
         if not quiet:
             print(json.dumps(config["metrics"]["test"], indent=1))
@@ -269,8 +332,10 @@ def plot_curves(history: list[dict], path: Path) -> None:
     for ax, key in zip(axes, ("recon", "kl", "elbo")):
         ax.plot(ep, [h[f"train_{key}"] for h in history], "o-", label="train")
         ax.plot(ep, [h[f"valid_{key}"] for h in history], "o-", label="valid")
-        ax.set_title({"recon": "reconstruction NLL", "kl": "KL", "elbo": "negative ELBO"}[key]
-                     + " (nats / frame)")
+        ax.set_title(
+            {"recon": "reconstruction NLL", "kl": "KL", "elbo": "negative ELBO"}[key]
+            + " (nats / frame)"
+        )
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
         ax.legend()

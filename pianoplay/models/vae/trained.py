@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pianoplay.models.checkpoint import load_checkpoint, read_config, write_config
 from pianoplay.errors import CheckpointError, MidiError
+from pianoplay.models.checkpoint import load_checkpoint, read_config, write_config
 from pianoplay.models.vae.latent import LatentAxes, fit_axes
 from pianoplay.models.vae.model import MusicVAE, VAEConfig
 from pianoplay.music.vocab import ChordVocab
@@ -68,9 +68,12 @@ class TrainedVAE:
         self._axes = axes
 
     @classmethod
-    def from_checkpoint(cls, folder: str | Path, device: torch.device | str | None = None) -> TrainedVAE:
+    def from_checkpoint(
+        cls, folder: str | Path, device: torch.device | str | None = None
+    ) -> TrainedVAE:
         if device is None:
             from pianoplay.device import pick_device
+
             device = pick_device(None)
         config, state, extras = load_checkpoint(folder, "cpu")
         if config.get("family") != "vae":
@@ -110,8 +113,13 @@ class TrainedVAE:
         return self.model.cfg.max_steps
 
     # sampling and decoding ----------------------------------------------
-    def sample(self, n: int = 1, temperature: float = 1.0, seed: int | None = None,
-               steps: int | None = None) -> list[np.ndarray]:
+    def sample(
+        self,
+        n: int = 1,
+        temperature: float = 1.0,
+        seed: int | None = None,
+        steps: int | None = None,
+    ) -> list[np.ndarray]:
         """``n`` pieces from z ~ N(0, I), decoded in one batch with sampling at
         ``temperature``; returns n (T, 88) uint8 rolls."""
         if n < 1:
@@ -120,8 +128,14 @@ class TrainedVAE:
         z = torch.randn(n, self.latent_dim, generator=gen)  # on the CPU: same z on any device
         return self._decode(z, temperature, greedy=False, seed=seed, steps=steps)
 
-    def decode(self, z, temperature: float | None = None, seed: int | None = None,
-               steps: int | None = None, greedy: bool = False) -> list[np.ndarray]:
+    def decode(
+        self,
+        z,
+        temperature: float | None = None,
+        seed: int | None = None,
+        steps: int | None = None,
+        greedy: bool = False,
+    ) -> list[np.ndarray]:
         """z (N, D) or (D,) -> N rolls (T, 88), one batched pass. Deterministic by
         default: tokens are sampled at ``DECODE_TEMPERATURE`` with a fixed ``seed``
         (0), the same random numbers for every call, so a slider move changes only
@@ -130,14 +144,22 @@ class TrainedVAE:
         z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, self.latent_dim)
         if greedy:
             return self._decode(z, 1.0, greedy=True, seed=None, steps=steps)
-        return self._decode(z, DECODE_TEMPERATURE if temperature is None else temperature,
-                            greedy=False, seed=0 if seed is None else seed, steps=steps)
+        return self._decode(
+            z,
+            DECODE_TEMPERATURE if temperature is None else temperature,
+            greedy=False,
+            seed=0 if seed is None else seed,
+            steps=steps,
+        )
 
     def _decode(self, z, temperature, greedy, seed, steps) -> list[np.ndarray]:
-        gen = torch.Generator(device=self.device).manual_seed(seed + 1) if seed is not None else None
+        gen = (
+            torch.Generator(device=self.device).manual_seed(seed + 1) if seed is not None else None
+        )
         with torch.inference_mode():
-            rolls = self.model.generate(z.to(self.device), steps or self.n_steps, temperature,
-                                        greedy, gen)
+            rolls = self.model.generate(
+                z.to(self.device), steps or self.n_steps, temperature, greedy, gen
+            )
         return [r.to(torch.uint8).cpu().numpy() for r in rolls]
 
     # encoding -----------------------------------------------------------
@@ -170,8 +192,11 @@ class TrainedVAE:
             from pianoplay.music.roll import load_roll
 
             rep = self.config.get("representation", {})
-            loaded = load_roll(source, steps_per_quarter=self.steps_per_quarter,
-                               normalize_key=rep.get("normalize_key", True))
+            loaded = load_roll(
+                source,
+                steps_per_quarter=self.steps_per_quarter,
+                normalize_key=rep.get("normalize_key", True),
+            )
             roll, bar_starts = loaded.roll, list(loaded.bar_starts) or [0]
             transpose, tempo = loaded.transpose, loaded.tempo
         if not roll.any():
@@ -195,16 +220,29 @@ class TrainedVAE:
                 chosen = [w for w in windows if w.start_bar == bar]
                 if not chosen:
                     last = windows[-1].start_bar + 1
-                    raise MidiError(f"no full window starts at bar {bar + 1}; "
-                                    f"pick a bar from 1 to {last}.")
+                    raise MidiError(
+                        f"no full window starts at bar {bar + 1}; pick a bar from 1 to {last}."
+                    )
                 w = chosen[0]
             else:
-                w = max(windows, key=lambda w: (int(w.roll.sum() > 0) * int((w.roll.sum(1) > 0).sum()),
-                                                -w.start_bar))
+                w = max(
+                    windows,
+                    key=lambda w: (
+                        int(w.roll.sum() > 0) * int((w.roll.sum(1) > 0).sum()),
+                        -w.start_bar,
+                    ),
+                )
             window, start_bar, n_bars = w.roll, w.start_bar, w.n_bars
         z = self.encode_rolls([window])[0]
-        return Encoded(z=z, roll=window, start_bar=int(start_bar), n_bars=int(n_bars),
-                       total_bars=len(bar_starts), transpose=int(transpose), tempo=float(tempo))
+        return Encoded(
+            z=z,
+            roll=window,
+            start_bar=int(start_bar),
+            n_bars=int(n_bars),
+            total_bars=len(bar_starts),
+            transpose=int(transpose),
+            tempo=float(tempo),
+        )
 
     # interpolation and latent axes -------------------------------------
     @staticmethod
@@ -218,16 +256,25 @@ class TrainedVAE:
         za, zb = self._z(a), self._z(b)
         return np.stack([slerp(za, zb, t) for t in np.linspace(0.0, 1.0, steps)])
 
-    def interpolate(self, a, b, steps: int = 8, temperature: float | None = None,
-                    seed: int | None = None, greedy: bool = False) -> list[np.ndarray]:
+    def interpolate(
+        self,
+        a,
+        b,
+        steps: int = 8,
+        temperature: float | None = None,
+        seed: int | None = None,
+        greedy: bool = False,
+    ) -> list[np.ndarray]:
         """Decoded slerp path between the posterior means of a and b (one batch;
         decoding as :meth:`decode`)."""
         return self.decode(self.interpolate_z(a, b, steps), temperature, seed, greedy=greedy)
 
     def latent_axes(self) -> LatentAxes:
         if self._axes is None:
-            raise CheckpointError(f"{self.folder} has no {LATENT_FILE}; retrain or run "
-                                  "TrainedVAE.build_latent_axes(train_rolls).")
+            raise CheckpointError(
+                f"{self.folder} has no {LATENT_FILE}; retrain or run "
+                "TrainedVAE.build_latent_axes(train_rolls)."
+            )
         return self._axes
 
     def apply(self, z, amounts: dict[str, float]) -> np.ndarray:
@@ -253,8 +300,11 @@ class TrainedVAE:
             (self.folder / LATENT_FILE).write_text(json.dumps(self._axes.to_json()) + "\n")
             config = read_config(self.folder)
             config.setdefault("files", {})["latent"] = LATENT_FILE
-            config["latent_axes"] = {"windows": len(wins), "source": "train split, consecutive "
-                                     f"{self.n_steps}-frame windows from each piece's start"}
+            config["latent_axes"] = {
+                "windows": len(wins),
+                "source": "train split, consecutive "
+                f"{self.n_steps}-frame windows from each piece's start",
+            }
             write_config(self.folder, config)
             self.config = config
         return self._axes
@@ -262,5 +312,10 @@ class TrainedVAE:
     def to_midi(self, roll: np.ndarray, tempo: float = 120.0, program: int = 0, transpose: int = 0):
         from pianoplay.music.roll import roll_to_midi
 
-        return roll_to_midi(roll, steps_per_quarter=self.steps_per_quarter, tempo=tempo,
-                            program=program, transpose=transpose)
+        return roll_to_midi(
+            roll,
+            steps_per_quarter=self.steps_per_quarter,
+            tempo=tempo,
+            program=program,
+            transpose=transpose,
+        )
