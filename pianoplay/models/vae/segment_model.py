@@ -220,7 +220,7 @@ class SegmentVAE(nn.Module):
 
     @property
     def device(self) -> torch.device:
-        return self.decoder.bos.device
+        return self.prior.start.device
 
     def encode(self, states: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """states (N, L, K) -> mu, logvar (N, D)."""
