@@ -191,7 +191,7 @@ def _follow_model_picker(actions: Actions, pickers: dict) -> None:
 
 
 def _sample_tab(actions: Actions, render: list) -> tuple[gr.Dropdown, dict]:
-    names = actions.names(("vae",)) + actions.names(LM_FAMILIES)
+    names = actions.names(("vae",), role="sample") + actions.names(LM_FAMILIES)
     with gr.Row():
         checkpoint = gr.Dropdown(
             names,

@@ -108,13 +108,24 @@ class Actions:
         self._maps_lock = threading.Lock()
 
     # models ---------------------------------------------------------------
-    def names(self, families: tuple[str, ...] | None = None, role: str | None = None) -> list[str]:
+    def names(
+        self, families: tuple[str, ...] | None = None, role: str | None = None
+    ) -> list[str]:
         """Checkpoint names of ``families``; with ``role`` ("interpolate", "latent", "sample")
-        the checkpoints whose config lists that role in ``app_roles`` come first."""
+        the checkpoints whose config lists that role in ``app_roles`` come first, and those
+        whose config refuses it (``not_for``, with the reason) are left out."""
         infos = [i for i in self.registry.list() if families is None or i.family in families]
         if role is not None:
+            infos = [i for i in infos if role not in i.config.get("not_for", {})]
             infos.sort(key=lambda i: role not in i.config.get("app_roles", ()))
         return [i.name for i in infos]
+
+    def refuse(self, name: str, role: str) -> None:
+        """A PianoplayError with the checkpoint's reason when it is not offered for ``role``."""
+        reason = self.registry.info(name).config.get("not_for", {}).get(role)
+        if reason:
+            others = ", ".join(self.names(("vae",), role)) or "none"
+            raise PianoplayError(f"{name} is not offered for {role}: {reason} Use: {others}.")
 
     def decode_temperature(self, name: str) -> float:
         """The temperature a VAE decodes at by default: 0 (its most likely notes) for a model
@@ -186,14 +197,14 @@ class Actions:
         temperature = check_range("Temperature", temperature, 0.05, 3.0)
         tempo, program = _render_args(tempo, program)
         model = self._load(name, ("vae", *LM_FAMILIES), "Sampling")
-        max_bars = (
-            model.n_steps // model.steps_per_bar if hasattr(model, "n_steps") else MAX_LM_BARS
-        )
+        self.refuse(name, "sample")
+        is_vae = model.family == "vae"
+        max_bars = model.n_steps // model.steps_per_bar if is_vae else MAX_LM_BARS
         bars = check_range("Bars", bars, 1, max_bars, integer=True)
         seed = _seed(seed)
         steps = bars * model.steps_per_bar
         _tick(progress, 0.1, "sampling")
-        if hasattr(model, "n_steps"):  # a VAE: decode z ~ N(0, I)
+        if is_vae:  # decode z from the prior
             rolls = model.sample(n, temperature=temperature, seed=seed, steps=steps)
         else:
             rolls = model.generate(
@@ -240,6 +251,8 @@ class Actions:
         vae = self._load(name, ("vae",), "The latent sliders")
         axes = vae.latent_axes()
         seed = check_range("Start seed", seed, 0, 2**31 - 1, integer=True)
+        if start is None and "sample" in vae.config.get("not_for", {}):
+            start = self.example_start(name, seed)  # its prior's points are not music
         if start is not None:
             z = np.asarray(start.z, dtype=np.float64)
         elif getattr(vae, "kind", None) == "segment":
@@ -258,6 +271,19 @@ class Actions:
             if value and attribute in axes.attributes:
                 moves[attribute] = value
         return vae.apply(z, moves) if moves else z.astype(np.float64)
+
+    def example_start(self, name: str, seed: int):
+        """The start point of ``seed`` for a VAE whose random points are not music: one of
+        the bundled tunes (``seed`` modulo their number), from a bar that the seed picks."""
+        from pianoplay.paths import ASSETS_DIR
+
+        vae = self.registry.load(name)
+        tunes = sorted(ASSETS_DIR.glob("*.mid"))
+        if not tunes:
+            raise PianoplayError(f"{name} starts from a bundled tune, and none is installed.")
+        loaded = vae.load(str(tunes[seed % len(tunes)]))
+        starts = max(1, len(loaded.bar_starts) - 15)  # bars where a whole 16-bar window fits
+        return vae.encode(loaded, bar=(seed // len(tunes)) % starts)
 
     def decode_latent(
         self,
