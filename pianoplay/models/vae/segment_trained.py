@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from pianoplay.errors import CheckpointError, MidiError
 from pianoplay.models.checkpoint import load_checkpoint, read_config, write_config
@@ -28,6 +29,7 @@ from pianoplay.models.vae.segment_model import SegmentVAE, SegmentVAEConfig, sta
 from pianoplay.music.representation import Representation
 
 LATENT_FILE = "latent.json"
+REFINE_LR = 0.1  # Adam step on z when an encoding is refined
 WINDOW_BARS = 16
 
 
@@ -150,8 +152,14 @@ class TrainedSegmentVAE:
         return [r[:steps] if steps else r for r in rolls]
 
     # encoding -----------------------------------------------------------
-    def encode_rolls(self, rolls: list[np.ndarray]) -> list[np.ndarray]:
-        """Posterior means of (T, 88, 2) rolls, each cut into segments -> list of (S, D)."""
+    def encode_rolls(self, rolls: list[np.ndarray], refine: int | None = None
+                     ) -> list[np.ndarray]:
+        """Encodings of (T, 88, 2) rolls, each cut into segments -> list of (S, D).
+
+        The posterior mean, then ``refine`` steps (default: the checkpoint's
+        ``encode_refine_steps``, 0 = the posterior mean alone) of gradient descent on z
+        towards the decoder's likelihood of the segment (semi-amortised inference: the
+        encoder's guess is closed on by the decoder itself; see :meth:`refine`)."""
         from pianoplay.models.vae.segment_train import window_states
 
         L = self.segment_steps
@@ -162,13 +170,39 @@ class TrainedSegmentVAE:
             segs.append(window_states(piece, 0, S * L).reshape(S, L, 88))
             counts.append(S)
         flat = np.concatenate(segs) if segs else np.zeros((0, L, 88), np.int64)
+        steps = self.refine_steps if refine is None else refine
         out = []
-        with torch.inference_mode():
-            for k in range(0, len(flat), 512):
-                mu, _ = self.model.encode(torch.as_tensor(flat[k:k + 512], device=self.device))
-                out.append(mu.cpu().numpy())
+        for k in range(0, len(flat), 512):
+            states = torch.as_tensor(flat[k:k + 512], device=self.device)
+            with torch.no_grad():
+                mu, _ = self.model.encode(states)
+            if steps:
+                mu = self.refine(mu, states, steps)
+            out.append(mu.cpu().numpy())
         mu = np.concatenate(out) if out else np.zeros((0, self.latent_dim), np.float32)
         return np.split(mu, np.cumsum(counts)[:-1])
+
+    @property
+    def refine_steps(self) -> int:
+        return int(self.config.get("encode_refine_steps", 0))
+
+    def refine(self, z: torch.Tensor, states: torch.Tensor, steps: int,
+               lr: float = REFINE_LR) -> torch.Tensor:
+        """``steps`` Adam steps on z (N, D) minimising the decoder's NLL of ``states``
+        (N, L, K) plus ``beta_max`` x the prior's 0.5 |z|^2 (the training objective for z
+        alone); the weights are not touched."""
+        weight = float(self.config.get("training", {}).get("config", {}).get("beta_max", 0.01))
+        z = z.detach().clone().requires_grad_(True)
+        opt = torch.optim.Adam([z], lr=lr)
+        target = states.reshape(-1)
+        with torch.enable_grad():
+            for _ in range(steps):
+                logits = self.model.decoder(z, states)  # (N, L, K, 3)
+                loss = F.cross_entropy(logits.reshape(-1, 3).float(), target, reduction="sum")
+                loss = loss + weight * 0.5 * z.pow(2).sum()
+                (z.grad,) = torch.autograd.grad(loss, z)
+                opt.step()
+        return z.detach()
 
     def load(self, source):
         """A MIDI path or bytes as a ``LoadedRoll`` on this model's grid (key moved to C)."""
