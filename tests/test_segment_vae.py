@@ -162,3 +162,19 @@ def test_refined_encoding_fits_the_decoder_better(nottingham_test_files, tmp_pat
 
     assert nll(refined) < nll(mean)
     assert all(torch.equal(v, vae.model.state_dict()[k]) for k, v in before.items())
+
+
+@pytest.mark.parametrize("module, cls", [
+    ("pianoplay.models.lm.model", "ChordLSTMConfig"),
+    ("pianoplay.models.lm.roll_model", "RollLSTMConfig"),
+    ("pianoplay.models.vae.model", "VAEConfig"),
+    ("pianoplay.models.vae.train", "TrainConfig"),
+])
+def test_every_config_class_refuses_unknown_keys_and_round_trips(module, cls):
+    import importlib
+
+    config_cls = getattr(importlib.import_module(module), cls)
+    with pytest.raises(ConfigError, match="tpyo"):
+        config_cls.from_dict({"tpyo": 1})
+    obj = config_cls()
+    assert config_cls.from_dict(json.loads(json.dumps(obj.to_dict()))) == obj

@@ -18,11 +18,13 @@ Bernoulli of the vocabulary (``ChordVocab.unk_logprob``).
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from pianoplay.config_io import from_dict
 
 N_KEYS = 88
 
@@ -42,9 +44,8 @@ class ChordLSTMConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> ChordLSTMConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+    def from_dict(cls, d: dict, where: str = "model") -> ChordLSTMConfig:
+        return from_dict(cls, d, where)
 
 
 def log1mexp(x: torch.Tensor) -> torch.Tensor:

@@ -8,11 +8,13 @@ training loop and one evaluator serve both.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from pianoplay.config_io import from_dict
 
 N_KEYS = 88
 
@@ -28,9 +30,8 @@ class RollLSTMConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> RollLSTMConfig:
-        names = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in names})
+    def from_dict(cls, d: dict, where: str = "model") -> RollLSTMConfig:
+        return from_dict(cls, d, where)
 
 
 class RollLSTM(nn.Module):
