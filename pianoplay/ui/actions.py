@@ -124,7 +124,7 @@ class Actions:
         """A PianoplayError with the checkpoint's reason when it is not offered for ``role``."""
         reason = self.registry.info(name).config.get("not_for", {}).get(role)
         if reason:
-            others = ", ".join(self.names(("vae",), role)) or "none"
+            others = ", ".join(n for n in self.names(("vae",), role) if n != name) or "none"
             raise PianoplayError(f"{name} is not offered for {role}: {reason} Use: {others}.")
 
     def decode_temperature(self, name: str) -> float:
@@ -304,6 +304,7 @@ class Actions:
         in that file's key."""
         tempo, program = _render_args(tempo, program)
         vae = self._load(name, ("vae",), "The latent sliders")
+        self.refuse(name, "latent")
         temperature = self._vae_temperature(name, temperature)
         start = vae.encode(midi) if midi is not None else None
         z = self.latent_z(name, seed, amounts, start)
@@ -368,6 +369,7 @@ class Actions:
         if a is None or b is None:
             raise PianoplayError("Upload two MIDI files (or pick two examples) to interpolate.")
         vae = self._load(name, ("vae",), "Interpolation")
+        self.refuse(name, "interpolate")
         temperature = self._vae_temperature(name, temperature)
         _tick(progress, 0.05, "encoding the two pieces")
         enc = [vae.encode(a), vae.encode(b)]
