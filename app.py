@@ -23,16 +23,15 @@ from gradio.utils import get_upload_folder
 
 from pianoplay.decoding import STRATEGIES
 from pianoplay.errors import PianoplayError
+from pianoplay.limits import PRIMER_BARS, STEPS_RANGE
 from pianoplay.paths import ASSETS_DIR
 from pianoplay.ui.actions import (
     ATTRIBUTE_SLIDERS,
     AXIS_SLIDERS,
     LM_FAMILIES,
     MAX_LM_BARS,
-    MAX_PRIMER_BARS,
     MAX_SAMPLES,
     SEED_MAX,
-    STEPS_RANGE,
     Actions,
 )
 from pianoplay.ui.outputs import Outputs
@@ -565,7 +564,7 @@ def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
         bars = gr.Slider(1, MAX_LM_BARS, value=16, step=1, label="Bars")
         seed = gr.Number(-1, precision=0, minimum=-1, label="Seed", info=SEED_INFO)
         primer = gr.File(
-            label=f"Primer MIDI (optional; its first {MAX_PRIMER_BARS} bars are continued)",
+            label=f"Primer MIDI (optional; its first {PRIMER_BARS} bars are continued)",
             file_types=MIDI_TYPES,
             type="filepath",
         )

@@ -27,7 +27,14 @@ def add_parser(sub) -> None:
     p.add_argument(
         "--primer", type=Path, default=None, help="MIDI file to continue (kept verbatim)"
     )
-    p.add_argument("--primer-bars", type=int, default=4, help="use the first N bars of the primer")
+    from pianoplay.limits import PRIMER_BARS
+
+    p.add_argument(
+        "--primer-bars",
+        type=int,
+        default=PRIMER_BARS,
+        help=f"use the first N bars of the primer (default {PRIMER_BARS}, as in the app)",
+    )
     p.add_argument("-n", type=int, default=1, help="outputs (one batch)")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument(

@@ -18,8 +18,13 @@ def add_parser(sub) -> None:
     p.add_argument("a", type=Path, metavar="A.mid")
     p.add_argument("b", type=Path, metavar="B.mid")
     p.add_argument("--checkpoint", default="vae-nottingham", help="registry name or folder (a VAE)")
+    from pianoplay.limits import STEPS_RANGE
+
     p.add_argument(
-        "--steps", type=int, default=8, help="points on the path, endpoints included (2-32)"
+        "--steps",
+        type=int,
+        default=8,
+        help="points on the path, endpoints included ({}-{}, as in the app)".format(*STEPS_RANGE),
     )
     p.add_argument("--bar-a", type=int, default=None, help="1-based first bar of A's window")
     p.add_argument("--bar-b", type=int, default=None, help="1-based first bar of B's window")
@@ -40,9 +45,11 @@ def run(args) -> int:
 
     from pianoplay.commands.sample import check_common, load_vae, write_outputs
     from pianoplay.errors import PianoplayError
+    from pianoplay.limits import STEPS_RANGE
 
-    if not 2 <= args.steps <= 32:
-        raise PianoplayError(f"--steps must be between 2 and 32, not {args.steps}.")
+    lo, hi = STEPS_RANGE
+    if not lo <= args.steps <= hi:
+        raise PianoplayError(f"--steps must be between {lo} and {hi}, not {args.steps}.")
     if args.temperature is not None and not 0.05 <= args.temperature <= 3.0:
         raise PianoplayError(f"--temperature must be between 0.05 and 3, not {args.temperature:g}.")
     for flag, bar in (("--bar-a", args.bar_a), ("--bar-b", args.bar_b)):

@@ -17,15 +17,14 @@ from pathlib import Path
 import numpy as np
 
 from pianoplay.errors import PianoplayError
+from pianoplay.limits import PRIMER_BARS, STEPS_RANGE
 from pianoplay.ui.outputs import Outputs, Piece, cut_wav, render_piece
 
 Progress = Callable[[float, str], None]
 LM_FAMILIES = ("chord-lstm", "roll-lstm")
 MAX_SAMPLES = 4
 MAX_LM_BARS = 64
-MAX_PRIMER_BARS = 8  # a primer's first bars that are continued (the UI and the CLI read it)
 PREVIEW_BARS = 4  # the Model tab's sample to listen to
-STEPS_RANGE = (2, 16)  # interpolation steps, A and B included (the UI and the CLI read it)
 TEMPO_RANGE = (40.0, 240.0)
 N_AXES = 6  # principal-axis sliders shown
 # Greedy decoding of the VAE collapses to held chords; sampling a little below 1
@@ -487,7 +486,7 @@ class Actions:
             normalize_key=rep.get("normalize_key", True),
         )
         starts = loaded.bar_starts
-        end = starts[MAX_PRIMER_BARS] if len(starts) > MAX_PRIMER_BARS else len(loaded.roll)
+        end = starts[PRIMER_BARS] if len(starts) > PRIMER_BARS else len(loaded.roll)
         roll = loaded.roll[:end]
         if not roll.any():
             raise PianoplayError("The primer MIDI has no notes in its first bars.")
