@@ -84,7 +84,7 @@ class Interpolation:
     steps: list[Piece]  # one MIDI per step, A first and B last
     path: Piece  # the whole path as one MIDI and one WAV
     grid: Path  # piano rolls of every step
-    step_seconds: float  # length of one step in the path audio
+    step_seconds: list[float]  # length of each step in the path audio
     summary: str  # which bars were taken from each piece, and the keys (Markdown)
     comparison: Path | None = None  # A and B beside their reconstructions (steps 1 and N)
 
@@ -93,7 +93,8 @@ class Interpolation:
         index = check_range("Step", index, 0, len(self.steps) - 1, integer=True)
         dest = self.path.midi.parent / f"step_{index + 1:02d}.wav"
         if not dest.exists():
-            cut_wav(self.path.wav, index * self.step_seconds, self.step_seconds + 1.0, dest)
+            start = sum(self.step_seconds[:index])
+            cut_wav(self.path.wav, start, self.step_seconds[index] + 1.0, dest)
         return dest
 
 
@@ -420,7 +421,7 @@ class Actions:
                 "B: reconstruction (last step)",
             ],
         )
-        step_seconds = len(rolls[0]) * 60.0 / (tempo * vae.steps_per_quarter)
+        step_seconds = [len(r) * 60.0 / (tempo * vae.steps_per_quarter) for r in rolls]
         summary = _bars_summary(enc, [a, b]) + "\n" + _keys_summary(enc, shifts)
         return Interpolation(pieces, path, grid, step_seconds, summary, comparison)
 

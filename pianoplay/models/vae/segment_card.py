@@ -24,8 +24,11 @@ def _rows(name: str, path: Path, key: str = "model") -> list[dict]:
 
 
 def write_card(folder: Path, intro: str, notes: str = "") -> Path:
+    from pianoplay.models.vae.segment_model import SegmentVAEConfig
+
     config = json.loads((folder / "config.json").read_text())
-    name, mc, tc = config["name"], config["model"], config["training"]
+    name, tc = config["name"], config["training"]
+    mc = SegmentVAEConfig.from_dict(config["model"]).to_dict()  # defaults filled in
     lines = [f"# {name}", "", intro.strip(), "", "## Architecture", ""]
     lines += [
         f"- segments of {mc['segment_steps']} sixteenth-note frames, one z of {mc['latent_dim']} "

@@ -25,7 +25,6 @@ import numpy as np
 from pianoplay.config_io import from_dict, to_dict
 from pianoplay.music.representation import SIXTEENTHS
 
-
 CRITERION = "nll + beta_max * kl"  # how the best checkpoint is chosen (validation)
 
 

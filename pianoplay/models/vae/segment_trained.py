@@ -276,33 +276,37 @@ class TrainedSegmentVAE:
         return self.decode(encoded.z, steps=len(encoded.roll))[0]
 
     # interpolation and latent axes -------------------------------------
+    def silence_z(self) -> np.ndarray:
+        """(D,) the encoding of a silent segment (pads the shorter end of a path)."""
+        if not hasattr(self, "_silence"):
+            L = self.segment_steps
+            self._silence = self.encode_rolls([np.zeros((L, 88, 2), np.uint8)])[0][0]
+        return self._silence
+
     def interpolate_z(self, a, b, steps: int) -> np.ndarray:
         """(steps, S, D) slerp path (row by row) from a to b, endpoints included; the
-        shorter latent is padded with the other's last rows."""
+        shorter latent is padded with silent segments, so the ends decode to a and b."""
         if steps < 2:
             raise ValueError(f"steps must be at least 2 (the two endpoints), got {steps}")
         za, zb = (np.asarray(x.z if isinstance(x, Encoded) else x, np.float64) for x in (a, b))
         S = max(len(za), len(zb))
-        za = np.concatenate([za, zb[len(za) : S]]) if len(za) < S else za
-        zb = np.concatenate([zb, za[len(zb) : S]]) if len(zb) < S else zb
+        silence = self.silence_z()[None].astype(np.float64)
+        za = np.concatenate([za, np.repeat(silence, S - len(za), 0)])
+        zb = np.concatenate([zb, np.repeat(silence, S - len(zb), 0)])
         path = np.stack([slerp_rows(za, zb, t) for t in np.linspace(0.0, 1.0, steps)])
         path[0], path[-1] = za, zb  # the ends are the encodings themselves, bit for bit
         return path
 
-    def interpolate(
-        self,
-        a,
-        b,
-        steps: int = 8,
-        temperature: float | None = None,
-        seed: int | None = None,
-        greedy: bool = True,
-    ) -> list[np.ndarray]:
-        """Decoded path; with Encoded endpoints each roll is as long as the longer window.
-        Step 1 is the reconstruction of a, the last step that of b."""
+    def interpolate(self, a, b, steps: int = 8, temperature: float | None = None,
+                    seed: int | None = None, greedy: bool = True) -> list[np.ndarray]:
+        """Decoded path. With Encoded endpoints step i is as long as the windows' lengths
+        interpolated (a 6/8 window of A growing to a 4/4 window of B): step 1 is the
+        reconstruction of a, the last step that of b."""
         rolls = self.decode(self.interpolate_z(a, b, steps), temperature, seed)
-        lengths = [len(x.roll) for x in (a, b) if isinstance(x, Encoded)]
-        return [r[: max(lengths)] for r in rolls] if lengths else rolls
+        if isinstance(a, Encoded) and isinstance(b, Encoded):
+            lengths = np.rint(np.linspace(len(a.roll), len(b.roll), steps)).astype(int)
+            rolls = [r[:n] for r, n in zip(rolls, lengths)]
+        return rolls
 
     def latent_axes(self) -> LatentAxes:
         if self._axes is None:
