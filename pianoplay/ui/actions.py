@@ -145,8 +145,11 @@ class Actions:
         return card_markdown(self._info(name))
 
     def preview(self, name: str, tempo=120.0, program=0) -> Piece:
-        """A short sample (``PREVIEW_BARS`` bars) of any checkpoint, to listen to on the
-        Model tab."""
+        """Something of any checkpoint to listen to on the Model tab: a short sample
+        (``PREVIEW_BARS`` bars), or, from a VAE not offered for sampling, a bundled tune as
+        it gives it back (the Latent tab's start point of a random seed)."""
+        if "sample" in self._info(name).config.get("not_for", {}):
+            return self.decode_latent(name, _seed(-1), {}, tempo, program)[0]
         bars = min(PREVIEW_BARS, self.max_bars(name))
         return self.sample(name, 1, bars, 1.0, -1, tempo, program)[0]
 

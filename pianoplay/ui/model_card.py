@@ -59,8 +59,8 @@ PURPOSE = {
     "encodes your MIDI into a point you can move (**Latent sliders**) and walks between two "
     "pieces (**Interpolate**).",
     "segment": "A variational autoencoder with one code per 2 bars of sixteenth notes, made to "
-    "give your notes back (at temperature 0): it leads the **Latent sliders** and "
-    "**Interpolate** tabs; a prior over the codes samples new pieces (**Sample**).",
+    "give your notes back (at temperature 0): your file in the **Latent sliders** tab, moved, "
+    "and paths between two files (**Interpolate**).",
     "chord-lstm": "A language model over chords (each frame's set of notes is one token): "
     "writes and continues music (**Generate**: sampling, top-k, top-p, greedy, beam) and "
     "scores it exactly (nats per frame).",
@@ -182,6 +182,11 @@ def card_markdown(info) -> str:
         f"- **Trained on**: {_data(config)}",
         f"- **Representation**: {_representation(info.representation)}",
     ]
+    roles = config.get("app_roles") or ()
+    if roles:
+        lines.append(f"- **The app's first choice for**: {', '.join(roles)}")
+    for role, reason in (config.get("not_for") or {}).items():
+        lines.append(f"- **Not offered for {role}**: {reason}")
     metrics = info.metrics
     for dotted in HEADLINE:
         value = _lookup(metrics, dotted)
