@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from pianoplay.errors import PianoplayError
-from pianoplay.limits import PRIMER_BARS, STEPS_RANGE
+from pianoplay.limits import DECODE_TEMPERATURE, PRIMER_BARS, STEPS_RANGE
 from pianoplay.ui.outputs import Outputs, Piece, cut_wav, render_piece
 
 Progress = Callable[[float, str], None]
@@ -27,9 +27,6 @@ MAX_LM_BARS = 64
 PREVIEW_BARS = 4  # the Model tab's sample to listen to
 TEMPO_RANGE = (40.0, 240.0)
 N_AXES = 6  # principal-axis sliders shown
-# Greedy decoding of the VAE collapses to held chords; sampling a little below 1
-# with fixed noise keeps the music and stays repeatable (TrainedVAE's default too).
-DECODE_TEMPERATURE = 0.8
 # slider name (also the API keyword) -> LatentAxes attribute
 ATTRIBUTE_SLIDERS = {
     "density": "note_density",

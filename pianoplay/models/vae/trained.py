@@ -26,7 +26,7 @@ from pianoplay.models.vae.model import MusicVAE, VAEConfig
 from pianoplay.music.vocab import ChordVocab
 
 LATENT_FILE = "latent.json"
-DECODE_TEMPERATURE = 0.8  # default of decode() / interpolate(), with a fixed seed
+from pianoplay.limits import DECODE_TEMPERATURE  # noqa: E402  (decode()'s default)
 
 
 @dataclass
