@@ -33,8 +33,10 @@ def write_card(folder: Path, intro: str, notes: str = "") -> Path:
     lines += [
         f"- segments of {mc['segment_steps']} sixteenth-note frames, one z of {mc['latent_dim']} "
         "dims each; a 16-bar window is cut into segments and each is encoded on its own",
-        f"- encoder `{mc['encoder']}`, decoder `{mc['decoder']}` "
-        f"(hidden: encoder {mc['enc_hidden']}, decoder {mc['dec_hidden']}, MLP {mc['mlp_hidden']})",
+        f"- encoder `{mc['encoder']}`, decoder `{mc['decoder']}` ("
+        + (f"two hidden layers of {mc['mlp_hidden']}" if "mlp" in (mc["encoder"], mc["decoder"])
+           else f"LSTM: encoder {mc['enc_hidden']} per direction, decoder {mc['dec_hidden']}")
+        + ")",
         "- every key of every frame is off / onset / hold (a repeated note stays two notes)",
         f"- prior over the z sequence: an LSTM ({mc['prior_hidden']} units) giving a diagonal "
         "Gaussian for each next z; `sample` draws from it, its temperature scales the deviation",
