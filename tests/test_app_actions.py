@@ -193,3 +193,11 @@ def test_outputs_stay_under_their_size_limit(tmp_path, monkeypatch):
     (fresh / "a.wav").write_bytes(bytes(5000))  # recent: kept although over the limit
     outputs.new("next")
     assert not any(f.exists() for f in old) and fresh.exists()
+
+
+def test_latent_start_points_are_encoded_once(actions):
+    if "vae-faithful" not in actions.registry.names():
+        pytest.skip("the shipped checkpoint vae-faithful is not installed")
+    start = actions.example_start("vae-faithful", 3)
+    assert actions.example_start("vae-faithful", 3) is start  # a slider move re-encodes nothing
+    assert actions.example_start("vae-faithful", 4) is not start

@@ -24,6 +24,7 @@ Progress = Callable[[float, str], None]
 LM_FAMILIES = ("chord-lstm", "roll-lstm")
 MAX_SAMPLES = 4
 MAX_LM_BARS = 64
+MAX_CACHED_STARTS = 64  # start points of the Latent tab kept encoded
 PREVIEW_BARS = 4  # the Model tab's sample to listen to
 TEMPO_RANGE = (40.0, 240.0)
 N_AXES = 6  # principal-axis sliders shown
@@ -103,6 +104,9 @@ class Actions:
         self.outputs = outputs or Outputs()
         self._maps: dict[str, object] = {}
         self._maps_lock = threading.Lock()
+        # (checkpoint, seed) -> Encoded: encoding a tune (with refinement) takes ~200 ms,
+        # and every slider release of one start point needs the same one
+        self._starts: dict[tuple[str, int], object] = {}
 
     # models ---------------------------------------------------------------
     def names(
@@ -274,7 +278,16 @@ class Actions:
 
     def example_start(self, name: str, seed: int):
         """The start point of ``seed`` for a VAE whose random points are not music: one of
-        the bundled tunes (``seed`` modulo their number), from a bar that the seed picks."""
+        the bundled tunes (``seed`` modulo their number), from a bar that the seed picks.
+        Cached (the last ``MAX_CACHED_STARTS``): it does not change while sliders move."""
+        key = (name, int(seed))
+        if key not in self._starts:
+            if len(self._starts) >= MAX_CACHED_STARTS:
+                self._starts.pop(next(iter(self._starts)), None)  # the oldest
+            self._starts[key] = self._example_start(name, seed)
+        return self._starts[key]
+
+    def _example_start(self, name: str, seed: int):
         from pianoplay.paths import ASSETS_DIR
 
         vae = self.registry.load(name)
