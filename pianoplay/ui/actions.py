@@ -280,12 +280,27 @@ class Actions:
         """The start point of ``seed`` for a VAE whose random points are not music: one of
         the bundled tunes (``seed`` modulo their number), from a bar that the seed picks.
         Cached (the last ``MAX_CACHED_STARTS``): it does not change while sliders move."""
-        key = (name, int(seed))
-        if key not in self._starts:
-            if len(self._starts) >= MAX_CACHED_STARTS:
-                self._starts.pop(next(iter(self._starts)), None)  # the oldest
-            self._starts[key] = self._example_start(name, seed)
-        return self._starts[key]
+        return self._cached_start((name, int(seed)), lambda: self._example_start(name, seed))
+
+    def file_start(self, name: str, midi):
+        """The encoding of an uploaded file (path or bytes), cached like a bundled tune's:
+        every slider release of the same upload reuses it."""
+        import hashlib
+
+        data = midi if isinstance(midi, bytes) else Path(midi).read_bytes()
+        key = (name, hashlib.sha256(data).hexdigest())
+        return self._cached_start(key, lambda: self.registry.load(name).encode(midi))
+
+    def _cached_start(self, key, make):
+        with self._maps_lock:
+            hit = self._starts.get(key)
+        if hit is None:
+            hit = make()
+            with self._maps_lock:
+                if len(self._starts) >= MAX_CACHED_STARTS:
+                    self._starts.pop(next(iter(self._starts)), None)  # the oldest
+                self._starts[key] = hit
+        return hit
 
     def _example_start(self, name: str, seed: int):
         from pianoplay.paths import ASSETS_DIR
@@ -319,7 +334,7 @@ class Actions:
         vae = self._load(name, ("vae",), "The latent sliders")
         self.refuse(name, "latent")
         temperature = self._vae_temperature(name, temperature)
-        start = vae.encode(midi) if midi is not None else None
+        start = self.file_start(name, midi) if midi is not None else None
         z = self.latent_z(name, seed, amounts, start)
         roll = vae.decode(
             z[None], temperature=temperature or None, seed=int(seed), greedy=temperature == 0
@@ -385,7 +400,7 @@ class Actions:
         self.refuse(name, "interpolate")
         temperature = self._vae_temperature(name, temperature)
         _tick(progress, 0.05, "encoding the two pieces")
-        enc = [vae.encode(a), vae.encode(b)]
+        enc = vae.encode_many([a, b])
         _tick(progress, 0.2, "decoding the path")
         rolls = vae.interpolate(
             enc[0], enc[1], steps, temperature=temperature or None, seed=0, greedy=temperature == 0

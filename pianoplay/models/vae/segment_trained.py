@@ -30,6 +30,7 @@ from pianoplay.music.representation import Representation
 
 LATENT_FILE = "latent.json"
 REFINE_LR = 0.1  # Adam step on z when an encoding is refined
+REFINE_CHECK = 5  # refinement checks every this many steps which segments are exact
 WINDOW_BARS = 16
 
 
@@ -188,30 +189,51 @@ class TrainedSegmentVAE:
 
     def refine(self, z: torch.Tensor, states: torch.Tensor, steps: int,
                lr: float = REFINE_LR) -> torch.Tensor:
-        """``steps`` Adam steps on z (N, D) minimising the decoder's NLL of ``states``
+        """Up to ``steps`` Adam steps on z (N, D) minimising the decoder's NLL of ``states``
         (N, L, K) plus ``beta_max`` x the prior's 0.5 |z|^2 (the training objective for z
-        alone); the weights are not touched."""
+        alone); the weights are not touched. A segment whose most likely states already
+        equal its own stops moving (checked every ``REFINE_CHECK`` steps), and the loop ends
+        when all have, so easy files take a few steps and dense ones the budget."""
         weight = float(self.config.get("training", {}).get("config", {}).get("beta_max", 0.01))
-        z = z.detach().clone().requires_grad_(True)
-        opt = torch.optim.Adam([z], lr=lr)
-        target = states.reshape(-1)
+        out = z.detach().clone()
+        active = torch.arange(len(z), device=z.device)  # segments still moving
+        za = out.clone().requires_grad_(True)
+        opt = torch.optim.Adam([za], lr=lr)
         with torch.enable_grad():
-            for _ in range(steps):
-                logits = self.model.decoder(z, states)  # (N, L, K, 3)
-                loss = F.cross_entropy(logits.reshape(-1, 3).float(), target, reduction="sum")
-                loss = loss + weight * 0.5 * z.pow(2).sum()
-                (z.grad,) = torch.autograd.grad(loss, z)
+            for step in range(steps):
+                target = states[active]
+                logits = self.model.decoder(za, target)  # (n, L, K, 3)
+                if step % REFINE_CHECK == 0:
+                    exact = (logits.argmax(-1) == target).flatten(1).all(1)  # (n,)
+                    if exact.any():  # exact segments keep their z and leave the batch
+                        out[active[exact]] = za.detach()[exact]
+                        keep = ~exact
+                        if not keep.any():
+                            return out
+                        moments = opt.state[za]
+                        za = za.detach()[keep].clone().requires_grad_(True)
+                        opt = torch.optim.Adam([za], lr=lr)
+                        opt.state[za] = {k: (v[keep] if v.dim() else v) for k, v in moments.items()}
+                        active = active[keep]
+                        continue  # the next step's forward pass is on the smaller batch
+                loss = F.cross_entropy(logits.reshape(-1, 3).float(), target.reshape(-1),
+                                       reduction="sum")
+                loss = loss + weight * 0.5 * za.pow(2).sum()
+                (za.grad,) = torch.autograd.grad(loss, za)
                 opt.step()
-        return z.detach()
+        out[active] = za.detach()
+        return out
 
     def load(self, source):
         """A MIDI path or bytes as a ``LoadedRoll`` on this model's grid (key moved to C)."""
         return self.representation.load(source)
 
-    def encode(self, source, bar: int | None = None, n_bars: int = WINDOW_BARS) -> Encoded:
+    def encode(self, source, bar: int | None = None, n_bars: int = WINDOW_BARS,
+               latent: bool = True) -> Encoded:
         """Encode an ``n_bars``-bar window of ``source`` (MIDI path or bytes, a LoadedRoll, or
         a (T, 88, 2) roll). With ``bar`` the window starts there; otherwise at the bar line
-        whose window holds the most notes (the first of equals). Short pieces are padded."""
+        whose window holds the most notes (the first of equals). Short pieces are padded.
+        ``latent=False`` leaves ``z`` None (:meth:`encode_many` encodes windows together)."""
         from pianoplay.music.roll import LoadedRoll
         from pianoplay.music.windows import count_notes
 
@@ -257,7 +279,7 @@ class TrainedSegmentVAE:
         if not piece.any():
             raise MidiError(f"bar {start_bar + 1} of the piece starts after its last note.")
         window[: len(piece)] = piece
-        z = self.encode_rolls([window])[0]
+        z = self.encode_rolls([window])[0] if latent else None
         n_in = sum(1 for s in starts if start <= s < start + W)
         return Encoded(
             z=z,
@@ -270,6 +292,14 @@ class TrainedSegmentVAE:
             time_signature=tuple(loaded.time_signature),
             key=loaded.key,
         )
+
+    def encode_many(self, sources) -> list[Encoded]:
+        """:meth:`encode` of several files, their windows refined together in one batch
+        (an interpolation's two ends cost about one)."""
+        encoded = [self.encode(source, latent=False) for source in sources]
+        for enc, z in zip(encoded, self.encode_rolls([e.roll for e in encoded])):
+            enc.z = z
+        return encoded
 
     def reconstruct(self, encoded: Encoded) -> np.ndarray:
         """The deterministic decoding of an encoding, cut to its window: (W, 88, 2)."""

@@ -244,6 +244,10 @@ class TrainedVAE:
             tempo=float(tempo),
         )
 
+    def encode_many(self, sources) -> list[Encoded]:
+        """:meth:`encode` of each source (the protocol every VAE offers)."""
+        return [self.encode(source) for source in sources]
+
     # interpolation and latent axes -------------------------------------
     @staticmethod
     def _z(x) -> np.ndarray:
