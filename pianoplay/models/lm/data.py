@@ -53,9 +53,11 @@ def make_batch(rolls: list[np.ndarray], vocab: ChordVocab | None) -> Batch:
 
 def model_inputs(model, batch: Batch):
     """The first forward() arguments of either family."""
-    if hasattr(model, "wte"):  # chord-LSTM: token ids
+    from pianoplay.models.lm.model import ChordLSTM
+
+    if isinstance(model, ChordLSTM):  # token ids
         return batch.tokens_in, batch.frames_in
-    return batch.tokens_in == 1, batch.frames_in
+    return batch.tokens_in == 1, batch.frames_in  # roll-LSTM: a start flag
 
 
 def batch_log_prob(model, batch: Batch) -> torch.Tensor:
