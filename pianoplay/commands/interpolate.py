@@ -17,7 +17,10 @@ def add_parser(sub) -> None:
     p = sub.add_parser("interpolate", help="walk the VAE's latent space between two MIDI files")
     p.add_argument("a", type=Path, metavar="A.mid")
     p.add_argument("b", type=Path, metavar="B.mid")
-    p.add_argument("--checkpoint", default="vae-nottingham", help="registry name or folder (a VAE)")
+    p.add_argument(
+        "--checkpoint", default="vae-faithful",
+        help="registry name or folder (a VAE; default: the app's faithful one)",
+    )
     from pianoplay.limits import STEPS_RANGE
 
     p.add_argument(
@@ -32,7 +35,8 @@ def add_parser(sub) -> None:
         "--temperature",
         type=float,
         default=None,
-        help="sampling temperature (default 0.8; a fixed --seed makes it repeatable)",
+        help="decoding temperature (default: the checkpoint's own, 0 = most likely notes for "
+        "vae-faithful; a fixed --seed makes sampling repeatable)",
     )
     p.add_argument("--greedy", action="store_true", help="argmax decoding instead of sampling")
     p.add_argument("--seed", type=int, default=None)
@@ -46,12 +50,13 @@ def run(args) -> int:
     from pianoplay.commands.sample import check_common, load_vae, write_outputs
     from pianoplay.errors import PianoplayError
     from pianoplay.limits import STEPS_RANGE
+    from pianoplay.music.roll import shift_keys
 
     lo, hi = STEPS_RANGE
     if not lo <= args.steps <= hi:
         raise PianoplayError(f"--steps must be between {lo} and {hi}, not {args.steps}.")
-    if args.temperature is not None and not 0.05 <= args.temperature <= 3.0:
-        raise PianoplayError(f"--temperature must be between 0.05 and 3, not {args.temperature:g}.")
+    if args.temperature is not None and not 0.0 <= args.temperature <= 3.0:
+        raise PianoplayError(f"--temperature must be between 0 and 3, not {args.temperature:g}.")
     for flag, bar in (("--bar-a", args.bar_a), ("--bar-b", args.bar_b)):
         if bar is not None and bar < 1:
             raise PianoplayError(f"{flag} counts bars from 1, not {bar}.")
@@ -69,11 +74,15 @@ def run(args) -> int:
     a, b = ends
     for name, path, e in (("A", args.a, a), ("B", args.b, b)):
         print(f"{name}: bars {e.start_bar + 1}-{e.start_bar + e.n_bars} of {e.total_bars}")
-        if e.transpose:  # the path runs between two keys, so it is written in C
-            print(f"transposed {path.name} by {e.transpose:+d} semitones to C; output stays in C")
+        if e.transpose:
+            print(f"transposed {path.name} by {e.transpose:+d} semitones to C for the model")
+    print("step 1 is written in A's key, the last step in B's, the steps between in between")
     rolls = trained.interpolate(
         a, b, args.steps, temperature=args.temperature, seed=args.seed, greedy=args.greedy
     )
+    # As the app: keys move from A's (undoing its move to C) to B's in even semitone steps.
+    shifts = np.rint(np.linspace(-a.transpose, -b.transpose, args.steps)).astype(int)
+    rolls = [shift_keys(r, int(k)) for r, k in zip(rolls, shifts)]
     args.out.mkdir(parents=True, exist_ok=True)
     alphas = np.linspace(0, 1, args.steps)
     for i, (roll, t) in enumerate(zip(rolls, alphas), 1):

@@ -235,3 +235,16 @@ def load_roll(source, steps_per_quarter: int = 2, normalize_key: bool = True,
     return LoadedRoll(roll=roll, transpose=shift, steps_per_bar=steps_per_bar,
                       bar_starts=starts, tempo=score.tempo,
                       time_signature=score.time_signature, key=key)
+
+
+def shift_keys(roll: np.ndarray, semitones: int) -> np.ndarray:
+    """``roll`` (T, 88) or (T, 88, 2) moved ``semitones`` up (down when negative); keys
+    pushed off the piano are dropped."""
+    if not semitones:
+        return roll
+    out = np.zeros_like(roll)
+    if semitones > 0:
+        out[:, semitones:] = roll[:, :-semitones]
+    else:
+        out[:, :semitones] = roll[:, -semitones:]
+    return out

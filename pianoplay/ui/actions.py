@@ -18,6 +18,7 @@ import numpy as np
 
 from pianoplay.errors import PianoplayError
 from pianoplay.limits import DECODE_TEMPERATURE, PRIMER_BARS, STEPS_RANGE
+from pianoplay.music.roll import shift_keys
 from pianoplay.ui.outputs import Outputs, Piece, cut_wav, render_piece
 
 Progress = Callable[[float, str], None]
@@ -343,7 +344,7 @@ class Actions:
             roll = roll[: len(start.roll)]
         folder = self.outputs.new("latent")
         shift = -start.transpose if start is not None else 0
-        piece = render_piece(vae, _shift_keys(roll, shift), folder, "latent", tempo, program)
+        piece = render_piece(vae, shift_keys(roll, shift), folder, "latent", tempo, program)
         map_z = z.mean(0) if z.ndim == 2 else z  # a segment model's map shows the mean segment
         return piece, self.latent_map(name).png(map_z, folder / "map.png")
 
@@ -407,7 +408,7 @@ class Actions:
         )
         # Keys: from A's (undoing its move to C) to B's, in even semitone steps.
         shifts = np.rint(np.linspace(-enc[0].transpose, -enc[1].transpose, steps)).astype(int)
-        keyed = [_shift_keys(r, int(k)) for r, k in zip(rolls, shifts)]
+        keyed = [shift_keys(r, int(k)) for r, k in zip(rolls, shifts)]
         folder = self.outputs.new("interpolate")
         _tick(progress, 0.4, "rendering audio")
         path = render_piece(vae, np.concatenate(keyed), folder, "path", tempo, program, png=False)
@@ -432,9 +433,9 @@ class Actions:
         spb = vae.steps_per_bar
         grid = roll_grid_png(keyed, folder / "rolls.png", titles=titles, steps_per_bar=spb)
         shown = [
-            _shift_keys(enc[0].roll, -enc[0].transpose),
+            shift_keys(enc[0].roll, -enc[0].transpose),
             keyed[0],
-            _shift_keys(enc[1].roll, -enc[1].transpose),
+            shift_keys(enc[1].roll, -enc[1].transpose),
             keyed[-1],
         ]
         shown = [r[: len(e.roll)] for r, e in zip(shown, (enc[0], enc[0], enc[1], enc[1]))]
@@ -538,18 +539,6 @@ class Actions:
 def _tick(progress: Progress | None, fraction: float, what: str) -> None:
     if progress is not None:
         progress(fraction, what)
-
-
-def _shift_keys(roll: np.ndarray, shift: int) -> np.ndarray:
-    """``roll`` (T, 88[, 2]) moved ``shift`` semitones; keys pushed off the piano are dropped."""
-    if not shift:
-        return roll
-    out = np.zeros_like(roll)
-    if shift > 0:
-        out[:, shift:] = roll[:, :-shift]
-    else:
-        out[:, :shift] = roll[:, -shift:]
-    return out
 
 
 def _keys_summary(encoded, shifts) -> str:
