@@ -65,7 +65,7 @@ def test_learns_real_segments(nottingham_test_files):
     """A tiny model fitted to 4 real segments: the loss falls by more than half and
     teacher-forced states beat the all-off guess (~0.966 of cells) clearly."""
     pieces = [SIXTEENTHS.load(f) for f in nottingham_test_files[:2]]
-    segs = np.stack([window_states(p, p.bar_starts[k], 32) for p in pieces for k in (0, 4)])
+    segs = np.stack([window_states(p.roll, p.bar_starts[k], 32) for p in pieces for k in (0, 4)])
     states = torch.as_tensor(segs).unsqueeze(1)  # (4, 1, 32, 88)
     mask = torch.ones(4, 1, dtype=torch.bool)
     model = tiny(dec_hidden=128)
@@ -153,7 +153,7 @@ def test_refined_encoding_fits_the_decoder_better(nottingham_test_files, tmp_pat
     window = vae.encode(str(nottingham_test_files[3]), bar=0).roll
     before = {k: v.clone() for k, v in vae.model.state_dict().items()}
     mean, refined = vae.encode_rolls([window], refine=0)[0], vae.encode_rolls([window])[0]
-    states = torch.as_tensor(window_states(type("P", (), {"roll": window}), 0, len(refined) * 32))
+    states = torch.as_tensor(window_states(window, 0, len(refined) * 32))
 
     def nll(z):
         with torch.no_grad():

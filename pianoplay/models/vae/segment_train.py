@@ -71,19 +71,15 @@ def load_set(name: str, split: str) -> list:
     return load_midi_split(data_folder(name), split, SIXTEENTHS.load_args())
 
 
-def window_states(piece, start: int, n_frames: int, shift: int = 0) -> np.ndarray:
-    """(n_frames, 88) int64 key states of ``piece.roll[start:start + n_frames]``, padded
-    with silence, transposed by ``shift`` semitones (dropping keys pushed off the piano)."""
-    roll = piece.roll[start:start + n_frames]
-    frames, onsets = roll[..., 0] > 0, roll[..., 1] > 0
-    states = np.where(onsets, 1, np.where(frames, 2, 0)).astype(np.int64)
-    if shift:
-        moved = np.zeros_like(states)
-        if shift > 0:
-            moved[:, shift:] = states[:, :-shift]
-        else:
-            moved[:, :shift] = states[:, -shift:]
-        states = moved
+def window_states(roll: np.ndarray, start: int, n_frames: int, shift: int = 0) -> np.ndarray:
+    """(n_frames, 88) int64 key states of ``roll[start:start + n_frames]`` ((T, 88, 2)),
+    padded with silence, transposed by ``shift`` semitones (dropping keys pushed off the
+    piano)."""
+    from pianoplay.music.roll import shift_keys
+
+    window = roll[start:start + n_frames]
+    frames, onsets = window[..., 0] > 0, window[..., 1] > 0
+    states = shift_keys(np.where(onsets, 1, np.where(frames, 2, 0)).astype(np.int64), shift)
     out = np.zeros((n_frames, 88), np.int64)
     out[: len(states)] = states
     return out
@@ -102,7 +98,7 @@ def draw_windows(sets, weights, tc: SegmentTrainConfig, L: int, rng: np.random.G
         shift = (
             int(rng.integers(-tc.transpose_max, tc.transpose_max + 1)) if tc.transpose_max else 0
         )
-        states[b] = window_states(piece, start, S * L, shift).reshape(S, L, 88)
+        states[b] = window_states(piece.roll, start, S * L, shift).reshape(S, L, 88)
         n_valid = math.ceil((len(piece.roll) - start) / L)
         mask[b, : max(1, min(S, n_valid))] = True
     return states, mask
@@ -116,7 +112,7 @@ def fixed_windows(pieces, n: int, S: int, L: int, seed: int):
         piece = pieces[rng.choice(len(pieces), p=lengths / lengths.sum())]
         starts = piece.bar_starts or [0]
         start = int(starts[rng.integers(len(starts))])
-        states.append(window_states(piece, start, S * L).reshape(S, L, 88))
+        states.append(window_states(piece.roll, start, S * L).reshape(S, L, 88))
         m = np.zeros(S, bool)
         m[: max(1, min(S, math.ceil((len(piece.roll) - start) / L)))] = True
         mask.append(m)

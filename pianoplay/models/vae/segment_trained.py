@@ -167,8 +167,7 @@ class TrainedSegmentVAE:
         segs, counts = [], []
         for roll in rolls:
             S = self.segments_for(len(roll))
-            piece = _Piece(np.asarray(roll))
-            segs.append(window_states(piece, 0, S * L).reshape(S, L, 88))
+            segs.append(window_states(np.asarray(roll), 0, S * L).reshape(S, L, 88))
             counts.append(S)
         flat = np.concatenate(segs) if segs else np.zeros((0, L, 88), np.int64)
         steps = self.refine_steps if refine is None else refine
@@ -388,10 +387,3 @@ class TrainedSegmentVAE:
         return self.representation.to_midi(
             roll, None, tempo=tempo, program=program, transpose=-transpose
         )
-
-
-class _Piece:
-    """The one attribute of a LoadedRoll that ``window_states`` reads."""
-
-    def __init__(self, roll: np.ndarray) -> None:
-        self.roll = roll
