@@ -30,7 +30,7 @@ from pianoplay.data.benchmark import SPLITS
 from pianoplay.errors import DataError, MidiError
 from pianoplay.music.keys import Key
 from pianoplay.music.midi import MidiLimits
-from pianoplay.music.roll import N_KEYS, LoadedRoll, load_roll
+from pianoplay.music.roll import N_KEYS, LoadedRoll, load_roll, shift_keys
 from pianoplay.music.windows import Window, extract_windows
 
 CACHE_VERSION = 1
@@ -211,9 +211,4 @@ def transpositions(roll: np.ndarray, max_shift: int = 6) -> Iterator[tuple[int, 
     for shift in range(-max_shift, max_shift + 1):
         if low + shift < 0 or high + shift >= N_KEYS:
             continue
-        shifted = np.zeros_like(roll)
-        if shift >= 0:
-            shifted[:, shift:] = roll[:, :N_KEYS - shift]
-        else:
-            shifted[:, :shift] = roll[:, -shift:]
-        yield shift, shifted
+        yield shift, shift_keys(roll, shift)
