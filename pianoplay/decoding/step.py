@@ -50,6 +50,8 @@ class Rules:
     it fills at most ``max_rest`` of any ``rest_window`` tokens. ``repeat_penalty``
     (nats) is taken off the logit of an id once for each time it occurs among the last
     ``repeat_window`` tokens (a frequency penalty; CTRL's repetition penalty at window 1):
+    ``period``: tokens per frame (a hand model's two: a hold is an id equal to the one
+    ``period`` tokens back, ``max_hold`` counts such repeats);
     what a strategy proposes repeats less than the model would. The searches (greedy,
     beam) use it; the sampling strategies (sample, top-k, top-p) use ``sample_penalty``
     over the last ``sample_window`` tokens instead (see :func:`for_strategy`).
@@ -64,11 +66,12 @@ class Rules:
     repeat_window: int = 0
     sample_penalty: float = 0.0
     sample_window: int = 0
+    period: int = 1
 
     @property
     def memory(self) -> int:
         """How many past tokens the rules look at."""
-        return max(1, self.rest_window, self.repeat_window)
+        return max(self.period, self.rest_window, self.repeat_window)
 
     def for_strategy(self, search: bool) -> Rules:
         """The rules a strategy decodes under: a search (greedy, beam) keeps
@@ -87,33 +90,39 @@ class Rules:
 
 class Runs:
     """What :class:`Rules` need of each sequence's past: ``recent`` (B, memory) its last
-    tokens, oldest first (-1 = none yet), and ``run`` (B,) how many times in a row the
-    last one has occurred."""
+    tokens, oldest first (-1 = none yet), and ``runs`` (B, period) for each of the last
+    ``period`` tokens how many times in a row (every ``period`` tokens) it has occurred.
+    With ``period`` 1 that is the run of the last token."""
 
-    def __init__(self, recent: torch.Tensor, run: torch.Tensor, rules: Rules):
-        self.recent, self.run, self.rules = recent, run, rules
+    def __init__(self, recent: torch.Tensor, runs: torch.Tensor, rules: Rules):
+        self.recent, self.runs, self.rules = recent, runs, rules
 
     @classmethod
     def after(cls, history: list[int], batch: int, rules: Rules, device=None) -> Runs:
         """The past after ``history`` (a primer's token ids) for ``batch`` sequences.
         Without a history the rest budget starts spent, so a piece does not open with silence."""
-        size = rules.memory
+        size, p = rules.memory, rules.period
         recent = ([-1] * size + list(history))[-size:]
         if not history and rules.max_rest:
             first = size - rules.rest_window  # the oldest tokens of the rest window leave first
-            recent[first : first + rules.max_rest] = [rules.rest] * rules.max_rest
-        run = 0
-        while run < len(history) and history[-1 - run] == history[-1]:
-            run += 1
+            recent[first : first + rules.max_rest * p : p] = [rules.rest] * rules.max_rest
+        runs = []
+        for j in range(p):  # the token p - j back
+            end = len(history) - (p - j)
+            run = 0
+            while end - run * p >= 0 and history[end - run * p] == history[end]:
+                run += 1
+            runs.append(run)
         return cls(
             torch.tensor(recent, dtype=torch.long, device=device)[None].repeat(batch, 1),
-            torch.full((batch,), run, dtype=torch.long, device=device),
+            torch.tensor(runs, dtype=torch.long, device=device)[None].repeat(batch, 1),
             rules,
         )
 
     @property
     def last(self) -> torch.Tensor:
-        return self.recent[:, -1]
+        """(B,) the token a hold would repeat next (``period`` tokens back)."""
+        return self.recent[:, -self.rules.period]
 
     def mask(self, logits: torch.Tensor) -> torch.Tensor:
         """A copy of the (B, V) logits with every id the rules forbid next at -inf and the
@@ -129,14 +138,15 @@ class Runs:
             spent = (self.recent[:, -rules.rest_window :] == rules.rest).sum(1) >= rules.max_rest
             logits[rows[spent], rules.rest] = float("-inf")
         if rules.max_hold:
-            over = (self.run >= rules.max_hold) & (self.last >= 0)
+            over = (self.runs[:, 0] >= rules.max_hold) & (self.last >= 0)
             logits[rows[over], self.last[over]] = float("-inf")
         return logits
 
     def push(self, tokens: torch.Tensor) -> None:
         """Record the (B,) tokens just emitted."""
-        self.run = torch.where(tokens == self.last, self.run + 1, 1)
+        run = torch.where(tokens == self.last, self.runs[:, 0] + 1, 1)
+        self.runs = torch.cat([self.runs[:, 1:], run[:, None]], 1)
         self.recent = torch.cat([self.recent[:, 1:], tokens[:, None]], 1)
 
     def select(self, index: torch.Tensor) -> Runs:
-        return Runs(self.recent[index], self.run[index], self.rules)
+        return Runs(self.recent[index], self.runs[index], self.rules)

@@ -39,6 +39,8 @@ class ChordVocab:
     min_count: int = 1
     min_pieces: int = 1  # a known frame occurs in at least this many training pieces
 
+    tokens_per_frame = 1  # one token per frame (HandVocab: two)
+
     def __post_init__(self) -> None:
         self.key_probs = np.clip(np.asarray(self.key_probs, dtype=np.float64), 1e-6, 1 - 1e-6)
         self._index = {frame: i + 1 for i, frame in enumerate(self.frames)}
@@ -103,6 +105,14 @@ class ChordVocab:
         return np.array(
             [self._index.get(tuple(np.flatnonzero(r)), UNK_ID) for r in roll], dtype=np.int64
         )
+
+    def token_frames(self, roll: np.ndarray) -> np.ndarray:
+        """(T, 88) -> (T, 88) uint8: the keys of each token (the frame itself)."""
+        return (np.asarray(roll) > 0).astype(np.uint8)
+
+    def oov(self, roll: np.ndarray) -> np.ndarray:
+        """(T, 88) -> (T,) bool: the frame is outside the vocabulary."""
+        return self.encode(roll) == UNK_ID
 
     def decode(self, tokens: np.ndarray) -> np.ndarray:
         """(T,) ids -> (T, 88) uint8 roll. UNK and BOS decode to silence."""

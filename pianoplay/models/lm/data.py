@@ -13,8 +13,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pianoplay.music.vocab import ChordVocab
-
 
 @dataclass
 class Batch:
@@ -28,17 +26,21 @@ class Batch:
         return Batch(*(getattr(self, f).to(device) for f in self.__dataclass_fields__))
 
 
-def make_batch(rolls: list[np.ndarray], vocab: ChordVocab | None) -> Batch:
-    """Pad a list of (T_i, 88) rolls into one batch (CPU tensors)."""
-    B, T = len(rolls), max(len(r) for r in rolls)
+def make_batch(rolls: list[np.ndarray], vocab) -> Batch:
+    """Pad a list of (T_i, 88) rolls into one batch (CPU tensors). A hand vocabulary
+    (``vocab.tokens_per_frame == 2``) makes two positions per frame: the batch holds token
+    sequences (B, 2T) with each token's own keys in the frame tensors."""
+    k = getattr(vocab, "tokens_per_frame", 1)
+    B, T = len(rolls), k * max(len(r) for r in rolls)
     frames = np.zeros((B, T, 88), np.uint8)
     tokens = np.zeros((B, T), np.int64)
     mask = np.zeros((B, T), bool)
     for i, roll in enumerate(rolls):
-        frames[i, : len(roll)] = roll > 0
-        mask[i, : len(roll)] = True
+        n = k * len(roll)
+        frames[i, :n] = roll > 0 if vocab is None else vocab.token_frames(roll)
+        mask[i, :n] = True
         if vocab is not None:
-            tokens[i, : len(roll)] = vocab.encode(roll)
+            tokens[i, :n] = vocab.encode(roll)
     frames_in = np.zeros_like(frames)
     frames_in[:, 1:] = frames[:, :-1]
     tokens_in = np.zeros_like(tokens)
@@ -61,9 +63,13 @@ def model_inputs(model, batch: Batch):
 
 
 def batch_log_prob(model, batch: Batch) -> torch.Tensor:
-    """(B, T) exact log p of every target frame (padding positions are junk)."""
+    """(B, T) exact log p of every target frame (padding positions are junk); a hand model's
+    two tokens of a frame are summed."""
     h, _ = model(*model_inputs(model, batch))
-    return model.frame_log_prob(h, batch.tokens_out, batch.frames_out)
+    lp = model.frame_log_prob(h, batch.tokens_out, batch.frames_out)
+    if getattr(model.config, "hands", False):
+        lp = lp.view(lp.shape[0], -1, 2).sum(-1)
+    return lp
 
 
 def length_batches(lengths: list[int], batch_size: int, rng: np.random.Generator | None = None,

@@ -101,11 +101,12 @@ def generate(
         else:
             step, start, history = chord_decoder(model, vocab, primer, n)
             rules = chord_rules(vocab, steps_per_bar)
+            per_frame = getattr(vocab, "tokens_per_frame", 1)
             tokens = run.decode(
                 strategy,
                 step,
                 start,
-                steps,
+                steps * per_frame,
                 rules,
                 history=history,
                 gen=gen,
@@ -113,7 +114,7 @@ def generate(
                 top_k=top_k,
                 top_p=top_p,
                 beam_width=beam_width,
-                segment=steps_per_bar,
+                segment=steps_per_bar * per_frame,
             )
             new = vocab.decode_batch(tokens.cpu().numpy())
     finally:
@@ -126,35 +127,46 @@ def chord_rules(vocab, steps_per_bar: int = 8) -> Rules:
     most a bar; rests fill at most a quarter note of any bar, and a piece does not open
     with one; for the searches, a frame used in the last REPEAT_BARS bars costs
     REPEAT_PENALTY nats per use, for the sampling strategies a frame used in the last
-    SAMPLE_BARS bars SAMPLE_PENALTY nats per use."""
-    rest = int(vocab.encode(np.zeros((1, 88), np.uint8))[0])  # 0 (UNK) if silence is unknown
+    SAMPLE_BARS bars SAMPLE_PENALTY nats per use. A hand vocabulary (two tokens a frame):
+    each hand's chord held at most a bar, the right hand's rest limited as a frame's rest,
+    the penalties per hand chord."""
+    k = getattr(vocab, "tokens_per_frame", 1)
+    if k == 2:
+        rest = vocab.rest_ids()[0]
+    else:
+        rest = int(vocab.encode(np.zeros((1, 88), np.uint8))[0])  # 0 (UNK) if silence is unknown
     return Rules(
         banned=(0,),
         max_hold=MAX_HOLD_BARS * steps_per_bar,
         rest=rest or -1,
         max_rest=MAX_REST_QUARTERS * steps_per_bar // 4,
-        rest_window=steps_per_bar,
+        rest_window=steps_per_bar * k,
         repeat_penalty=REPEAT_PENALTY,
-        repeat_window=REPEAT_BARS * steps_per_bar,
+        repeat_window=REPEAT_BARS * steps_per_bar * k,
         sample_penalty=SAMPLE_PENALTY,
-        sample_window=SAMPLE_BARS * steps_per_bar,
+        sample_window=SAMPLE_BARS * steps_per_bar * k,
+        period=k,
     )
 
 
 def chord_decoder(model, vocab, primer: np.ndarray, batch: int):
     """The chord-LSTM as a step function: ``(step, (logits, state), history)`` for ``batch``
     sequences after the start symbol and ``primer`` (history: the primer's token ids).
-    State ``(h, c)``, each (layers, B, H)."""
+    State ``(h, c)``, each (layers, B, H). A hand model's logits are limited to the hand
+    whose turn it is (the right hand after the primer, then alternating)."""
     device = next(model.parameters()).device
     h, state = _prime(model, *_chord_inputs(vocab, primer, device), batch)
     w_out = model.out_vectors() if model.config.tie_weights else None
     stepper = _chord_stepper(model)
+    hands = model.config.hands
 
     def step(state, tokens):
         h, state = stepper.tokens(tokens, state)
-        return model.logits(h, w_out), state
+        hand = (1 - model.hand_of[tokens]).clamp(0, 1) if hands else None
+        return model.logits(h, w_out, hand), state
 
-    return step, (model.logits(h, w_out), state), [int(t) for t in vocab.encode(primer)]
+    first = torch.zeros(batch, dtype=torch.long, device=device) if hands else None
+    return step, (model.logits(h, w_out, first), state), [int(t) for t in vocab.encode(primer)]
 
 
 class LSTMStepper:
@@ -224,7 +236,7 @@ def _prime(model, inputs_tokens: torch.Tensor, inputs_frames: torch.Tensor, batc
 
 def _chord_inputs(vocab, primer: np.ndarray, device):
     tokens = np.concatenate([[vocab.bos_id], vocab.encode(primer)])
-    frames = np.concatenate([np.zeros((1, 88), np.uint8), primer])
+    frames = np.concatenate([np.zeros((1, 88), np.uint8), vocab.token_frames(primer)])
     return torch.as_tensor(tokens, device=device), torch.as_tensor(frames, device=device).float()
 
 

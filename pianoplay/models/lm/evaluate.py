@@ -34,8 +34,7 @@ def nll_metrics(model, vocab, rolls: list[np.ndarray], device, **kw) -> dict:
     scored = np.concatenate([lp[1:] for lp in lps])
     metrics = {"nll_per_frame": float(-scored.mean()), "frames": int(scored.size)}
     if vocab is not None:
-        toks = np.concatenate([vocab.encode(r)[1:] for r in rolls])
-        unk = toks == 0
+        unk = np.concatenate([vocab.oov(r)[1:] for r in rolls])
         metrics["oov_rate"] = float(unk.mean())
         metrics["nll_oov_share"] = float(
             -scored[unk].sum() / scored.size

@@ -39,6 +39,7 @@ class ChordLSTMConfig:
     tie_weights: bool = True  # output vectors = input vectors of the frames
     key_features: bool = True  # a frame's vector also sums learned vectors of its keys
     unk_head: bool = True  # context-dependent UNK spread (else the vocabulary's fixed one)
+    hands: bool = False  # two tokens per frame, right hand then left (music.hand_vocab)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -59,13 +60,23 @@ class ChordLSTM(nn.Module):
         config: ChordLSTMConfig,
         frame_matrix: torch.Tensor,
         key_probs: torch.Tensor | None = None,
+        hand_of: torch.Tensor | None = None,
+        hand_keys: torch.Tensor | None = None,
     ):
         """``frame_matrix``: (n_out, 88) 0/1 roll of each output id (row 0 = UNK).
-        ``key_probs``: (88,) the vocabulary's fixed Bernoulli, used when ``unk_head`` is off."""
+        ``key_probs``: (88,) the vocabulary's fixed Bernoulli, used when ``unk_head`` is off.
+        With ``config.hands``: ``hand_of`` (n_out,) the hand of each id (0 right, 1 left, -1
+        UNK) and ``hand_keys`` (2, 88) each hand's keys (``HandVocab``)."""
         super().__init__()
         c = self.config = config
         assert frame_matrix.shape == (c.n_out, N_KEYS)
         self.register_buffer("frames", frame_matrix.float(), persistent=False)  # (V+1, 88)
+        if c.hands:
+            assert hand_of is not None and hand_keys is not None
+            allowed = (hand_of[None] == torch.arange(2)[:, None]) | (hand_of[None] < 0)
+            self.register_buffer("allowed", allowed, persistent=False)  # (2, n_out)
+            self.register_buffer("hand_keys", hand_keys.bool(), persistent=False)  # (2, 88)
+            self.register_buffer("hand_of", hand_of.long(), persistent=False)  # (n_out,)
         self.wte = nn.Embedding(c.n_out + 1, c.n_embd)  # + BOS
         self.wke = nn.Linear(N_KEYS, c.n_embd, bias=False) if c.key_features else None
         self.drop = nn.Dropout(c.dropout)
@@ -116,46 +127,77 @@ class ChordLSTM(nn.Module):
         h, state = self.lstm(x, state)
         return self.drop(h), state
 
-    def logits(self, h: torch.Tensor, out_vectors: torch.Tensor | None = None) -> torch.Tensor:
-        """(..., H) -> (..., n_out). Pass ``out_vectors()`` to reuse it across steps."""
+    def logits(
+        self, h: torch.Tensor, out_vectors: torch.Tensor | None = None, hand=None
+    ) -> torch.Tensor:
+        """(..., H) -> (..., n_out). Pass ``out_vectors()`` to reuse it across steps.
+        ``hand`` (...,) long (hand models): the other hand's ids get -inf."""
         if self.config.tie_weights:
             w = self.out_vectors() if out_vectors is None else out_vectors
-            return self.proj(h) @ w.T + self.out_bias
-        return self.lm_head(h)
+            out = self.proj(h) @ w.T + self.out_bias
+        else:
+            out = self.lm_head(h)
+        if hand is not None:
+            out = out.masked_fill(~self.allowed[hand], float("-inf"))
+        return out
 
-    def unk_log_prob(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    def positions_hand(self, shape, offset: int = 0, device=None) -> torch.Tensor | None:
+        """(B, T) hand of each target position of a hand model (right at even token
+        positions counted from ``offset``); ``None`` for a one-token-per-frame model."""
+        if not self.config.hands:
+            return None
+        t = torch.arange(offset, offset + shape[1], device=device) % 2
+        return t[None].expand(shape[0], -1)
+
+    def unk_log_prob(self, h: torch.Tensor, x: torch.Tensor, hand=None) -> torch.Tensor:
         """h (N, H), x (N, 88) frames outside the vocabulary -> (N,) log p(x | UNK, h).
 
         Bernoulli q with logits a: log q(x) = x.a + sum_k log sigmoid(-a_k), so the mass
         on every known frame is one (N, 88) x (88, V) matmul. Float64: 1 - Q_V can be small.
+        A hand model (``hand`` (N,)) spreads UNK over the hand's keys and renormalises it to
+        the hand's unknown chords.
         """
         if self.config.unk_head:
             a = self.unk_head(h).double()  # (N, 88)
         else:
             a = self.unk_logits.double().expand(len(h), N_KEYS)
+        if hand is not None:  # the other hand's keys are off
+            a = a.masked_fill(~self.hand_keys[hand], -40.0)
         base = F.logsigmoid(-a).sum(-1)  # (N,) log q(silence)
         log_qx = (x.double() * a).sum(-1) + base
         log_q_known = a @ self.frames[1:].double().T + base[:, None]  # (N, V)
+        if hand is not None:
+            log_q_known = log_q_known.masked_fill(~self.allowed[hand][:, 1:], float("-inf"))
         log_qv = torch.logsumexp(log_q_known, -1).clamp(max=-1e-12)
         return (log_qx - log1mexp(log_qv)).float()
 
-    def unk_bernoulli_nll(self, h: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
+    def unk_bernoulli_nll(
+        self, h: torch.Tensor, frames: torch.Tensor, offset: int = 0
+    ) -> torch.Tensor:
         """(B, T, H), target frames (B, T, 88) -> (B, T) -log q(frame | h), unnormalised by
         the known frames. A training aid: fitting q on *every* frame teaches the UNK head
-        far more than the ~1% of frames that are UNK."""
+        far more than the ~1% of frames that are UNK. A hand model scores each hand's keys."""
         if not self.config.unk_head:
             return torch.zeros(frames.shape[:2], device=frames.device)
         a = self.unk_head(h).float()
-        return F.binary_cross_entropy_with_logits(a, frames.float(), reduction="none").sum(-1)
+        bce = F.binary_cross_entropy_with_logits(a, frames.float(), reduction="none")
+        hand = self.positions_hand(frames.shape[:2], offset, frames.device)
+        if hand is not None:
+            bce = bce * self.hand_keys[hand]
+        return bce.sum(-1)
 
     def frame_log_prob(
-        self, h: torch.Tensor, tokens: torch.Tensor, frames: torch.Tensor
+        self, h: torch.Tensor, tokens: torch.Tensor, frames: torch.Tensor, offset: int = 0
     ) -> torch.Tensor:
-        """Exact log p(frame) of each target: h (B, T, H), target ids (B, T), target
-        frames (B, T, 88) -> (B, T)."""
-        logp = F.log_softmax(self.logits(h).float(), -1)
+        """Exact log p of each target token: h (B, T, H), target ids (B, T), target
+        frames (B, T, 88) -> (B, T). One token per frame: log p(frame). A hand model: log p
+        of each hand's chord (a frame's log p is the sum of its two tokens'); ``offset`` is the
+        token position of column 0 (even: a right-hand token)."""
+        hand = self.positions_hand(tokens.shape, offset, tokens.device)
+        logp = F.log_softmax(self.logits(h, hand=hand).float(), -1)
         lp = logp.gather(-1, tokens[..., None]).squeeze(-1)  # (B, T)
         unk = tokens == 0
         if unk.any():
-            lp = lp.masked_scatter(unk, lp[unk] + self.unk_log_prob(h[unk], frames[unk]))
+            extra = self.unk_log_prob(h[unk], frames[unk], None if hand is None else hand[unk])
+            lp = lp.masked_scatter(unk, lp[unk] + extra)
         return lp

@@ -57,7 +57,10 @@ class RollLSTM(nn.Module):
         """(..., H) -> (..., 88) Bernoulli logits of the next frame."""
         return self.head(h)
 
-    def frame_log_prob(self, h: torch.Tensor, tokens, frames: torch.Tensor) -> torch.Tensor:
-        """h (B, T, H), target frames (B, T, 88) -> (B, T) exact log p. ``tokens`` unused."""
+    def frame_log_prob(
+        self, h: torch.Tensor, tokens, frames: torch.Tensor, offset: int = 0
+    ) -> torch.Tensor:
+        """h (B, T, H), target frames (B, T, 88) -> (B, T) exact log p. ``tokens`` and
+        ``offset`` (a hand model's position parity) unused."""
         a = self.logits(h).float()
         return -F.binary_cross_entropy_with_logits(a, frames.float(), reduction="none").sum(-1)

@@ -108,6 +108,18 @@ def add_train_parser(families) -> None:
                 action="store_true",
                 help="spread UNK with the vocabulary's fixed Bernoulli, not a learned one",
             )
+            p.add_argument(
+                "--hands",
+                action="store_true",
+                help="two tokens per frame: the right hand's chord (middle C and up), then the "
+                "left's, each from its own vocabulary (music.hand_vocab; for classical piano)",
+            )
+            p.add_argument(
+                "--hand-vocab-size",
+                type=int,
+                default=4096,
+                help="with --hands: chords kept per hand (counted over the --transpose shifts)",
+            )
             p.add_argument("--no-key-features", action="store_true")
             p.add_argument("--no-tie", action="store_true")
         p.set_defaults(func=run, train_family=family)
@@ -188,12 +200,22 @@ def train(args) -> None:
         from pianoplay.models.lm.model import ChordLSTMConfig
         from pianoplay.music.vocab import ChordVocab
 
-        vocab = ChordVocab.build(
-            train_rolls,
-            min_count=args.min_count,
-            max_size=args.max_vocab,
-            min_pieces=args.min_pieces,
-        )
+        if args.hands:
+            from pianoplay.music.hand_vocab import HandVocab
+
+            vocab = HandVocab.build(
+                train_rolls,
+                max_size=args.hand_vocab_size,
+                min_count=args.min_count,
+                transpose=args.transpose,
+            )
+        else:
+            vocab = ChordVocab.build(
+                train_rolls,
+                min_count=args.min_count,
+                max_size=args.max_vocab,
+                min_pieces=args.min_pieces,
+            )
         model_cfg = ChordLSTMConfig(
             n_out=vocab.n_out,
             n_embd=args.embd,
@@ -203,6 +225,7 @@ def train(args) -> None:
             tie_weights=not args.no_tie,
             key_features=not args.no_key_features,
             unk_head=not args.no_unk_head,
+            hands=args.hands,
         )
     else:
         from pianoplay.models.lm.roll_model import RollLSTMConfig
@@ -262,12 +285,19 @@ def train(args) -> None:
         config["data"]["vocab_min_pieces"] = args.min_pieces
         config["training"]["unk_aux"] = args.unk_aux
         config["data"]["vocab_size"] = vocab.n_out - 1
+        if args.hands:
+            config["data"].update(
+                vocab_right=len(vocab.right), vocab_left=len(vocab.left),
+                vocab_split_pitch=vocab.split_pitch, vocab_min_pieces=None,
+            )
     extra = None
     if vocab is not None:
         extra = {"vocab.json": vocab.to_json()}
         config["files"] = {"vocab": "vocab.json"}
 
     unk_aux = getattr(args, "unk_aux", 0.0)
+    per_frame = getattr(vocab, "tokens_per_frame", 1)  # tokens per frame
+    bptt = args.bptt * per_frame
     st = {"epoch": 0, "best": math.inf, "best_epoch": 0, "bad": 0, "history": [], "elapsed_s": 0.0}
     if args.resume:
         st = load_state(args.out / "resume", model, opt, sched, rng)
@@ -299,13 +329,13 @@ def train(args) -> None:
             state = None
             # Truncated BPTT: an update every --bptt frames, the LSTM state carried over,
             # so a whole-piece batch gives many updates without losing context.
-            for s in range(0, batch.mask.shape[1], args.bptt):
+            for s in range(0, batch.mask.shape[1], bptt):
                 part = Batch(
-                    *(getattr(batch, f)[:, s : s + args.bptt] for f in Batch.__dataclass_fields__)
+                    *(getattr(batch, f)[:, s : s + bptt] for f in Batch.__dataclass_fields__)
                 )
                 h, state = model(*model_inputs(model, part), state)
                 state = tuple(x.detach() for x in state)
-                lp = model.frame_log_prob(h, part.tokens_out, part.frames_out)
+                lp = model.frame_log_prob(h, part.tokens_out, part.frames_out, offset=s)
                 n = part.mask.sum()
                 if n == 0:
                     continue
@@ -314,7 +344,7 @@ def train(args) -> None:
                 if unk_aux:
                     aux = (
                         unk_aux
-                        * (model.unk_bernoulli_nll(h, part.frames_out) * part.mask).sum()
+                        * (model.unk_bernoulli_nll(h, part.frames_out, s) * part.mask).sum()
                         / n
                     )
                 opt.zero_grad(set_to_none=True)
@@ -322,7 +352,7 @@ def train(args) -> None:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), args.clip)
                 opt.step()
                 total += loss.item() * n.item()
-                count += n.item()
+                count += n.item() / per_frame  # NLL reported per frame
             bar.set_postfix(nll=f"{total / count:.3f}", refresh=False)
             if time.time() - start > 60 * args.max_minutes:
                 stop = True

@@ -10,12 +10,13 @@ import torch
 
 from pianoplay.errors import CheckpointError, PianoplayError
 from pianoplay.models.checkpoint import load_checkpoint
+from pianoplay.music.hand_vocab import HandVocab, load_vocab
 from pianoplay.music.vocab import ChordVocab
 
 FAMILIES = ("chord-lstm", "roll-lstm")
 
 
-def build_model(family: str, model_config: dict, vocab: ChordVocab | None):
+def build_model(family: str, model_config: dict, vocab: ChordVocab | HandVocab | None):
     """An untrained model of ``family`` from its config dict (and vocabulary)."""
     if family == "chord-lstm":
         from pianoplay.models.lm.model import ChordLSTM, ChordLSTMConfig
@@ -27,8 +28,14 @@ def build_model(family: str, model_config: dict, vocab: ChordVocab | None):
             raise CheckpointError(
                 f"model expects {cfg.n_out} outputs, the vocabulary has {vocab.n_out}."
             )
+        hands = {}
+        if cfg.hands:
+            if getattr(vocab, "tokens_per_frame", 1) != 2:
+                raise CheckpointError("a hand chord-lstm needs a hand vocabulary (vocab.json).")
+            hands = {"hand_of": torch.from_numpy(vocab.hand_of),
+                     "hand_keys": torch.from_numpy(vocab.hand_keys)}
         return ChordLSTM(
-            cfg, torch.from_numpy(vocab.frame_matrix), torch.from_numpy(vocab.key_probs)
+            cfg, torch.from_numpy(vocab.frame_matrix), torch.from_numpy(vocab.key_probs), **hands
         )
     if family == "roll-lstm":
         from pianoplay.models.lm.roll_model import RollLSTM, RollLSTMConfig
@@ -61,7 +68,7 @@ class TrainedLM:
     def from_checkpoint(cls, folder: str | Path, device: torch.device | str = "cpu") -> TrainedLM:
         config, state, extras = load_checkpoint(folder, device)
         family = config["family"]
-        vocab = ChordVocab.from_json(extras["vocab"]) if "vocab" in extras else None
+        vocab = load_vocab(extras["vocab"]) if "vocab" in extras else None
         model = build_model(family, config["model"], vocab)
         try:
             model.load_state_dict(state)
