@@ -543,7 +543,8 @@ def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
     shown = STRATEGY_CONTROLS.get(strategy.value, ALL_CONTROLS)
     with gr.Row():
         temperature = gr.Slider(
-            0.1, 2.0, value=1.0, step=0.05, label="Temperature",
+            0.1, 2.0, value=actions.generate_temperature(_first(names)), step=0.05,
+            label="Temperature", info="follows the model's default (chord-lstm-classical: 0.9)",
             visible="temperature" in shown, elem_id="generate-temperature",
         )
         beam_width = gr.Slider(
@@ -564,7 +565,8 @@ def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
         bars = gr.Slider(1, MAX_LM_BARS, value=16, step=1, label="Bars")
         seed = gr.Number(-1, precision=0, minimum=-1, label="Seed", info=SEED_INFO)
         primer = gr.File(
-            label=f"Primer MIDI (optional; its first {PRIMER_BARS} bars are continued)",
+            label=f"Primer MIDI (optional; its first {PRIMER_BARS} bars are continued in its key "
+            "and tempo; the roll marks where it ends)",
             file_types=MIDI_TYPES,
             type="filepath",
         )
@@ -605,17 +607,17 @@ def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
         with user_errors():
             piece = actions.generate(
                 checkpoint,
-                strategy,
-                temperature,
-                beam_width,
-                top_k,
-                top_p,
-                bars,
-                seed,
-                primer,
-                tempo,
-                program,
-                _progress(progress),
+                strategy=strategy,
+                temperature=temperature,
+                beam_width=beam_width,
+                top_k=top_k,
+                top_p=top_p,
+                bars=bars,
+                seed=seed,
+                primer=primer,
+                tempo=tempo,
+                program=program,
+                progress=_progress(progress),
             )
         return str(piece.wav), str(piece.png), str(piece.midi), piece.seed
 
@@ -625,6 +627,10 @@ def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
 
     strategy.change(
         show_controls, strategy, list(controls.values()), queue=False, api_visibility="private"
+    )
+    checkpoint.change(
+        actions.generate_temperature, checkpoint, temperature, queue=False,
+        api_visibility="private",
     )
     button.click(
         generate,

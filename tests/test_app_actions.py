@@ -201,3 +201,30 @@ def test_latent_start_points_are_encoded_once(actions):
     start = actions.example_start("vae-faithful", 3)
     assert actions.example_start("vae-faithful", 3) is start  # a slider move re-encodes nothing
     assert actions.example_start("vae-faithful", 4) is not start
+
+
+def test_a_continuation_keeps_the_primer_in_its_key_and_tempo(actions, data_dir, tmp_path):
+    """Generate with a primer: the MIDI starts with the primer's first bars exactly, in the
+    primer's key (not moved to C) and at its tempo; the roll marks where the primer ends."""
+    import pretty_midi
+
+    from pianoplay.limits import PRIMER_BARS
+    from pianoplay.music.roll import load_roll
+
+    source = data_dir / "nottingham" / "test" / "ashover_simple_chords_11.mid"  # D major
+    lm = "chord-lstm-nottingham"
+    piece = actions.generate(lm, strategy="beam", beam_width=2, bars=2, seed=1, primer=source,
+                             tempo=200, program=0)
+    given = load_roll(source, steps_per_quarter=2, normalize_key=False)
+    out = load_roll(piece.midi, steps_per_quarter=2, normalize_key=False)
+    primer_steps = given.bar_starts[PRIMER_BARS]
+    np.testing.assert_array_equal(out.roll[:primer_steps], given.roll[:primer_steps])
+    assert len(out.roll) > primer_steps
+    tempo = pretty_midi.PrettyMIDI(str(piece.midi)).get_tempo_changes()[1][0]
+    assert tempo == pytest.approx(given.tempo, rel=1e-3)
+    with Image.open(piece.png) as img:  # the primer's end is drawn in the mark colour
+        from pianoplay.audio.plot import LEFT, MARK
+
+        x = LEFT + primer_steps * 5
+        column = [img.convert("RGB").getpixel((x, y))[:3] for y in range(20, img.height - 20)]
+        assert column.count(MARK) > 10

@@ -22,9 +22,10 @@ NOTE_EDGE = (20, 50, 100)
 TEXT = (40, 40, 40)
 AXIS_TEXT = (110, 105, 95)
 WHITE = (255, 255, 255)
+MARK = (196, 78, 36)  # a marked step (where a primer ends)
 # Pictures are drawn in palette mode, one byte per pixel: a third of the bytes to
 # compress, so writing the PNG (the slow part) takes about a third of the time.
-COLOURS = (BACKGROUND, BLACK_KEY_ROW, BAR_LINE, NOTE, NOTE_EDGE, TEXT, AXIS_TEXT, WHITE)
+COLOURS = (BACKGROUND, BLACK_KEY_ROW, BAR_LINE, NOTE, NOTE_EDGE, TEXT, AXIS_TEXT, WHITE, MARK)
 INDEX = {colour: i for i, colour in enumerate(COLOURS)}
 PALETTE = [channel for colour in COLOURS for channel in colour]
 PNG_LEVEL = 1  # zlib level: ~2x faster than the default 6, files ~2x larger (still a few KB)
@@ -76,6 +77,7 @@ def roll_image(
     px_step: int = 5,
     px_key: int = 5,
     title: str | None = None,
+    marks: dict[int, str] | None = None,
 ) -> Image.Image:
     """Picture of one roll.
 
@@ -87,6 +89,8 @@ def roll_image(
         Where to draw bar lines.
     keys : (lo, hi), optional
         Key-index range to show; default: the active range with a margin.
+    marks : {step: label}, optional
+        Steps to mark with a coloured line and a label (e.g. where a primer ends).
 
     Step ``t`` starts at x = ``LEFT + t * px_step``; the C of each octave is named in the
     left margin and each bar numbered below (every few bars where they are narrow).
@@ -141,6 +145,10 @@ def roll_image(
                 fill=INDEX[NOTE],
                 outline=INDEX[NOTE_EDGE],
             )
+    for t, label in (marks or {}).items():
+        x = LEFT + int(t) * px_step
+        draw.line([x, header, x, bottom], fill=INDEX[MARK], width=2)
+        draw.text((x + 3, header + 1), label, fill=INDEX[MARK], font=font)
     return img
 
 
@@ -151,6 +159,7 @@ def roll_png(
     title: str | None = None,
     step_seconds: float | None = None,
     px_step: int = 5,
+    marks: dict[int, str] | None = None,
 ) -> Path:
     """Save :func:`roll_image` of ``roll`` as a PNG.
 
@@ -160,7 +169,7 @@ def roll_png(
     can draw a playhead at ``left + (seconds / step_seconds) * px_step``.
     """
     path = Path(path)
-    img = roll_image(roll, steps_per_bar, px_step=px_step, title=title)
+    img = roll_image(roll, steps_per_bar, px_step=px_step, title=title, marks=marks)
     info = None
     if step_seconds is not None:
         info = PngInfo()

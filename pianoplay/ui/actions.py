@@ -59,6 +59,16 @@ def check_range(label: str, value, lo: float, hi: float, integer: bool = False):
 SEED_MAX = 2**31 - 1
 
 
+@dataclass
+class Primer:
+    """The first bars of an uploaded MIDI file, as a language model continues them."""
+
+    roll: np.ndarray  # (P, 88) in C (the model's key), P steps
+    transpose: int  # semitones that moved it to C
+    tempo: float  # its bpm (clamped to TEMPO_RANGE)
+    key: str  # its key's name, e.g. "D major"
+
+
 def _seed(seed) -> int:
     """The seed to use: ``seed`` itself, or a fresh random one when it is negative or
     missing (returned, so the page can show it and the piece can be made again)."""
@@ -458,20 +468,22 @@ class Actions:
     def generate(
         self,
         name: str,
-        strategy: str,
-        temperature,
-        beam_width,
-        top_k,
-        top_p,
-        bars,
-        seed,
-        primer,
-        tempo,
-        program,
+        strategy: str = "top-p",
+        temperature=1.0,
+        beam_width=8,
+        top_k=20,
+        top_p=0.9,
+        bars=16,
+        seed=-1,
+        primer=None,
+        tempo=120.0,
+        program=0,
         progress: Progress | None = None,
     ) -> Piece:
-        """One piece from a chord-/roll-LSTM with the chosen decoding strategy,
-        optionally continuing the first bars of a primer MIDI file."""
+        """One piece from a chord-/roll-LSTM with the chosen decoding strategy, optionally
+        continuing the first PRIMER_BARS bars of a primer MIDI file. A continuation is written
+        in the primer's key and at its tempo (``tempo`` then unused), the primer's end marked
+        on the roll."""
         temperature = check_range("Temperature", temperature, 0.05, 3.0)
         beam_width = check_range("Beam width", beam_width, 1, 32, integer=True)
         top_k = check_range("Top-k", top_k, 0, 10_000, integer=True)
@@ -480,7 +492,7 @@ class Actions:
         tempo, program = _render_args(tempo, program)
         seed = _seed(seed)
         lm = self._load(name, LM_FAMILIES, "Generation")
-        primer_roll = self._primer(lm, primer) if primer else None
+        given = self._primer(lm, primer) if primer else None
         _tick(progress, 0.1, f"decoding ({strategy})")
         roll = lm.generate(
             n=1,
@@ -490,10 +502,16 @@ class Actions:
             top_k=top_k,
             top_p=top_p,
             beam_width=beam_width,
-            primer=primer_roll,
+            primer=None if given is None else given.roll,
             seed=seed,
         )[0]
         _tick(progress, 0.6, "rendering audio")
+        title, marks = f"{name}, {strategy}, seed {seed}", None
+        if given is not None:
+            roll = shift_keys(roll, -given.transpose)  # back in the primer's key
+            tempo = given.tempo
+            marks = {len(given.roll): "primer ends"}
+            title += f", continuing the primer in {given.key}, {tempo:g} bpm"
         return render_piece(
             lm,
             roll,
@@ -501,12 +519,20 @@ class Actions:
             f"generated_seed{seed}",
             tempo,
             program,
-            title=f"{name}, {strategy}, seed {seed}",
+            title=title,
             seed=seed,
+            marks=marks,
         )
 
+    def generate_temperature(self, name: str) -> float:
+        """The temperature a language model decodes at by default: its config's
+        ``decode_temperature`` (chord-lstm-classical: 0.9), else 1."""
+        if not name:
+            return 1.0
+        return float(self.registry.info(name).config.get("decode_temperature", 1.0))
+
     @staticmethod
-    def _primer(lm, source) -> np.ndarray:
+    def _primer(lm, source) -> Primer:
         from pianoplay.music.roll import load_roll
 
         rep = lm.config.get("representation", {})
@@ -520,7 +546,8 @@ class Actions:
         roll = loaded.roll[:end]
         if not roll.any():
             raise PianoplayError("The primer MIDI has no notes in its first bars.")
-        return roll
+        tempo = min(max(float(loaded.tempo or 120.0), TEMPO_RANGE[0]), TEMPO_RANGE[1])
+        return Primer(roll, int(loaded.transpose), round(tempo, 1), loaded.key.name)
 
     # start-up -----------------------------------------------------------------
     def warm_up(self) -> None:

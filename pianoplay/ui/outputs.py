@@ -129,6 +129,7 @@ def render_piece(
     wav: bool = True,
     png: bool = True,
     seed: int | None = None,
+    marks: dict[int, str] | None = None,
 ) -> Piece:
     """Write ``stem.mid`` (and ``stem.wav``, ``stem.png``) of a (T, 88) roll.
 
@@ -156,6 +157,7 @@ def render_piece(
             steps_per_bar=model.steps_per_bar,
             title=title,
             step_seconds=60.0 / (tempo * model.steps_per_quarter),
+            marks=marks,
         )
     return Piece(roll=roll, midi=midi_path, wav=wav_path, png=png_path, seconds=seconds, seed=seed)
 
