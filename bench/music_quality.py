@@ -5,8 +5,9 @@
 Generators are found, not listed: every LM checkpoint of the registry with each
 decoding strategy of ``STRATEGIES`` (the app's defaults: temperature 1, top-k 20,
 top-p 0.9, beam width 8; one call of ``n=1`` per seed, as the app asks), every VAE
-checkpoint at the app's temperatures (``TrainedVAE.sample``), and each Nottingham
-LM continuing the first 4 bars of Nottingham test MIDIs (sample and beam). Each
+checkpoint at the app's temperatures (``TrainedVAE.sample``), and each chord-LSTM
+continuing the first 4 bars of its data set's test MIDIs (sample and beam). An LM decodes
+at its checkpoint's ``decode_temperature`` (the app's default for it; 1 when unset). Each
 writes ``--pieces`` pieces of 16 bars to MIDI files through ``to_midi`` and
 ``write_midi``, as the app does, and the measures read those files.
 
@@ -21,7 +22,8 @@ onset, then the next whole 128 frames of each, ... until 64):
 - pc: pitch-class overlap with the real set (real pieces moved to C as the
   models' training data; generated pieces are written in C);
 - NLL: nats per frame of the same 128 frames under an independent model (one that
-  did not generate the row): chord-lstm-nottingham and roll-lstm-nottingham;
+  did not generate the row): chord-lstm-nottingham, roll-lstm-nottingham and the
+  whole-frame classical chord-LSTM chord-lstm-classical-frames;
 - uniq: different pieces among the outputs (greedy and beam give one);
 - band (issue 12): held <= real + 0.15, distinct >= 0.6 real, silent <= real + 0.05,
   notes/frame within 30 % of real.
@@ -60,7 +62,8 @@ PRIMER_STRATEGIES = ("sample", "beam")
 # the app's Generate-tab defaults
 LM_DEFAULTS = {"temperature": 1.0, "top_k": 20, "top_p": 0.9, "beam_width": 8}
 SAMPLE_TEMPERATURE = 1.0  # the app's Sample-tab default
-JUDGES = ("chord-lstm-nottingham", "roll-lstm-nottingham")  # independent NLL models
+# independent NLL models (eighth-note rolls in C)
+JUDGES = ("chord-lstm-nottingham", "roll-lstm-nottingham", "chord-lstm-classical-frames")
 # data-set name in a checkpoint's config -> folder under the data directory
 DATA_SETS = {"nottingham": "nottingham", "piano-midi-de": "piano-midi-de"}
 # issue 12's band around the real set
@@ -119,7 +122,7 @@ def find_generators(registry: Registry) -> list[Generator]:
                 Generator(f"{info.name} {s}", info.name, "lm", data, {"strategy": s})
                 for s in strategies()
             ]
-            if data.lower() == "nottingham":
+            if data.lower() in DATA_SETS and info.family == "chord-lstm":
                 gens += [
                     Generator(f"{info.name} primer+{s}", info.name, "primer", data, {"strategy": s})
                     for s in PRIMER_STRATEGIES
@@ -137,6 +140,7 @@ def generate(gen: Generator, model, pieces: int, primers: list[np.ndarray]):
     for seed in range(pieces):
         primer = primers[seed % len(primers)] if gen.kind == "primer" else None
         opts = {**LM_DEFAULTS, "strategy": gen.options["strategy"]}
+        opts["temperature"] = float(model.config.get("decode_temperature", opts["temperature"]))
         roll = model.generate(
             n=1, steps=BARS * model.steps_per_bar, primer=primer, seed=seed, **opts
         )[0]
@@ -148,11 +152,11 @@ def generate(gen: Generator, model, pieces: int, primers: list[np.ndarray]):
     return rolls, starts
 
 
-def load_primers(pieces: int, representation: dict) -> list[np.ndarray]:
-    """The first PRIMER_BARS bars of the first Nottingham test files in a model's
+def load_primers(pieces: int, representation: dict, data: str = "nottingham") -> list[np.ndarray]:
+    """The first PRIMER_BARS bars of the first test files of ``data`` in a model's
     representation (key moved to C, as the app loads a primer)."""
     primers = []
-    for path in split_files(data_dir() / "nottingham", "test")[:pieces]:
+    for path in split_files(data_dir() / DATA_SETS[data.lower()], "test")[:pieces]:
         loaded = load_roll(path, **representation_args(representation))
         starts = list(loaded.bar_starts) + [len(loaded.roll)]
         primers.append(loaded.roll[: starts[min(PRIMER_BARS, len(starts) - 1)]])
@@ -331,7 +335,7 @@ def main(argv=None) -> int:
             model = registry.load(g.checkpoint)
             if g.kind == "primer" and g.checkpoint not in primers:
                 primers[g.checkpoint] = load_primers(
-                    args.pieces, model.config.get("representation", {})
+                    args.pieces, model.config.get("representation", {}), g.data
                 )
             try:
                 rolls, starts = generate(g, model, args.pieces, primers.get(g.checkpoint, []))

@@ -11,7 +11,9 @@ a hyperparameter::
       "data": {...},                # training data and split
       "training": {...},            # the exact command, epochs, time, seed
       "metrics": {...},             # measured numbers (the model card)
-      "files": {"vocab": "vocab.json"}   # extra JSON files, optional
+      "files": {"vocab": "vocab.json"},  # extra JSON files, optional
+      "decode_temperature": 0.9,    # the app's default temperature, optional
+      "app_roles": [...], "not_for": {role: reason}   # what the app offers it for, optional
     }
 
 Pickles are never read: weights come from safetensors only.

@@ -140,12 +140,15 @@ class Actions:
             raise PianoplayError(f"{name} is not offered for {role}: {reason} Use: {others}.")
 
     def decode_temperature(self, name: str) -> float:
-        """The temperature a VAE decodes at by default: 0 (its most likely notes) for a model
-        that reproduces its input, ``DECODE_TEMPERATURE`` for one whose argmax drones."""
+        """The temperature a VAE decodes at by default: its config's ``decode_temperature``
+        when set (vae-faithful: 0, its most likely notes, as it reproduces its input), else
+        0 for a segment VAE and ``DECODE_TEMPERATURE`` for one whose argmax drones."""
         if not name:
             return 0.0
-        info = self.registry.info(name)
-        return 0.0 if info.config.get("model", {}).get("kind") == "segment" else DECODE_TEMPERATURE
+        config = self.registry.info(name).config
+        if "decode_temperature" in config:
+            return float(config["decode_temperature"])
+        return 0.0 if config.get("model", {}).get("kind") == "segment" else DECODE_TEMPERATURE
 
     def model_card(self, name: str) -> str:
         """Markdown: what the model is for, its data and its headline numbers with units,
