@@ -158,15 +158,21 @@ def chord_decoder(model, vocab, primer: np.ndarray, batch: int):
     h, state = _prime(model, *_chord_inputs(vocab, primer, device), batch)
     w_out = model.out_vectors() if model.config.tie_weights else None
     stepper = _chord_stepper(model)
-    hands = model.config.hands
+    if not model.config.hands:
 
-    def step(state, tokens):
-        h, state = stepper.tokens(tokens, state)
-        hand = (1 - model.hand_of[tokens]).clamp(0, 1) if hands else None
-        return model.logits(h, w_out, hand), state
+        def step(state, tokens):
+            h, state = stepper.tokens(tokens, state)
+            return model.logits(h, w_out), state
 
-    first = torch.zeros(batch, dtype=torch.long, device=device) if hands else None
-    return step, (model.logits(h, w_out, first), state), [int(t) for t in vocab.encode(primer)]
+        start = model.logits(h, w_out)
+    else:  # every row is at the same token position, so at the same hand
+
+        def step(state, tokens):
+            h, state = stepper.tokens(tokens, state)
+            return model.hand_logits(h, w_out, 1 - int(model.hand_of[tokens[0]])), state
+
+        start = model.hand_logits(h, w_out, 0)  # a frame starts with the right hand
+    return step, (start, state), [int(t) for t in vocab.encode(primer)]
 
 
 class LSTMStepper:

@@ -77,6 +77,9 @@ class ChordLSTM(nn.Module):
             self.register_buffer("allowed", allowed, persistent=False)  # (2, n_out)
             self.register_buffer("hand_keys", hand_keys.bool(), persistent=False)  # (2, 88)
             self.register_buffer("hand_of", hand_of.long(), persistent=False)  # (n_out,)
+            ids = [torch.nonzero(hand_of == k).flatten() for k in range(2)]
+            self.hand_span = [(int(i.min()), int(i.max()) + 1) for i in ids]  # contiguous ids
+            assert all(hi - lo == len(i) for (lo, hi), i in zip(self.hand_span, ids))
         self.wte = nn.Embedding(c.n_out + 1, c.n_embd)  # + BOS
         self.wke = nn.Linear(N_KEYS, c.n_embd, bias=False) if c.key_features else None
         self.drop = nn.Dropout(c.dropout)
@@ -139,6 +142,18 @@ class ChordLSTM(nn.Module):
             out = self.lm_head(h)
         if hand is not None:
             out = out.masked_fill(~self.allowed[hand], float("-inf"))
+        return out
+
+    def hand_logits(self, h: torch.Tensor, out_vectors: torch.Tensor, hand: int) -> torch.Tensor:
+        """Decoding a hand model, every row at the same hand: (B, H) -> (B, n_out) logits of
+        UNK and that hand's ids (-inf elsewhere), computing only those (half the work)."""
+        if out_vectors is None:  # untied output layer
+            return self.logits(h, hand=torch.full((len(h),), hand, device=h.device))
+        lo, hi = self.hand_span[hand]
+        x = self.proj(h)  # (B, E)
+        out = torch.full((len(h), self.config.n_out), float("-inf"), device=h.device)
+        out[:, lo:hi] = torch.addmm(self.out_bias[lo:hi], x, out_vectors[lo:hi].T)
+        out[:, 0] = x @ out_vectors[0] + self.out_bias[0]
         return out
 
     def positions_hand(self, shape, offset: int = 0, device=None) -> torch.Tensor | None:
