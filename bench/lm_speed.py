@@ -2,10 +2,11 @@
 
     .venv/bin/python bench/lm_speed.py [--checkpoint chord-lstm-nottingham] [--repeats 7]
 
-Targets (issues 4 and 12, 2-core CPU): beam width 8 over 128 frames (16 bars) <= 1 s, for
-the app's "beam" (beam sampling: 8 beams x 3 candidate bars) and for argmax beam search;
-sampling 32 sequences of 128 frames <= 1 s. Prints medians and writes
-bench/results/lm_speed.json (or ``--out``).
+Targets (issues 4 and 12, 2-core CPU): beam width 8 over 16 bars <= 1 s, for the app's
+"beam" (beam sampling: 8 beams x 3 candidate bars) and for argmax beam search; sampling 32
+sequences of 16 bars <= 1 s. 16 bars are 128 eighth frames for the Nottingham models and
+256 sixteenth frames (512 tokens: two hands a frame) for chord-lstm-classical. Prints medians
+and writes bench/results/lm_speed.json (or ``--out``).
 """
 
 from __future__ import annotations
@@ -48,17 +49,21 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     trained = Registry(device="cpu").load(args.checkpoint)
+    steps = 16 * trained.steps_per_bar
     cases = {
-        "beam_w8_128": lambda: trained.generate(steps=128, strategy="beam", beam_width=8, seed=0),
-        "beam_search_w8_128": lambda: trained.generate(
-            steps=128, strategy="beam-search", beam_width=8
+        "beam_w8_16bars": lambda: trained.generate(
+            steps=steps, strategy="beam", beam_width=8, seed=0
         ),
-        "sample_32x128": lambda: trained.generate(n=32, steps=128, strategy="sample", seed=0),
+        "beam_search_w8_16bars": lambda: trained.generate(
+            steps=steps, strategy="beam-search", beam_width=8
+        ),
+        "sample_32x16bars": lambda: trained.generate(n=32, steps=steps, strategy="sample", seed=0),
     }
     if trained.config["family"] == "roll-lstm":
-        cases = {"sample_32x128": cases["sample_32x128"]}
+        cases = {"sample_32x16bars": cases["sample_32x16bars"]}
     result = {
         "checkpoint": args.checkpoint,
+        "frames": steps,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
     }
