@@ -68,6 +68,16 @@ class Distributed:
         dist.all_reduce(t, op=dist.ReduceOp.MAX)
         return bool(t.item() > 0)
 
+    def record_weights(self, folder, model, step: int) -> None:
+        """``folder/ddp_rank<R>.json``: this rank's step and weights digest, a record that
+        the ranks ended with the same weights (then waits for every rank)."""
+        import json
+
+        record = {"rank": self.rank, "world_size": self.world_size, "step": step,
+                  "weights_sha256": weights_digest(model)}
+        (folder / f"ddp_rank{self.rank}.json").write_text(json.dumps(record) + "\n")
+        self.barrier()
+
     def barrier(self) -> None:
         if self.active:
             import torch.distributed as dist

@@ -6,17 +6,17 @@ random shift, and fits reconstruction + beta * max(KL - free nats, 0) per segmen
 (MusicVAE's loss) and, on the detached posterior means, the z-sequence prior.
 Validation on fixed windows of each data set's valid split every ``eval_every``
 steps; the best weights are written as a checkpoint folder; resumable from
-``OUT/resume/``; stops at ``max_minutes``.
+``OUT/resume/``; stops at ``max_minutes``. The rounds of ``eval_every`` steps are the
+"epochs" of the shared loop (``pianoplay.training.loop.fit``), which also runs them
+under torchrun (``training/distributed.py``).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import shlex
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +24,7 @@ import numpy as np
 
 from pianoplay.config_io import from_dict, to_dict
 from pianoplay.music.representation import SIXTEENTHS
+from pianoplay.training.loop import EpochTask
 
 CRITERION = "nll + beta_max * kl"  # how the best checkpoint is chosen (validation)
 
@@ -159,16 +160,16 @@ def train(
     import torch
 
     from pianoplay.models.vae.segment_model import SegmentVAE, SegmentVAEConfig
-    from pianoplay.training.distributed import Distributed, weights_digest
-    from pianoplay.training.state import load_state, save_state
+    from pianoplay.training.distributed import Distributed
+    from pianoplay.training.loop import LoopConfig, Resumable, fit
+    from pianoplay.training.runtime import Clock, seed_all, setup_torch
 
     tc = SegmentTrainConfig.from_dict(train_over)
     mc = SegmentVAEConfig.from_dict(model_over)
-    torch.set_num_threads(tc.threads)
-    dist = Distributed.from_env(device)
+    dist = Distributed.from_env(setup_torch(tc.threads, device))
     device = dist.device
-    torch.manual_seed(tc.seed)  # the same initial weights on every rank
-    rng = np.random.default_rng(tc.seed + 1000 * dist.rank)  # each rank its own windows
+    # the same initial weights on every rank, each rank its own windows
+    rng = seed_all(tc.seed, tc.seed + 1000 * dist.rank)
     L = mc.segment_steps
     sets, valid, counts = [], {}, {}
     for name in tc.data:
@@ -179,114 +180,154 @@ def train(
         valid[name] = fixed_windows(
             load_set(name, "valid"), tc.valid_windows, tc.segments, L, tc.seed + 1
         )
-    weights = np.asarray(tc.mix, float) / sum(tc.mix)
     model = SegmentVAE(mc).to(device)
     net = dist.wrap(model)
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
     gamma = (tc.lr_final / tc.lr) ** (1.0 / max(tc.max_steps, 1))
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma)
-    st = {"step": 0, "best": math.inf, "best_step": 0, "elapsed_s": 0.0, "history": []}
+    res = Resumable(out / "resume", model, opt, sched, rng)
+    st = res.start(resume, step=0, best_step=0)
     if resume:
-        st = load_state(out / "resume", model, opt, sched, rng)
         if st.get("criterion") != CRITERION:  # a checkpoint chosen by another rule
             st["best"] = math.inf
-        rng = np.random.default_rng([tc.seed, st["step"], dist.rank]) if dist.active else rng
+        if dist.active:
+            res.rng = np.random.default_rng([tc.seed, st["step"], dist.rank])
     st["criterion"] = CRITERION
-    t_start = time.time() - st["elapsed_s"]
-    amp = device.type == "cuda"  # bfloat16 autocast on GPUs; full precision on the CPU
-    budget = tc.max_minutes * 60 if tc.max_minutes else math.inf
-    out.mkdir(parents=True, exist_ok=True)
-    sums = np.zeros(4)
-    while st["step"] < tc.max_steps:
-        states, mask = draw_windows(sets, weights, tc, L, rng)
-        states, mask = torch.as_tensor(states, device=device), torch.as_tensor(mask, device=device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            o = net(states, mask)
-        beta = tc.beta_max * min(1.0, st["step"] / max(tc.beta_warmup_steps, 1))
-        m = mask.float()
-        kl_cost = torch.clamp(o["kl"] - tc.free_nats, min=0.0)
-        loss = ((o["nll"] + beta * kl_cost) * m).sum() / m.sum() + tc.prior_weight * o["prior_nll"]
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-        opt.step()
-        sched.step()
-        st["step"] += 1
-        sums += [
-            float((o["nll"] * m).sum().detach()),
-            float((o["kl"] * m).sum().detach()),
-            float(m.sum()),
-            float(o["prior_nll"].detach()),
-        ]
-        done = dist.any(time.time() - t_start > budget) or st["step"] >= tc.max_steps
-        if st["step"] % tc.eval_every and not done:
-            continue
-        if not dist.is_main:  # rank 0 validates and writes; the others wait for it
-            dist.barrier()
-            if done:
-                break
-            continue
-        st["elapsed_s"] = time.time() - t_start
-        rec = {
-            "step": st["step"],
-            "minutes": st["elapsed_s"] / 60,
-            "beta": beta,
-            "lr": sched.get_last_lr()[0],
-            "train_nll_per_segment": sums[0] / sums[2],
-            "train_kl_per_segment": sums[1] / sums[2],
-            "train_prior_nll": sums[3]
-            / (tc.eval_every if not done else max(1, st["step"] % tc.eval_every or tc.eval_every)),
-        }
-        sums[:] = 0
-        score = 0.0
-        for name, windows in valid.items():
-            v = validate(model, windows, device)
-            rec[f"valid_{name}"] = v
-            # The training objective at full beta: with a small beta_max this is mostly the
-            # reconstruction, which is what a faithful model is for (the full ELBO would keep
-            # an early checkpoint once KL grows faster than the NLL falls).
-            score += v["nll_per_segment"] + tc.beta_max * v["kl_per_segment"]
-        st["history"].append(rec)
-        improved = score < st["best"]
-        if improved:
-            st["best"], st["best_step"] = score, st["step"]
-            save_best(out, model, mc, tc, st, counts, command, device, rec)
-        if not quiet:
-            vs = "  ".join(
-                f"{n}: nll {rec[f'valid_{n}']['nll_per_segment']:.1f} "
-                f"kl {rec[f'valid_{n}']['kl_per_segment']:.1f} "
-                f"cell {rec[f'valid_{n}']['cell_accuracy']:.4f} "
-                f"onsetF1 {rec[f'valid_{n}']['onset_f1_aligned']:.3f}"
-                for n in valid
-            )
-            print(
-                f"step {st['step']:6d} ({rec['minutes']:.1f} min) beta {beta:.3f} train nll "
-                f"{rec['train_nll_per_segment']:.1f} kl {rec['train_kl_per_segment']:.1f} | "
-                f"{vs}{' *' if improved else ''}",
-                flush=True,
-            )
-        (out / "history.json").write_text(json.dumps(st["history"], indent=1) + "\n")
-        save_state(out / "resume", model, opt, sched, rng, st)
-        dist.barrier()
-        if done:
-            break
-    if dist.active:  # a record that the ranks ended with the same weights
-        (out / f"ddp_rank{dist.rank}.json").write_text(
-            json.dumps(
-                {
-                    "rank": dist.rank,
-                    "world_size": dist.world_size,
-                    "step": st["step"],
-                    "weights_sha256": weights_digest(model),
-                }
-            )
-            + "\n"
-        )
-        dist.barrier()
+    task = SegmentTask(tc, mc, model, net, opt, sched, res.rng, sets, valid, device,
+                       st, out, counts, command, quiet)
+    fit(task, st, LoopConfig(), res, Clock(tc.max_minutes, st["elapsed_s"], dist), out, dist)
+    if dist.active:
+        dist.record_weights(out, model, st["step"])
         dist.close()
         if not dist.is_main:
             return {}
     return finish(out, device, tc, quiet, max_segments=tc.axes_segments)
+
+
+@dataclass
+class SegmentTask(EpochTask):
+    """Rounds of ``eval_every`` steps (the last cut short by ``max_steps`` or the clock),
+    each followed by validation on the fixed windows of every data set."""
+
+    tc: SegmentTrainConfig
+    mc: object  # SegmentVAEConfig
+    model: object
+    net: object  # the model, or DDP around it
+    opt: object
+    sched: object  # stepped after every update
+    rng: np.random.Generator
+    sets: list  # (pieces, length weights) per data set
+    valid: dict  # data set -> fixed windows
+    device: object
+    st: dict
+    out: Path
+    counts: dict
+    command: str = ""
+    quiet: bool = False
+
+    def finished(self, st):
+        return "steps" if st["step"] >= self.tc.max_steps else None
+
+    def train_epoch(self, epoch, clock):
+        import torch
+
+        tc, st = self.tc, self.st
+        weights = np.asarray(tc.mix, float) / sum(tc.mix)
+        amp = self.device.type == "cuda"  # bfloat16 autocast on GPUs; full precision on CPU
+        sums = np.zeros(4)
+        while True:
+            states, mask = draw_windows(self.sets, weights, tc, self.mc.segment_steps, self.rng)
+            states = torch.as_tensor(states, device=self.device)
+            mask = torch.as_tensor(mask, device=self.device)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=amp):
+                o = self.net(states, mask)
+            self.beta = tc.beta_max * min(1.0, st["step"] / max(tc.beta_warmup_steps, 1))
+            m = mask.float()
+            kl_cost = torch.clamp(o["kl"] - tc.free_nats, min=0.0)
+            loss = ((o["nll"] + self.beta * kl_cost) * m).sum() / m.sum()
+            loss = loss + tc.prior_weight * o["prior_nll"]
+            self.opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), tc.grad_clip)
+            self.opt.step()
+            self.sched.step()
+            st["step"] += 1
+            sums += [
+                float((o["nll"] * m).sum().detach()),
+                float((o["kl"] * m).sum().detach()),
+                float(m.sum()),
+                float(o["prior_nll"].detach()),
+            ]
+            time_up = clock.over()
+            done = time_up or st["step"] >= tc.max_steps
+            if done or st["step"] % tc.eval_every == 0:
+                break
+        n_prior = (tc.eval_every if not done
+                   else max(1, st["step"] % tc.eval_every or tc.eval_every))
+        train = {"train_nll_per_segment": sums[0] / sums[2],
+                 "train_kl_per_segment": sums[1] / sums[2], "train_prior_nll": sums[3] / n_prior}
+        return train, ("time" if time_up else "steps" if done else None)
+
+    def validate(self):
+        """The training objective at full beta: with a small beta_max this is mostly the
+        reconstruction, which is what a faithful model is for (the full ELBO would keep an
+        early checkpoint once KL grows faster than the NLL falls)."""
+        fields, score = {}, 0.0
+        for name, windows in self.valid.items():
+            v = fields[f"valid_{name}"] = validate(self.model, windows, self.device)
+            score += v["nll_per_segment"] + self.tc.beta_max * v["kl_per_segment"]
+        return score, fields
+
+    def record(self, epoch, train, valid, minutes):
+        lr = self.sched.get_last_lr()[0]
+        return {"step": self.st["step"], "minutes": minutes, "beta": self.beta, "lr": lr,
+                **train, **valid}
+
+    def save_best(self, st, record):
+        import torch
+
+        from pianoplay.models.checkpoint import save_checkpoint
+
+        st["best_step"] = st["step"]
+        config = {
+            "name": self.out.name,
+            "family": "vae",
+            "model": self.mc.to_dict(),
+            "representation": SIXTEENTHS.to_dict(),
+            "app_roles": ["interpolate", "latent"],  # the app's default for these tabs
+            "data": {"sets": self.counts, "split": "train", "window_segments": self.tc.segments},
+            "training": {
+                "command": self.command,
+                "config": self.tc.to_dict(),
+                "device": str(self.device),
+                "torch_threads": torch.get_num_threads(),
+                "step": st["step"],
+                "best_step": st["best_step"],
+                "elapsed_s": round(st["elapsed_s"], 1),
+            },
+            "metrics": {"valid": {k: v for k, v in record.items() if k.startswith("valid_")}},
+        }
+        state = self.model.state_dict()
+        if self.tc.save_float16:  # halves the file; loading copies them back into float32
+            state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+        save_checkpoint(self.out, config, state)
+
+    def end_epoch(self, st, rec, improved):
+        if self.quiet:
+            return
+        vs = "  ".join(
+            f"{n}: nll {rec[f'valid_{n}']['nll_per_segment']:.1f} "
+            f"kl {rec[f'valid_{n}']['kl_per_segment']:.1f} "
+            f"cell {rec[f'valid_{n}']['cell_accuracy']:.4f} "
+            f"onsetF1 {rec[f'valid_{n}']['onset_f1_aligned']:.3f}"
+            for n in self.valid
+        )
+        print(
+            f"step {st['step']:6d} ({rec['minutes']:.1f} min) beta {self.beta:.3f} train nll "
+            f"{rec['train_nll_per_segment']:.1f} kl {rec['train_kl_per_segment']:.1f} | "
+            f"{vs}{' *' if improved else ''}",
+            flush=True,
+        )
 
 
 def finish(
@@ -313,35 +354,6 @@ def finish(
     if not quiet:
         print(f"latent axes fitted on {len(rolls)} training segments", flush=True)
     return trained.config
-
-
-def save_best(out, model, mc, tc, st, counts, command, device, rec) -> None:
-    import torch
-
-    from pianoplay.models.checkpoint import save_checkpoint
-
-    config = {
-        "name": out.name,
-        "family": "vae",
-        "model": mc.to_dict(),
-        "representation": SIXTEENTHS.to_dict(),
-        "app_roles": ["interpolate", "latent"],  # the app's default for these tabs
-        "data": {"sets": counts, "split": "train", "window_segments": tc.segments},
-        "training": {
-            "command": command,
-            "config": tc.to_dict(),
-            "device": str(device),
-            "torch_threads": torch.get_num_threads(),
-            "step": st["step"],
-            "best_step": st["best_step"],
-            "elapsed_s": round(st["elapsed_s"], 1),
-        },
-        "metrics": {"valid": {k: v for k, v in rec.items() if k.startswith("valid_")}},
-    }
-    state = model.state_dict()
-    if tc.save_float16:  # halves the file; loading copies them back into float32 weights
-        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
-    save_checkpoint(out, config, state)
 
 
 def add_train_parser(families) -> None:
@@ -379,12 +391,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from pianoplay.device import pick_device
-
-    text = args.config or "{}"
-    raw = json.loads(Path(text).read_text() if not text.lstrip().startswith("{") else text)
     from pianoplay.config_io import ConfigError
+    from pianoplay.device import pick_device
+    from pianoplay.training.options import read_json_arg
 
+    raw = read_json_arg(args.config)
     unknown = sorted(set(raw) - {"model", "train"})
     if unknown:
         raise ConfigError(

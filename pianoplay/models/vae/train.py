@@ -1,24 +1,24 @@
 """``pianoplay train vae``: fit the LSTM-VAE on piano-roll windows.
 
-Beta annealing and free bits, transposition augmentation, validation ELBO
-every epoch with early stopping, loss curves (PNG) in the checkpoint folder,
-resumable from ``OUT/resume/`` (safetensors + JSON, no pickles), deterministic
+Beta annealing and free bits, transposition augmentation; the shared loop
+(``pianoplay.training.loop``) validates the ELBO every epoch with early stopping,
+writes loss curves (PNG) and ``history.json`` in the checkpoint folder and makes the
+run resumable from ``OUT/resume/`` (safetensors + JSON, no pickles); deterministic
 for a seed on the CPU.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import shlex
 import sys
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from pianoplay.music.representation import BENCHMARK
+from pianoplay.training.loop import EpochTask
 
 REPRESENTATION = BENCHMARK.to_dict()
 
@@ -77,17 +77,9 @@ def add_train_parser(families) -> None:
 
 def parse_config(text: str | None) -> tuple[dict, dict]:
     from pianoplay.errors import PianoplayError
+    from pianoplay.training.options import read_json_arg
 
-    if not text:
-        return {}, {}
-    try:
-        obj = (
-            json.loads(text)
-            if text.lstrip().startswith("{")
-            else json.loads(Path(text).read_text())
-        )
-    except (OSError, json.JSONDecodeError) as err:
-        raise PianoplayError(f"--config {text!r} is neither a JSON file nor a JSON object ({err}).")
+    obj = read_json_arg(text)
     unknown = set(obj) - {"model", "train"}
     if unknown:
         raise PianoplayError(
@@ -103,12 +95,10 @@ def load_rolls(data: Path, split: str) -> list[np.ndarray]:
 
 
 def run(args) -> int:
-    import torch
-
-    from pianoplay.device import pick_device
     from pianoplay.errors import PianoplayError
+    from pianoplay.training.runtime import setup_torch
 
-    torch.set_num_threads(args.threads)
+    device = setup_torch(args.threads, args.device)
     model_over, train_over = parse_config(args.config)
     if args.max_minutes is not None:
         train_over["max_minutes"] = args.max_minutes
@@ -124,7 +114,7 @@ def run(args) -> int:
         args.out,
         model_over,
         train_over,
-        pick_device(args.device),
+        device,
         resume=args.resume,
         command=command,
         test=not args.no_test,
@@ -132,28 +122,19 @@ def run(args) -> int:
     return 0
 
 
-def transpose(roll: np.ndarray, shift: int) -> np.ndarray:
-    """Shift a (T, 88) roll by ``shift`` semitones; keys pushed off the edge are dropped."""
-    out = np.zeros_like(roll)
-    if shift >= 0:
-        out[:, shift:] = roll[:, : 88 - shift]
-    else:
-        out[:, :shift] = roll[:, -shift:]
-    return out
-
-
 def epoch_windows(rolls, tc: TrainConfig, rng: np.random.Generator) -> list[np.ndarray]:
     """Random-phase tiling: each piece cut into consecutive windows with a random
     offset, so every frame is seen once per epoch and window lengths vary like the
     tails met at test time."""
     from pianoplay.models.vae.evaluate import tile_windows
+    from pianoplay.music.roll import shift_keys
 
     out = []
     for roll in rolls:
         phase = int(rng.integers(tc.window))
         for _, _, w in tile_windows([roll], tc.window, phase):
             if tc.transpose_max and rng.random() < tc.transpose_prob:
-                w = transpose(w, int(rng.integers(-tc.transpose_max, tc.transpose_max + 1)))
+                w = shift_keys(w, int(rng.integers(-tc.transpose_max, tc.transpose_max + 1)))
             out.append(w)
     return out
 
@@ -178,115 +159,137 @@ def train(
 ) -> dict:
     """Train and write the checkpoint folder ``out``; returns the final config dict."""
     import torch
-    from tqdm import tqdm
 
-    from pianoplay.models.checkpoint import save_checkpoint
-    from pianoplay.models.vae.evaluate import elbo, make_batch
     from pianoplay.models.vae.model import MusicVAE, VAEConfig
     from pianoplay.music.vocab import ChordVocab
-    from pianoplay.training.state import load_state, save_state
+    from pianoplay.training.loop import LoopConfig, Resumable, fit
+    from pianoplay.training.runtime import Clock, seed_all
 
     tc = TrainConfig.from_dict(train_over)
     train_rolls, valid_rolls = load_rolls(data, "train"), load_rolls(data, "valid")
     vocab = ChordVocab.build(train_rolls, min_count=tc.vocab_min_count)
     mc = VAEConfig.from_dict({"max_steps": tc.window, **model_over, "n_out": vocab.n_out})
-    torch.manual_seed(tc.seed)
-    rng = np.random.default_rng(tc.seed)
+    rng = seed_all(tc.seed)
     model = MusicVAE(mc, torch.from_numpy(vocab.frame_matrix)).to(device)
     model.set_unk_prior(vocab.key_probs, vocab.log_unk_norm)
     opt = torch.optim.Adam(model.parameters(), lr=tc.lr, weight_decay=tc.weight_decay)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, tc.lr_decay)
-    st = {
-        "epoch": 0,
-        "step": 0,
-        "best": math.inf,
-        "best_epoch": 0,
-        "bad_epochs": 0,
-        "elapsed_s": 0.0,
-        "history": [],
+    res = Resumable(out / "resume", model, opt, sched, rng)
+    st = res.start(resume, step=0)
+    task = VAETask(tc, mc, model, opt, vocab, train_rolls, valid_rolls, rng, device, st, out,
+                   data, command, quiet)
+    lc = LoopConfig(max_epochs=tc.max_epochs, patience=tc.patience, scheduler_per_epoch=True)
+    fit(task, st, lc, res, Clock(tc.max_minutes, st["elapsed_s"]), out)
+    return finish(out, device, data, test, quiet)
+
+
+@dataclass
+class VAETask(EpochTask):
+    """One epoch over random-phase windows of every piece, batched by length; validation
+    is the negative ELBO per frame of the valid split."""
+
+    tc: TrainConfig
+    mc: object  # VAEConfig
+    model: object
+    opt: object
+    vocab: object
+    train_rolls: list
+    valid_rolls: list
+    rng: np.random.Generator
+    device: object
+    st: dict  # the loop's state: ``step`` counts updates for the beta ramp
+    out: Path
+    data: Path
+    command: str = ""
+    quiet: bool = False
+    curves = {
+        "recon": "reconstruction NLL (nats / frame)",
+        "kl": "KL (nats / frame)",
+        "elbo": "negative ELBO (nats / frame)",
     }
-    if resume:
-        st = load_state(out / "resume", model, opt, sched, rng)
-    t_start = time.time() - st["elapsed_s"]
-    budget = tc.max_minutes * 60 if tc.max_minutes else math.inf
-    out.mkdir(parents=True, exist_ok=True)
 
-    def save_best(metrics: dict) -> None:
-        config = {
-            "name": out.name,
-            "family": "vae",
-            "model": mc.to_dict(),
-            "representation": REPRESENTATION,
-            "data": {
-                "name": data.stem,
-                "path": str(data),
-                "split": "train",
-                "pieces": len(train_rolls),
-                "frames": int(sum(map(len, train_rolls))),
-                "window_frames": tc.window,
-                "window_bars": tc.window // 8,
-            },
-            "training": {
-                "command": command,
-                "config": tc.to_dict(),
-                "device": str(device),
-                "torch_threads": torch.get_num_threads(),
-                **{k: st[k] for k in ("epoch", "step", "best_epoch", "elapsed_s")},
-            },
-            "metrics": metrics,
-        }
-        save_checkpoint(out, config, model.state_dict(), {"vocab.json": vocab.to_json()})
+    def train_epoch(self, epoch, clock):
+        import torch
 
-    stopped = False
-    while st["epoch"] < tc.max_epochs and not stopped:
+        from pianoplay.models.vae.evaluate import make_batch
+        from pianoplay.training.runtime import progress
+
+        tc, model, st = self.tc, self.model, self.st
         model.train()
-        groups = batches_by_length(epoch_windows(train_rolls, tc, rng), tc.batch_size, rng)
+        groups = batches_by_length(epoch_windows(self.train_rolls, tc, self.rng), tc.batch_size,
+                                   self.rng)
         sums = np.zeros(3)  # recon, kl, frames
-        bar = tqdm(groups, desc=f"epoch {st['epoch'] + 1}", leave=False, disable=quiet)
+        bar = progress(groups, f"epoch {epoch}", self.quiet)
+        stop = None
         for group in bar:
-            roll, tokens, lengths, mask = make_batch(group, vocab, device)
+            roll, tokens, lengths, mask = make_batch(group, self.vocab, self.device)
             o = model(roll, tokens, lengths)
             beta = tc.beta_max * min(1.0, st["step"] / max(tc.beta_warmup_steps, 1))
             recon = -(o["logp"] * mask).sum()
-            free = tc.free_nats * lengths.to(device).float() / tc.window
+            free = tc.free_nats * lengths.to(self.device).float() / tc.window
             kl_cost = torch.clamp(o["kl"] - free, min=0.0).sum()
             n = mask.sum()
             loss = (recon + beta * kl_cost) / n
-            opt.zero_grad(set_to_none=True)
+            self.opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), tc.grad_clip)
-            opt.step()
+            self.opt.step()
             st["step"] += 1
             sums += [recon.item(), o["kl"].sum().item(), n.item()]
             bar.set_postfix(
                 recon=f"{sums[0] / sums[2]:.3f}", kl=f"{sums[1] / sums[2]:.3f}", beta=f"{beta:.2f}"
             )
-            if time.time() - t_start > budget:
-                stopped = True
+            if clock.over():
+                stop = "time"
                 break
-        sched.step()
-        st["epoch"] += 1
-        st["elapsed_s"] = time.time() - t_start
-        v = elbo(model, vocab, valid_rolls, tc.window, seed=tc.seed)
-        rec = {
-            "epoch": st["epoch"],
-            "step": st["step"],
-            "minutes": st["elapsed_s"] / 60,
-            "train_recon": sums[0] / sums[2],
-            "train_kl": sums[1] / sums[2],
-            "train_elbo": (sums[0] + sums[1]) / sums[2],
-            "valid_recon": v["recon_nll_per_frame"],
-            "valid_kl": v["kl_per_frame"],
-            "valid_elbo": v["elbo_nll_per_frame"],
+        return {"train_recon": sums[0] / sums[2], "train_kl": sums[1] / sums[2],
+                "train_elbo": (sums[0] + sums[1]) / sums[2]}, stop
+
+    def validate(self):
+        from pianoplay.models.vae.evaluate import elbo
+
+        self.valid = elbo(self.model, self.vocab, self.valid_rolls, self.tc.window,
+                          seed=self.tc.seed)
+        return self.valid["elbo_nll_per_frame"], self.valid
+
+    def record(self, epoch, train, valid, minutes):
+        return {"epoch": epoch, "step": self.st["step"], "minutes": minutes, **train,
+                "valid_recon": valid["recon_nll_per_frame"], "valid_kl": valid["kl_per_frame"],
+                "valid_elbo": valid["elbo_nll_per_frame"]}
+
+    def save_best(self, st, record):
+        import torch
+
+        from pianoplay.models.checkpoint import save_checkpoint
+
+        out, data, tc, rolls = self.out, self.data, self.tc, self.train_rolls
+        config = {
+            "name": out.name,
+            "family": "vae",
+            "model": self.mc.to_dict(),
+            "representation": REPRESENTATION,
+            "data": {
+                "name": data.stem,
+                "path": str(data),
+                "split": "train",
+                "pieces": len(rolls),
+                "frames": int(sum(map(len, rolls))),
+                "window_frames": tc.window,
+                "window_bars": tc.window // 8,
+            },
+            "training": {
+                "command": self.command,
+                "config": tc.to_dict(),
+                "device": str(self.device),
+                "torch_threads": torch.get_num_threads(),
+                **{k: st[k] for k in ("epoch", "step", "best_epoch", "elapsed_s")},
+            },
+            "metrics": {"valid": self.valid},
         }
-        st["history"].append(rec)
-        improved = rec["valid_elbo"] < st["best"]
-        if improved:
-            st["best"], st["best_epoch"], st["bad_epochs"] = rec["valid_elbo"], st["epoch"], 0
-            save_best({"valid": v})
-        else:
-            st["bad_epochs"] += 1
-        if not quiet:
+        save_checkpoint(out, config, self.model.state_dict(), {"vocab.json": self.vocab.to_json()})
+
+    def end_epoch(self, st, rec, improved):
+        if not self.quiet:
             print(
                 f"epoch {st['epoch']:3d}  train recon {rec['train_recon']:.3f} "
                 f"kl {rec['train_kl']:.3f}"
@@ -295,12 +298,6 @@ def train(
                 f"({rec['minutes']:.1f} min)",
                 flush=True,
             )
-        plot_curves(st["history"], out / "loss_curves.png")
-        (out / "history.json").write_text(json.dumps(st["history"], indent=1) + "\n")
-        save_state(out / "resume", model, opt, sched, rng, st)
-        if st["bad_epochs"] >= tc.patience:
-            break
-    return finish(out, device, data, test, quiet)
 
 
 def finish(out: Path, device, data: Path, test: bool, quiet: bool) -> dict:
@@ -319,26 +316,3 @@ def finish(out: Path, device, data: Path, test: bool, quiet: bool) -> dict:
             print(json.dumps(config["metrics"]["test"], indent=1))
     write_config(out, config)
     return config
-
-
-def plot_curves(history: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ep = [h["epoch"] for h in history]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    for ax, key in zip(axes, ("recon", "kl", "elbo")):
-        ax.plot(ep, [h[f"train_{key}"] for h in history], "o-", label="train")
-        ax.plot(ep, [h[f"valid_{key}"] for h in history], "o-", label="valid")
-        ax.set_title(
-            {"recon": "reconstruction NLL", "kl": "KL", "elbo": "negative ELBO"}[key]
-            + " (nats / frame)"
-        )
-        ax.set_xlabel("epoch")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
