@@ -1,4 +1,5 @@
-"""LSTM-VAE: shapes, exact likelihood, overfitting one window, save/load, inference API."""
+"""LSTM-VAE: shapes, exact likelihood, overfitting one window, save/load, inference API,
+encoders and decoders by name, decoding through pianoplay.decoding."""
 
 from __future__ import annotations
 
@@ -10,9 +11,17 @@ import numpy as np
 import pytest
 import torch
 
+from pianoplay.config_io import ConfigError
 from pianoplay.data.benchmark import load_benchmark
+from pianoplay.decoding import STRATEGIES
+from pianoplay.decoding.beam_sample import beam_sample
+from pianoplay.decoding.run import decode
+from pianoplay.decoding.step import Runs
 from pianoplay.errors import MidiError
 from pianoplay.models.checkpoint import save_checkpoint
+from pianoplay.models.lm.decoding import chord_decoder, chord_rules
+from pianoplay.models.lm.model import ChordLSTM, ChordLSTMConfig
+from pianoplay.models.vae.decoders import DECODERS
 from pianoplay.models.vae.evaluate import make_batch, tile_windows
 from pianoplay.models.vae.model import MusicVAE, VAEConfig
 from pianoplay.models.vae.train import REPRESENTATION, TrainConfig
@@ -37,10 +46,10 @@ def tiny_model(vocab: ChordVocab, **over) -> MusicVAE:
     return MusicVAE(cfg, torch.from_numpy(vocab.frame_matrix))
 
 
-@pytest.mark.parametrize("conductor", [False, True])
-def test_shapes(test_rolls, conductor):
+@pytest.mark.parametrize("decoder", list(DECODERS))
+def test_shapes(test_rolls, decoder):
     vocab = ChordVocab.build(test_rolls)
-    model = tiny_model(vocab, conductor=conductor, word_dropout=0.5 if conductor else 0.0)
+    model = tiny_model(vocab, decoder=decoder, word_dropout=0.5 if decoder == "conductor" else 0.0)
     wins = [w for _, _, w in tile_windows(test_rolls[:3], 32, phase=5)]
     roll, tokens, lengths, mask = make_batch(wins, vocab, torch.device("cpu"))
     out = model(roll, tokens, lengths)
@@ -91,6 +100,148 @@ def test_overfit_one_window(test_rolls):
     mu, _ = model.encode(roll, lengths)
     recon = model.generate(mu, 32, greedy=True)[0].numpy()
     assert (recon == window).all(1).mean() >= 0.95
+
+
+# -- encoders and decoders by name, decoding through pianoplay.decoding --------------------------
+
+@pytest.mark.parametrize("decoder", list(DECODERS))
+def test_each_decoder_builds_by_name(test_rolls, decoder):
+    vocab = ChordVocab.build(test_rolls)
+    model = tiny_model(vocab, decoder=decoder)
+    assert isinstance(model.decoder, DECODERS[decoder])
+    assert model.cfg.to_dict()["decoder"] == decoder and "conductor" not in model.cfg.to_dict()
+    assert any(k.startswith("decoder.conductor.") for k in model.state_dict()) == (
+        decoder == "conductor"
+    )
+
+
+@pytest.mark.parametrize("part", ["encoder", "decoder"])
+def test_an_unknown_part_is_refused_by_name(part):
+    with pytest.raises(ConfigError, match=f"model.{part} .*'transformer'"):
+        VAEConfig(**{part: "transformer"})
+    with pytest.raises(ConfigError, match="transformer"):
+        VAEConfig.from_dict({part: "transformer"})
+
+
+def test_configs_and_weights_from_before_decoders_had_names_load(test_rolls):
+    """Old config.json says ``"conductor": true / false``; old weights keep the conductor
+    beside the decoder (``conductor.*``)."""
+    assert VAEConfig.from_dict({"conductor": True}).decoder == "conductor"
+    assert VAEConfig.from_dict({"conductor": False}).decoder == "flat"
+    with pytest.raises(ConfigError, match="conductor"):
+        VAEConfig.from_dict({"conductor": True, "decoder": "flat"})
+    vocab = ChordVocab.build(test_rolls)
+    model = tiny_model(vocab, decoder="conductor")
+    old = {k.replace("decoder.conductor.", "conductor."): v for k, v in model.state_dict().items()}
+    assert any(k.startswith("conductor.") for k in old)
+    old_config = {k: v for k, v in model.cfg.to_dict().items() if k != "decoder"}
+    again = MusicVAE(VAEConfig.from_dict({**old_config, "conductor": True}))
+    again.load_state_dict(old)
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, again.state_dict()[k]), k
+    # Optimiser states are indexed by parameter order: encoder, conductor, frame LSTM as before.
+    names = [n.split(".")[1] if n.startswith("decoder.") else n.split(".")[0]
+             for n, _ in model.named_parameters()]
+    assert names.index("conductor") < names.index("embed") and names[0] == "encoder"
+
+
+def _tiny_lm(vocab: ChordVocab) -> ChordLSTM:
+    torch.manual_seed(0)
+    cfg = ChordLSTMConfig(n_out=vocab.n_out, n_embd=16, n_hidden=24, n_layer=2, dropout=0.0)
+    return ChordLSTM(cfg, torch.from_numpy(vocab.frame_matrix), torch.from_numpy(vocab.key_probs))
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("decoder", list(DECODERS))
+def test_one_strategy_implementation_drives_an_lm_and_a_vae_decoder(test_rolls, decoder):
+    """The chord-LSTM's and a chord-token VAE decoder's step functions through the same
+    ``pianoplay.decoding`` code, under the same rules; beam sampling scores every candidate
+    by the step function's log-probs, which must be the model's own teacher-forced ones
+    (the conductor's bar switches at 8 and 16 included, with beams reordering the state)."""
+    vocab = ChordVocab.build(test_rolls)
+    lm = _tiny_lm(vocab).eval()
+    vae = tiny_model(vocab, decoder=decoder).eval()
+    z = torch.randn(2, 8, generator=torch.Generator().manual_seed(0))
+    rules = chord_rules(vocab)
+    steps = 20
+    lm_step, lm_start, _ = chord_decoder(lm, vocab, np.zeros((0, 88), np.uint8), 2)
+    vae_steps = vae.decoder.step_function(z, steps, vae.frame_matrix)
+    for strategy in [*STRATEGIES, "beam-search"]:
+        for step, start in ((lm_step, lm_start), (vae_steps.step, vae_steps.start)):
+            out = decode(strategy, step, start, steps, rules, gen=torch.Generator().manual_seed(1),
+                         top_k=5, top_p=0.9, beam_width=3)
+            assert out.shape == (2, steps) and (out != 0).all()  # UNK banned by the rules
+    found = beam_sample(vae_steps.step, vae_steps.start, steps, Runs.after([], 2, rules),
+                        torch.Generator().manual_seed(3), width=3, candidates=2, segment=8)
+    for b in range(2):
+        tokens = found.candidates[b]  # (6, T)
+        h = vae.hidden(z[b : b + 1].expand(len(tokens), -1), vae.frame_matrix[tokens])
+        lp = vae.frame_logprob(h, vae.frame_matrix[tokens], tokens).mean(1)
+        np.testing.assert_allclose(found.scores[b].numpy(), lp.numpy(), atol=1e-4)
+    # greedy through the step function = the argmax of the teacher-forced model
+    tokens = decode("greedy", vae_steps.step, vae_steps.start, steps, rules)
+    logits = vae.decoder.head(vae.hidden(z, vae.frame_matrix[tokens])).float()
+    logits[..., 0] = float("-inf")
+    rolled = Runs.after([], 2, rules.for_strategy(True))
+    for t in range(steps):
+        assert torch.equal(rolled.mask(logits[:, t]).argmax(-1), tokens[:, t])
+        rolled.push(tokens[:, t])
+
+
+def test_generate_follows_a_seed_and_draws_unk_frames(test_rolls):
+    vocab = ChordVocab.build(test_rolls)
+    model = tiny_model(vocab, decoder="conductor").eval()
+    with torch.no_grad():
+        model.decoder.head.bias[0] = 50.0  # UNK every frame: its frame comes from the Bernoulli
+    z = torch.randn(3, 8)
+    sampled = lambda seed: model.generate(  # noqa: E731
+        z, 20, generator=torch.Generator().manual_seed(seed)
+    )
+    a = sampled(1)
+    assert torch.equal(a, sampled(1)) and not torch.equal(a, sampled(2))
+    assert a.shape == (3, 20, 88) and (a.sum(-1) > 0).all()  # drawn frames, not UNK's silence
+    greedy = model.generate(z, 20, greedy=True)
+    assert torch.equal(greedy, model.generate(z, 20, temperature=0.0))
+    assert set(greedy.unique().tolist()) <= {0.0, 1.0}
+
+
+# Recorded from the shipped checkpoints: greedy decodes (run lengths of 128 token ids) of
+# z = randn(2, D, seed 11), unchanged since before the decoders had names; and
+# sample(2, temperature=0.8, seed=1, steps=20) through pianoplay.decoding's "sample".
+SHIPPED_TOKENS = {
+    "vae-nottingham": {
+        "greedy": [[(1, 128)], [(3, 128)]],
+        "sample": [[107, 107, 107, 107, 306, 107, 107, 107, 70, 70, 70, 70, 96, 96, 70, 96, 96,
+                    96, 96, 96],
+                   [9, 9, 9, 9, 510, 1, 2, 2, 2, 2, 11, 9, 1, 9, 9, 9, 9, 9, 9, 9]],
+    },
+    "vae-nottingham-flat": {
+        "greedy": [[(27, 6), (36, 122)], [(60, 128)]],
+        "sample": [[1, 1, 1, 9, 9, 1, 1, 1, 11, 2, 4, 4, 4, 4, 4, 7, 7, 7, 7, 93],
+                   [9, 9, 9, 9, 510, 1, 11, 2, 2, 2, 11, 9, 1, 1, 1, 1, 1, 9, 9, 9]],
+    },
+}
+
+
+@pytest.mark.parametrize("name", list(SHIPPED_TOKENS))
+def test_shipped_checkpoints_give_the_recorded_tokens(name):
+    from pianoplay.paths import CHECKPOINTS_DIR
+
+    folder = CHECKPOINTS_DIR / name
+    if not (folder / "model.safetensors").is_file():
+        pytest.skip(f"the shipped checkpoint {name} is not installed")
+    vae = TrainedVAE.from_checkpoint(folder, "cpu")
+    expect = SHIPPED_TOKENS[name]
+    z = torch.randn(2, vae.latent_dim, generator=torch.Generator().manual_seed(11)).numpy()
+    greedy = [vocab_runs(vae.vocab.encode(r)) for r in vae.decode(z, greedy=True)]
+    assert greedy == expect["greedy"]
+    sampled = [vae.vocab.encode(r).tolist() for r in vae.sample(2, temperature=0.8, seed=1,
+                                                                  steps=20)]
+    assert sampled == expect["sample"]
+
+
+def vocab_runs(tokens) -> list[tuple[int, int]]:
+    return [(int(k), len(list(g))) for k, g in itertools.groupby(tokens)]
 
 
 @pytest.fixture(scope="module")

@@ -121,7 +121,7 @@ class TrainedVAE:
         steps: int | None = None,
     ) -> list[np.ndarray]:
         """``n`` pieces from z ~ N(0, I), decoded in one batch with sampling at
-        ``temperature``; returns n (T, 88) uint8 rolls."""
+        ``temperature`` (0: greedy); returns n (T, 88) uint8 rolls."""
         if n < 1:
             raise ValueError(f"n must be at least 1, got {n}")
         gen = torch.Generator().manual_seed(seed) if seed is not None else None
@@ -153,6 +153,8 @@ class TrainedVAE:
         )
 
     def _decode(self, z, temperature, greedy, seed, steps) -> list[np.ndarray]:
+        """z (N, D) -> N rolls through :mod:`pianoplay.decoding` (``MusicVAE.generate``:
+        strategy "sample", or "greedy" when asked or at temperature 0)."""
         gen = (
             torch.Generator(device=self.device).manual_seed(seed + 1) if seed is not None else None
         )
