@@ -10,6 +10,8 @@ import argparse
 import json
 from pathlib import Path
 
+from pianoplay.models.vae.model import VAEConfig
+
 PUBLISHED = [
     ("DMM (Krishnan et al. 2017)", "2.96 bound / 2.77 estimate"),
     ("SRNN (Fraccaro et al. 2016)", "2.94 bound"),
@@ -35,7 +37,7 @@ def write_card(folder: Path, notes: str = "", interp: dict | None = None) -> Pat
         + (
             ", below a conductor LSTM that emits one embedding per "
             "bar and re-initialises the decoder each bar"
-            if mc.get("conductor")
+            if VAEConfig.from_dict(mc).decoder == "conductor"
             else " (flat: no conductor)"
         )
         + ". Each frame is one token of a chord vocabulary "
