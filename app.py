@@ -211,7 +211,10 @@ def _sample_tab(actions: Actions, render: list) -> tuple[gr.Dropdown, dict]:
             info="up to what the checkpoint writes (a VAE: its window)",
             elem_id="sample-bars",
         )
-        temperature = gr.Slider(0.1, 2.0, value=1.0, step=0.05, label="Temperature")
+        temperature = gr.Slider(
+            0.1, 2.0, value=actions.default_temperature(_first(names)), step=0.05,
+            label="Temperature", info="follows the model's default",
+        )
         seed = gr.Number(-1, precision=0, minimum=-1, label="Seed", info=SEED_INFO)
     button = gr.Button("Sample", variant="primary", elem_id="sample-button")
     seed_note = gr.Markdown(elem_id="sample-seed")
@@ -279,6 +282,10 @@ def _sample_tab(actions: Actions, render: list) -> tuple[gr.Dropdown, dict]:
 
     follow_limits = dict(fn=limit_bars, inputs=[checkpoint, bars], outputs=bars, queue=False)
     checkpoint.change(**follow_limits, api_visibility="private")
+    checkpoint.change(
+        actions.default_temperature, checkpoint, temperature, queue=False,
+        api_visibility="private",
+    )
     button.click(
         sample,
         [checkpoint, count, bars, temperature, seed, *render],
@@ -543,7 +550,7 @@ def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
     shown = STRATEGY_CONTROLS.get(strategy.value, ALL_CONTROLS)
     with gr.Row():
         temperature = gr.Slider(
-            0.1, 2.0, value=actions.generate_temperature(_first(names)), step=0.05,
+            0.1, 2.0, value=actions.default_temperature(_first(names)), step=0.05,
             label="Temperature", info="follows the model's default (chord-lstm-classical: 0.9)",
             visible="temperature" in shown, elem_id="generate-temperature",
         )
@@ -629,7 +636,7 @@ def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
         show_controls, strategy, list(controls.values()), queue=False, api_visibility="private"
     )
     checkpoint.change(
-        actions.generate_temperature, checkpoint, temperature, queue=False,
+        actions.default_temperature, checkpoint, temperature, queue=False,
         api_visibility="private",
     )
     button.click(

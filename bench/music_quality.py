@@ -5,7 +5,7 @@
 Generators are found, not listed: every LM checkpoint of the registry with each
 decoding strategy of ``STRATEGIES`` (the app's defaults: temperature 1, top-k 20,
 top-p 0.9, beam width 8; one call of ``n=1`` per seed, as the app asks), every VAE
-checkpoint at the app's temperatures (``TrainedVAE.sample``), and each chord-LSTM
+checkpoint at the app's temperature for it (``TrainedVAE.sample``), and each chord-LSTM
 continuing the first 4 bars of its data set's test MIDIs (sample and beam). An LM decodes
 at its checkpoint's ``decode_temperature`` (the app's default for it; 1 when unset). Each
 writes ``--pieces`` pieces of 16 bars to MIDI files through ``to_midi`` and
@@ -84,11 +84,13 @@ def strategies() -> tuple[str, ...]:
     return tuple(STRATEGIES)
 
 
-def vae_temperatures() -> tuple[float, ...]:
-    """The temperatures the app samples and decodes a VAE at."""
-    from pianoplay.ui.actions import DECODE_TEMPERATURE
-
-    return tuple(sorted({float(DECODE_TEMPERATURE), SAMPLE_TEMPERATURE}))
+def vae_temperatures(config: dict) -> tuple[float, ...]:
+    """The temperature the app's Sample tab samples a VAE at: its checkpoint's
+    ``decode_temperature`` (vae-nottingham: 0.75), else 1. A segment VAE's temperature scales
+    its prior's spread (its notes are decoded deterministically): 1."""
+    if config.get("model", {}).get("kind") == "segment":
+        return (SAMPLE_TEMPERATURE,)
+    return (float(config.get("decode_temperature", SAMPLE_TEMPERATURE)),)
 
 
 @dataclass
@@ -115,7 +117,7 @@ def find_generators(registry: Registry) -> list[Generator]:
         if info.family == "vae":
             gens += [
                 Generator(f"{info.name} T={t:g}", info.name, "vae", data, {"temperature": t})
-                for t in vae_temperatures()
+                for t in vae_temperatures(info.config)
             ]
         else:  # a language model: every strategy, then primer continuations
             gens += [

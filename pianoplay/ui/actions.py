@@ -527,9 +527,9 @@ class Actions:
             marks=marks,
         )
 
-    def generate_temperature(self, name: str) -> float:
-        """The temperature a language model decodes at by default: its config's
-        ``decode_temperature`` (chord-lstm-classical: 0.9), else 1."""
+    def default_temperature(self, name: str) -> float:
+        """The temperature a model samples or generates at by default (Sample and Generate
+        tabs): its config's ``decode_temperature`` (chord-lstm-classical: 0.9), else 1."""
         if not name:
             return 1.0
         return float(self.registry.info(name).config.get("decode_temperature", 1.0))

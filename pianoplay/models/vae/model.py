@@ -37,7 +37,8 @@ from pianoplay.models.vae.decoders import DECODERS
 from pianoplay.models.vae.encoders import ENCODERS
 from pianoplay.models.vae.parts_step import UNK_ID
 
-# The VAE decodes under no rules: its samples are the model's own, UNK included.
+# The VAE decodes under no rules unless its checkpoint names some (``decode_rules`` in
+# config.json, e.g. vae-nottingham: a frame at most twice in a row); UNK stays allowed.
 RULES = Rules()
 # An UNK frame's Bernoulli draws use a generator of their own, seeded from the tokens'
 # generator's seed plus this, so where an UNK falls does not shift the tokens' noise.
@@ -94,6 +95,7 @@ class MusicVAE(nn.Module):
     def __init__(self, cfg: VAEConfig, frame_matrix: torch.Tensor | None = None) -> None:
         super().__init__()
         self.cfg = cfg
+        self.rules = RULES  # what decoding may not emit (TrainedVAE sets the checkpoint's)
         self.encoder = ENCODERS[cfg.encoder](cfg)
         self.decoder = DECODERS[cfg.decoder](cfg)
         # (n_out, 88) roll of each token (row 0 = UNK = silence); saved with the weights.
@@ -207,7 +209,7 @@ class MusicVAE(nn.Module):
             steps_fn.step,
             steps_fn.start,
             steps,
-            RULES,
+            self.rules,
             gen=generator,
             temperature=1.0 if greedy else temperature,
         )

@@ -87,6 +87,11 @@ class TrainedVAE:
         except RuntimeError as err:
             raise CheckpointError(f"{folder}: weights do not match config.json ({err}).") from None
         model.set_unk_prior(vocab.key_probs, vocab.log_unk_norm)
+        if "decode_rules" in config:
+            from pianoplay.config_io import from_dict
+            from pianoplay.decoding.step import Rules
+
+            model.rules = from_dict(Rules, config["decode_rules"], f"{folder}: decode_rules")
         axes = LatentAxes.from_json(extras["latent"]) if "latent" in extras else None
         return cls(model.to(device), vocab, config, Path(folder), axes)
 
@@ -137,16 +142,18 @@ class TrainedVAE:
         greedy: bool = False,
     ) -> list[np.ndarray]:
         """z (N, D) or (D,) -> N rolls (T, 88), one batched pass. Deterministic by
-        default: tokens are sampled at ``DECODE_TEMPERATURE`` with a fixed ``seed``
+        default: tokens are sampled at the checkpoint's ``decode_temperature`` (else
+        ``DECODE_TEMPERATURE``) with a fixed ``seed``
         (0), the same random numbers for every call, so a slider move changes only
         what z changes. ``greedy=True`` takes the argmax instead; autoregressive
         argmax decoding of these models falls into held chords, so it is not the default."""
         z = torch.as_tensor(np.asarray(z, dtype=np.float32)).reshape(-1, self.latent_dim)
         if greedy:
             return self._decode(z, 1.0, greedy=True, seed=None, steps=steps)
+        default = float(self.config.get("decode_temperature", DECODE_TEMPERATURE))
         return self._decode(
             z,
-            DECODE_TEMPERATURE if temperature is None else temperature,
+            default if temperature is None else temperature,
             greedy=False,
             seed=0 if seed is None else seed,
             steps=steps,
