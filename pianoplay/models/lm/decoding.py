@@ -9,6 +9,8 @@ the chord-LSTM's (at most a quarter of any bar, no opening rest; :func:`_roll_de
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -77,13 +79,15 @@ def generate(
     primer: np.ndarray | None = None,
     seed: int | None = None,
     steps_per_bar: int = 8,
+    rules: dict | None = None,
 ) -> list[np.ndarray]:
     """``n`` rolls (P + steps, 88) uint8: the primer (P frames, may be empty), then ``steps``
     new frames.
 
     ``vocab`` is the ChordVocab of a chord-LSTM, or ``None`` for a roll-LSTM.
     ``strategy``: a name of :data:`pianoplay.decoding.STRATEGIES` or ``"beam-search"``;
-    beam sampling proposes whole bars of ``steps_per_bar`` frames.
+    beam sampling proposes whole bars of ``steps_per_bar`` frames. ``rules``: values of
+    :class:`Rules` fields that replace :func:`chord_rules`' (a checkpoint's ``decode_rules``).
     """
     family = "chord-lstm" if vocab is not None else "roll-lstm"
     check_args(strategy, n, steps, temperature, top_k, top_p, beam_width, primer, family)
@@ -100,7 +104,7 @@ def generate(
             new = _roll_decode(model, n, steps, temperature, primer, gen, steps_per_bar)
         else:
             step, start, history = chord_decoder(model, vocab, primer, n)
-            rules = chord_rules(vocab, steps_per_bar)
+            rules = replace(chord_rules(vocab, steps_per_bar), **(rules or {}))
             per_frame = getattr(vocab, "tokens_per_frame", 1)
             tokens = run.decode(
                 strategy,

@@ -63,6 +63,13 @@ class TrainedLM:
         rep = config.get("representation", {})
         self.steps_per_quarter = int(rep.get("steps_per_quarter", 2))
         self.steps_per_bar = int(rep.get("steps_per_bar", 4 * self.steps_per_quarter))
+        # the checkpoint's own values of the decoding rules' fields (chord_rules' otherwise)
+        self.decode_rules = dict(config.get("decode_rules", {}))
+        if self.decode_rules:
+            from pianoplay.config_io import from_dict
+            from pianoplay.decoding.step import Rules
+
+            from_dict(Rules, self.decode_rules, f"{config.get('name', 'checkpoint')}: decode_rules")
 
     @classmethod
     def from_checkpoint(cls, folder: str | Path, device: torch.device | str = "cpu") -> TrainedLM:
@@ -113,6 +120,7 @@ class TrainedLM:
             primer=primer,
             seed=seed,
             steps_per_bar=self.steps_per_bar,
+            rules=self.decode_rules,
         )
 
     # scoring ----------------------------------------------------------
