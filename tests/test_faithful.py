@@ -3,12 +3,14 @@ user's notes back, and each attribute slider moves its attribute the way it says
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import torch
 
 from pianoplay.models.registry import Registry
-from pianoplay.models.vae.latent import attributes
+from pianoplay.models.vae.latent import LatentAxes, attributes
 from pianoplay.music import measures
 from pianoplay.music.midi_write import write_midi
 from pianoplay.ui.actions import Actions
@@ -35,10 +37,15 @@ def test_encode_decode_gives_five_test_tunes_back(vae, nottingham_test_files, tm
     assert np.mean(scores) > 0.9 and min(scores) > 0.8, scores
 
 
-def test_attribute_sliders_move_their_attribute(vae, nottingham_test_files):
+@pytest.fixture(scope="module")
+def starts(vae, nottingham_test_files):
+    """Four real test tunes encoded as the Latent tab encodes an upload."""
+    return vae.encode_many([str(f) for f in nottingham_test_files[20:24]])
+
+
+def test_attribute_sliders_move_their_attribute(vae, starts):
     """On real encodings, each slider at +2 raises its attribute over the slider at -2."""
     actions = Actions(Registry(device="cpu"))
-    starts = [vae.encode(str(f)) for f in nottingham_test_files[20:24]]
     for slider, attribute in SLIDERS.items():
         low, high = [], []
         for start in starts:
@@ -47,3 +54,49 @@ def test_attribute_sliders_move_their_attribute(vae, nottingham_test_files):
                 roll = vae.decode(z)[0][: len(start.roll)]
                 out.append(attributes(roll)[attribute])
         assert np.nanmean(high) > np.nanmean(low), (slider, low, high)
+
+
+def test_bars_interpolation_starts_and_ends_at_the_reconstructions(vae, nottingham_test_files):
+    """The default ("bars") path between two real tunes: step 1 is A's reconstruction and
+    the last B's; every segment of an interior step is the same segment of A's or of B's
+    reconstruction (no bar is a mix of two); the Hamming distance to A's window never falls.
+    The slerp mode stays available and starts and ends at the same places."""
+    a, b = vae.encode_many([str(f) for f in nottingham_test_files[:2]])
+    ra, rb = vae.reconstruct(a), vae.reconstruct(b)
+    n, L = min(len(a.roll), len(b.roll)), vae.segment_steps
+    for mode in ("bars", "slerp"):
+        path = vae.interpolate(a, b, 8, mode=mode)
+        assert np.array_equal(path[0], ra) and np.array_equal(path[-1], rb), mode
+        dist = [int((r[:n, :, 0] != a.roll[:n, :, 0]).sum()) for r in path]
+        assert dist[-1] > dist[0] and all(y >= x for x, y in zip(dist, dist[1:])), (mode, dist)
+    bars = vae.interpolate(a, b, 8)
+    for step in bars[1:-1]:
+        for k in range(0, len(step), L):
+            seg = step[k : k + L]
+            assert np.array_equal(seg, ra[k : k + L]) or np.array_equal(seg, rb[k : k + L]), k
+    with pytest.raises(ValueError, match="mode"):
+        vae.interpolate(a, b, 8, mode="linear")
+
+
+@pytest.mark.parametrize("attribute", ["polyphony", "rhythmic_activity"])
+def test_polyphony_and_rhythm_sliders_are_monotonic(vae, starts, attribute):
+    """Slider at -2, -1, 0, +1, +2 (as bench/sliders.py): the attribute's mean over four
+    real encodings rises at every step (more keys at once; more frames with an onset)."""
+    def measured(start, amount: float) -> float:
+        roll = vae.decode(vae.apply(start, {attribute: amount}))[0][: len(start.roll)]
+        return attributes(roll)[attribute]
+
+    means = [np.mean([measured(s, a) for s in starts]) for a in (-2.0, -1.0, 0.0, 1.0, 2.0)]
+    assert all(y > x for x, y in zip(means, means[1:])), means
+
+
+def test_walking_sliders_round_trip_through_json(vae):
+    """The stored axes say which sliders walk (polyphony, rhythm) and how far; the settings
+    survive to_json / from_json, and a key the loader does not know is refused."""
+    axes = vae.latent_axes()
+    assert set(axes.attribute_walk) == {"polyphony", "rhythmic_activity"}
+    obj = json.loads(json.dumps(axes.to_json()))
+    assert LatentAxes.from_json(obj).attribute_walk == axes.attribute_walk
+    obj["attribute_walk"]["polyphony"]["speed"] = 2.0
+    with pytest.raises(ValueError, match="attribute_walk"):
+        LatentAxes.from_json(obj)

@@ -5,6 +5,12 @@ them by an attribute, and take the mean posterior mean of the top quartile
 minus that of the bottom quartile. Adding ``amount * vector`` to a z raises the
 attribute (``amount = 1`` moves a window from the bottom to the top quartile
 on average).
+
+A decoder that maps z alone to every key's state probabilities (the faithful segment VAE)
+can follow its own steepest path instead (:func:`soft_attributes`): a slider listed in
+``LatentAxes.attribute_walk`` walks each segment's z along the gradient of a differentiable
+attribute of the decoded segment, with the gradients of the attributes it holds
+(``ATTRIBUTE_HOLD``) projected out; see ``TrainedSegmentVAE.walk_attribute``.
 """
 
 from __future__ import annotations
@@ -19,6 +25,14 @@ ATTRIBUTE_DOC = {
     "mean_pitch": "mean MIDI pitch of sounding keys (register)",
     "polyphony": "mean number of keys sounding in non-silent frames",
     "rhythmic_activity": "fraction of frames where at least one note starts",
+}
+# What each attribute's walk holds still: how full the segment is, and the other texture
+# measure (more onsets should not mean more keys at once, nor a higher register).
+ATTRIBUTE_HOLD = {
+    "note_density": ("sounding", "polyphony"),
+    "mean_pitch": ("sounding", "polyphony", "rhythmic_activity"),
+    "polyphony": ("sounding", "rhythmic_activity"),
+    "rhythmic_activity": ("sounding", "polyphony"),
 }
 
 
@@ -48,6 +62,26 @@ def attributes(roll: np.ndarray) -> dict[str, float]:
     }
 
 
+def soft_attributes(probs):
+    """Differentiable attributes of decoded segments: state probabilities (N, L, 88, 3)
+    (off, onset, hold) torch tensor -> name -> (N,) tensor. Expected values where a sum
+    is counted (onsets, keys), and "at least one key" as 1 - prod(1 - p) over the keys;
+    ``sounding`` is the share of frames with a key down."""
+    import torch
+
+    onset, down = probs[..., 1], probs[..., 1] + probs[..., 2]  # (N, L, K)
+    any_onset = 1 - torch.exp(torch.log1p(-onset.clamp(max=1 - 1e-6)).sum(-1))  # (N, L)
+    any_down = 1 - torch.exp(torch.log1p(-down.clamp(max=1 - 1e-6)).sum(-1))
+    pitch = torch.arange(21, 21 + probs.shape[2], dtype=probs.dtype, device=probs.device)
+    return {
+        "note_density": onset.sum((1, 2)) / probs.shape[1],
+        "mean_pitch": (down * pitch).sum((1, 2)) / down.sum((1, 2)).clamp(min=1e-3),
+        "polyphony": down.sum((1, 2)) / any_down.sum(1).clamp(min=1e-3),
+        "rhythmic_activity": any_onset.mean(1),
+        "sounding": any_down.mean(1),
+    }
+
+
 @dataclass
 class LatentAxes:
     """What the sliders and the map of the app need.
@@ -57,6 +91,9 @@ class LatentAxes:
     deviations (slider units); ``attributes`` maps a name to a (D,) vector;
     ``map_xy`` (M, 2) are training encodings projected with :meth:`project`,
     ``map_values`` the attribute values of those windows (for colouring).
+    ``attribute_walk`` maps an attribute to ``{"unit": u, "substep": s}`` where its slider
+    at ``amount`` walks ``|amount| * u`` in latent units along the decoder's steepest path
+    of the attribute, ``s`` at a time, instead of adding amount x its vector.
     """
 
     mean: np.ndarray  # (D,)
@@ -67,6 +104,7 @@ class LatentAxes:
     attribute_stats: dict[str, dict[str, float]] = field(default_factory=dict)
     map_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (M, 2)
     map_values: dict[str, list[float]] = field(default_factory=dict)
+    attribute_walk: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -105,11 +143,19 @@ class LatentAxes:
             "attribute_stats": self.attribute_stats,
             "map_xy": np.round(self.map_xy, 4).tolist(),
             "map_values": self.map_values,
+            **({"attribute_walk": self.attribute_walk} if self.attribute_walk else {}),
         }
 
     @classmethod
     def from_json(cls, obj: dict) -> LatentAxes:
         arr = lambda x: np.asarray(x, dtype=np.float64)  # noqa: E731
+        walk = obj.get("attribute_walk", {})
+        for name, settings in walk.items():
+            if name not in ATTRIBUTES or set(settings) != {"unit", "substep"}:
+                raise ValueError(
+                    f"attribute_walk: {name!r} must be one of {', '.join(ATTRIBUTES)} with "
+                    f"exactly unit and substep, not {sorted(settings)}"
+                )
         return cls(
             arr(obj["mean"]),
             arr(obj["directions"]),
@@ -119,6 +165,7 @@ class LatentAxes:
             obj.get("attribute_stats", {}),
             arr(obj.get("map_xy", np.zeros((0, 2)))).reshape(-1, 2),
             obj.get("map_values", {}),
+            {name: {k: float(v) for k, v in settings.items()} for name, settings in walk.items()},
         )
 
 

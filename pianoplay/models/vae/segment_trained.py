@@ -24,14 +24,32 @@ import torch.nn.functional as F
 
 from pianoplay.errors import CheckpointError, MidiError
 from pianoplay.models.checkpoint import load_checkpoint, read_config, write_config
-from pianoplay.models.vae.latent import LatentAxes, fit_axes
-from pianoplay.models.vae.segment_model import SegmentVAE, SegmentVAEConfig, states_to_roll
+from pianoplay.models.vae.latent import (
+    ATTRIBUTE_HOLD,
+    LatentAxes,
+    attributes,
+    fit_axes,
+    soft_attributes,
+)
+from pianoplay.models.vae.segment_model import (
+    SegmentVAE,
+    SegmentVAEConfig,
+    start_notes,
+    states_to_roll,
+)
 from pianoplay.music.representation import Representation
 
 LATENT_FILE = "latent.json"
 REFINE_LR = 0.1  # Adam step on z when an encoding is refined
 REFINE_CHECK = 5  # refinement checks every this many steps which segments are exact
 WINDOW_BARS = 16
+INTERPOLATION_MODES = ("bars", "slerp")  # interpolate's modes; the first is its default
+# The sliders that walk the decoder's steepest path (a decoder of z alone), this far in latent
+# units per unit of amount, this much at a time (chosen on Nottingham's validation split).
+# Density and register keep MusicVAE's vectors: those move their attribute monotonically
+# and further; the vectors of polyphony and rhythm turn back (docs/cards/vae-faithful-notes.md).
+WALK = {"unit": 3.0, "substep": 1.0}
+WALK_ATTRIBUTES = ("polyphony", "rhythmic_activity")
 
 
 @dataclass
@@ -54,6 +72,16 @@ def slerp_rows(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
     from pianoplay.models.vae.trained import slerp
 
     return np.stack([slerp(x, y, t) for x, y in zip(a, b)])
+
+
+def bar_cuts(segments: int, steps: int) -> np.ndarray:
+    """(steps,) int: how many of A's ``segments`` open each step of a ``"bars"`` path; all
+    at step 1, none at the last, falling evenly between. An interior step keeps at least
+    one of A's segments and takes at least one of B's position (when A has two or more)."""
+    cuts = np.rint((1.0 - np.linspace(0.0, 1.0, steps)) * segments).astype(int)
+    if segments >= 2:
+        cuts[1:-1] = np.clip(cuts[1:-1], 1, segments - 1)
+    return cuts
 
 
 class TrainedSegmentVAE:
@@ -312,28 +340,60 @@ class TrainedSegmentVAE:
             self._silence = self.encode_rolls([np.zeros((L, 88, 2), np.uint8)])[0][0]
         return self._silence
 
-    def interpolate_z(self, a, b, steps: int) -> np.ndarray:
-        """(steps, S, D) slerp path (row by row) from a to b, endpoints included; the
-        shorter latent is padded with silent segments, so the ends decode to a and b."""
+    def interpolate_z(self, a, b, steps: int, mode: str = "bars") -> np.ndarray:
+        """(steps, S, D) path from a to b (Encoded or (S, D) latents), endpoints included and
+        equal to the two encodings bit for bit; the shorter latent is padded with silent
+        segments to the longer one's S.
+
+        ``mode`` (one of ``INTERPOLATION_MODES``):
+
+        - ``"bars"`` (default): each segment's z jumps from A's encoding to B's at a step of
+          its own, the last segments first. Step k holds A's first ``c_k`` segments and B's
+          from that position on, ``c_k`` falling evenly from all of A's segments to none
+          (:func:`bar_cuts`): each step starts as A and turns into B at a segment boundary
+          (a bar line in 4/4) moving (A's segments) / (steps - 1) earlier per step. No
+          segment is a mix of two, so every segment of every step is one of A's or B's
+          reconstruction: the limit of a per-segment slerp whose timing is a sigmoid of
+          infinite steepness (softer sigmoids mix the switching segment and cost more).
+        - ``"slerp"``: every segment moves along the great circle from A's z to B's, all at
+          the same pace (MusicVAE's interpolation); in this loose latent space the middle
+          steps decode to fragments of both tunes.
+        """
         if steps < 2:
             raise ValueError(f"steps must be at least 2 (the two endpoints), got {steps}")
+        if mode not in INTERPOLATION_MODES:
+            raise ValueError(
+                f"mode must be one of {', '.join(INTERPOLATION_MODES)}, not {mode!r}"
+            )
         za, zb = (np.asarray(x.z if isinstance(x, Encoded) else x, np.float64) for x in (a, b))
         S = max(len(za), len(zb))
         silence = self.silence_z()[None].astype(np.float64)
-        za = np.concatenate([za, np.repeat(silence, S - len(za), 0)])
-        zb = np.concatenate([zb, np.repeat(silence, S - len(zb), 0)])
-        path = np.stack([slerp_rows(za, zb, t) for t in np.linspace(0.0, 1.0, steps)])
-        path[0], path[-1] = za, zb  # the ends are the encodings themselves, bit for bit
+        pa = np.concatenate([za, np.repeat(silence, S - len(za), 0)])
+        pb = np.concatenate([zb, np.repeat(silence, S - len(zb), 0)])
+        if mode == "slerp":
+            path = np.stack([slerp_rows(pa, pb, t) for t in np.linspace(0.0, 1.0, steps)])
+        else:
+            from_a = np.arange(S)[None, :] < bar_cuts(len(za), steps)[:, None]  # (steps, S)
+            path = np.where(from_a[..., None], pa[None], pb[None])
+        path[0], path[-1] = pa, pb  # the ends are the encodings themselves, bit for bit
         return path
 
     def interpolate(self, a, b, steps: int = 8, temperature: float | None = None,
-                    seed: int | None = None, greedy: bool = True) -> list[np.ndarray]:
-        """Decoded path. With Encoded endpoints step i is as long as the windows' lengths
-        interpolated (a 6/8 window of A growing to a 4/4 window of B): step 1 is the
-        reconstruction of a, the last step that of b."""
-        rolls = self.decode(self.interpolate_z(a, b, steps), temperature, seed)
+                    seed: int | None = None, greedy: bool = True, mode: str = "bars"
+                    ) -> list[np.ndarray]:
+        """The decoded path of :meth:`interpolate_z` (``mode`` "bars" or "slerp"): step 1 is
+        the reconstruction of a, the last step that of b. With Encoded endpoints each step is
+        cut to its length: in "bars" mode A's kept segments, then B's to the end of B's
+        window; in "slerp" mode the windows' lengths interpolated (a 6/8 window of A growing
+        to a 4/4 window of B)."""
+        rolls = self.decode(self.interpolate_z(a, b, steps, mode), temperature, seed)
         if isinstance(a, Encoded) and isinstance(b, Encoded):
-            lengths = np.rint(np.linspace(len(a.roll), len(b.roll), steps)).astype(int)
+            if mode == "slerp":
+                lengths = np.rint(np.linspace(len(a.roll), len(b.roll), steps)).astype(int)
+            else:  # A's kept segments, then B's to the end of B's window (if it goes on)
+                cuts = bar_cuts(len(a.z), steps)
+                lengths = np.where(cuts >= len(b.z), cuts * self.segment_steps, len(b.roll))
+            lengths[0], lengths[-1] = len(a.roll), len(b.roll)
             rolls = [r[:n] for r, n in zip(rolls, lengths)]
         return rolls
 
@@ -346,12 +406,68 @@ class TrainedSegmentVAE:
         return self._axes
 
     def apply(self, z, amounts: dict[str, float]) -> np.ndarray:
-        """z (S, D) plus, on every segment, the sum of amount x vector over ``amounts``."""
+        """z (S, D) moved by each slider of ``amounts`` in turn: an attribute listed in the
+        axes' ``attribute_walk`` walks (:meth:`walk_attribute`); any other axis adds amount x
+        its vector to every segment."""
         axes = self.latent_axes()
         z = np.array(z.z if isinstance(z, Encoded) else z, dtype=np.float64)
         for name, amount in amounts.items():
-            z = z + float(amount) * axes.vector(name)
+            if name in axes.attribute_walk:
+                z = self.walk_attribute(z, name, float(amount))
+            else:
+                z = z + float(amount) * axes.vector(name)
         return z
+
+    def walk_attribute(self, z: np.ndarray, name: str, amount: float) -> np.ndarray:
+        """z (S, D) after an attribute slider at ``amount``: each segment's z walks
+        ``|amount| * unit`` (``LatentAxes.attribute_walk[name]``) along the decoder's steepest path
+        of the attribute (the gradient of :func:`soft_attributes` of its decoded segment,
+        with the gradients of the attributes in ``ATTRIBUTE_HOLD`` projected out), up for a
+        positive amount, ``substep`` at a time. A segment stops before the first step that
+        moves its attribute the wrong way, expected or decoded (most likely states), so a
+        larger amount walks further on the same path and the decoded attribute of each
+        segment never turns back. A straight vector fitted on the whole training set does
+        not suit every segment: down the rhythm vector few segments thin out and many
+        flicker into new onsets (docs/cards/vae-faithful-notes.md)."""
+        if not amount:
+            return np.array(z, dtype=np.float64)
+        walk = self.latent_axes().attribute_walk[name]
+        sign, left = (1.0 if amount > 0 else -1.0), abs(amount) * walk["unit"]
+        x = torch.as_tensor(z, dtype=torch.float32, device=self.device).clone()  # (S, D)
+        moving = torch.ones(len(x), dtype=torch.bool, device=x.device)
+        before = None  # x, expected and decoded attribute before the last step
+        with torch.enable_grad():
+            while True:
+                xg = x.detach().clone().requires_grad_(True)
+                logits = self.model.decoder(xg).float()  # (S, L, K, 3)
+                soft = soft_attributes(logits.softmax(-1))
+                value = torch.stack([soft[name].detach(), self._decoded(logits, name)])  # (2, S)
+                if before is not None:  # undo the last step where it went the wrong way
+                    back = moving & (sign * (value - before[1]) < 0).any(0)
+                    x[back], value[:, back] = before[0][back], before[1][:, back]
+                    moving &= ~back
+                step = min(walk["substep"], left)
+                if step <= 1e-9 or not moving.any():
+                    return x.cpu().numpy().astype(np.float64)
+                grad = torch.autograd.grad(soft[name].sum(), xg, retain_graph=True)[0]
+                basis = []  # per segment, orthonormal: the held attributes' gradients
+                for held in ATTRIBUTE_HOLD[name]:
+                    h = torch.autograd.grad(soft[held].sum(), xg, retain_graph=True)[0]
+                    for b in basis:
+                        h = h - (h * b).sum(-1, keepdim=True) * b
+                    basis.append(F.normalize(h, dim=-1))
+                for b in basis:
+                    grad = grad - (grad * b).sum(-1, keepdim=True) * b
+                before = (x.clone(), value)
+                x = x + (sign * step) * F.normalize(grad, dim=-1) * moving[:, None]
+                left -= step
+
+    @staticmethod
+    def _decoded(logits: torch.Tensor, name: str) -> torch.Tensor:
+        """(S,) attribute ``name`` of each segment decoded from ``logits`` (S, L, K, 3) as
+        :meth:`decode` does (most likely states); a silent segment's pitch is NaN."""
+        rolls = states_to_roll(start_notes(logits.detach().argmax(-1))).cpu().numpy()
+        return torch.tensor([attributes(r)[name] for r in rolls], device=logits.device)
 
     def build_latent_axes(self, rolls: list[np.ndarray], save: bool = True) -> LatentAxes:
         """Fit :class:`LatentAxes` on the segments of ``rolls`` (T, 88, 2) and store them."""
@@ -360,6 +476,8 @@ class TrainedSegmentVAE:
         segs = [s for s in segs if s.any()]
         mu = np.concatenate(self.encode_rolls(segs))
         self._axes = fit_axes(mu, segs)
+        if self.model.cfg.decoder in ("mlp", "lstm-parallel"):  # logits from z alone
+            self._axes.attribute_walk = {name: dict(WALK) for name in WALK_ATTRIBUTES}
         if save:
             (self.folder / LATENT_FILE).write_text(json.dumps(self._axes.to_json()) + "\n")
             config = read_config(self.folder)
