@@ -130,6 +130,27 @@ def test_interpolate_two_nottingham_tunes(client, test_midis):
     assert first["f1"] > 0.9 and last["f1"] > 0.9, (first, last)
 
 
+def test_interpolation_paths_differ_between_the_ends(client, test_midis):
+    """Both paths keep A and B at the ends; "bars" steps are bars of A then bars of B, so
+    the middle step's notes match A's start and B's end; a one-code VAE refuses "bars"."""
+    from gradio_client import handle_file
+
+    ends = [handle_file(test_midis[0]), handle_file(test_midis[1])]
+    out = {}
+    for path in ("bars", "slerp"):
+        _, _, files, summary, _ = client.predict(
+            VAE, *ends, steps=3, path=path, api_name="/interpolate"
+        )
+        out[path] = [Path(f).read_bytes() for f in files[:3]]
+        assert ("bar by bar" if path == "bars" else "slerp") in summary
+    assert out["bars"][0] == out["slerp"][0] and out["bars"][2] == out["slerp"][2]
+    assert out["bars"][1] != out["slerp"][1]
+    with pytest.raises(Exception, match="slerp' only"):
+        client.predict(
+            "vae-nottingham", *ends, steps=3, temperature=0.75, path="bars", api_name="/interpolate"
+        )
+
+
 def test_latent_tab_starts_from_an_uploaded_file(client, test_midis):
     """Encode an upload, decode it unmoved: the user's notes come back in their key."""
     from gradio_client import handle_file

@@ -1,7 +1,7 @@
 """``pianoplay interpolate --checkpoint NAME A.mid B.mid --steps 8 --out DIR``.
 
-Encodes a 16-bar window of each file, decodes ``steps`` points on the slerp
-path between their posterior means (endpoints included), and writes each
+Encodes a 16-bar window of each file, decodes ``steps`` points on a path between
+their encodings (endpoints included; ``--path bars`` or ``slerp``), and writes each
 point as MIDI/WAV/PNG (``step_1`` ...), the whole path as ``path.mid`` /
 ``path.wav`` (one piece after another) and ``path.png`` (a grid).
 """
@@ -38,6 +38,13 @@ def add_parser(sub) -> None:
         help="decoding temperature (default: the checkpoint's own, 0 = most likely notes for "
         "vae-faithful; a fixed --seed makes sampling repeatable)",
     )
+    p.add_argument(
+        "--path",
+        choices=("bars", "slerp"),
+        default=None,
+        help="bars: each bar's code switches from A's to B's at a step of its own (vae-faithful's "
+        "default); slerp: every code moves together (the only path of a one-code VAE)",
+    )
     p.add_argument("--greedy", action="store_true", help="argmax decoding instead of sampling")
     p.add_argument("--seed", type=int, default=None)
     add_output_args(p)
@@ -65,6 +72,9 @@ def run(args) -> int:
             raise PianoplayError(f"{flag} {path} does not exist.")
     check_common(args)
     trained = load_vae(args)
+    from pianoplay.ui.actions import path_mode
+
+    mode = path_mode(trained, args.checkpoint, args.path)
     ends = []
     for path, bar in ((args.a, args.bar_a), (args.b, args.bar_b)):
         try:
@@ -78,7 +88,7 @@ def run(args) -> int:
             print(f"transposed {path.name} by {e.transpose:+d} semitones to C for the model")
     print("step 1 is written in A's key, the last step in B's, the steps between in between")
     rolls = trained.interpolate(
-        a, b, args.steps, temperature=args.temperature, seed=args.seed, greedy=args.greedy
+        a, b, args.steps, temperature=args.temperature, seed=args.seed, greedy=args.greedy, **mode
     )
     # As the app: keys move from A's (undoing its move to C) to B's in even semitone steps.
     shifts = np.rint(np.linspace(-a.transpose, -b.transpose, args.steps)).astype(int)

@@ -400,9 +400,12 @@ class Actions:
         program,
         temperature=None,
         progress: Progress | None = None,
+        path: str | None = None,
     ) -> Interpolation:
-        """Slerp between the encodings of two MIDI files (paths or bytes), ``steps`` points,
+        """A path between the encodings of two MIDI files (paths or bytes), ``steps`` points,
         decoded at ``temperature`` (None: the checkpoint's default; 0: most likely notes).
+        ``path`` (:func:`path_mode`): "bars" (each bar's code switches from A's to B's at a
+        step of its own; the faithful VAE's default) or "slerp" (every code moves together).
 
         Step 1 is the model's reconstruction of A and the last step that of B; each step
         is written in a key moving from A's (step 1) to B's (last step)."""
@@ -413,11 +416,13 @@ class Actions:
         vae = self._load(name, ("vae",), "Interpolation")
         self.refuse(name, "interpolate")
         temperature = self._vae_temperature(name, temperature)
+        mode = path_mode(vae, name, path)
         _tick(progress, 0.05, "encoding the two pieces")
         enc = vae.encode_many([a, b])
         _tick(progress, 0.2, "decoding the path")
         rolls = vae.interpolate(
-            enc[0], enc[1], steps, temperature=temperature or None, seed=0, greedy=temperature == 0
+            enc[0], enc[1], steps, temperature=temperature or None, seed=0,
+            greedy=temperature == 0, **mode,
         )
         # Keys: from A's (undoing its move to C) to B's, in even semitone steps.
         shifts = np.rint(np.linspace(-enc[0].transpose, -enc[1].transpose, steps)).astype(int)
@@ -465,6 +470,8 @@ class Actions:
         )
         step_seconds = [len(r) * 60.0 / (tempo * vae.steps_per_quarter) for r in rolls]
         summary = _bars_summary(enc, [a, b]) + "\n" + _keys_summary(enc, shifts)
+        used = mode.get("mode") or ("bars" if getattr(vae, "kind", None) == "segment" else "slerp")
+        summary += "\n" + PATH_NOTES[used]
         return Interpolation(pieces, path, grid, step_seconds, summary, comparison)
 
     # generate (language models) -----------------------------------------------
@@ -564,6 +571,41 @@ class Actions:
                     self.sample(info.name, 1, 1, 1.0, 1, 120, 0)
             except PianoplayError:
                 continue  # a broken checkpoint shows its error when it is used
+
+
+def path_mode(vae, name: str, path: str | None) -> dict:
+    """The ``interpolate`` keywords for a path choice: a segment VAE (one code per bar)
+    takes ``mode`` ("bars" or "slerp"); a VAE with one code for the whole window only
+    slerps."""
+    if path in (None, ""):
+        return {}
+    if getattr(vae, "kind", None) == "segment":
+        from pianoplay.models.vae.segment_trained import INTERPOLATION_MODES
+
+        if path not in INTERPOLATION_MODES:
+            raise PianoplayError(
+                f"Path must be one of {', '.join(INTERPOLATION_MODES)}, not {path!r}."
+            )
+        return {"mode": path}
+    if path != "slerp":
+        raise PianoplayError(
+            f"{name} has one code for the whole window, so its path is 'slerp' only; "
+            "'bars' needs a VAE with a code per bar (vae-faithful)."
+        )
+    return {}
+
+
+PATH_NOTES = {
+    "bars": "- **Path**: bar by bar: each bar's code switches from A's to B's at a step of its "
+    "own, so the steps between play bars of A, then bars of B.",
+    "slerp": "- **Path**: slerp: every bar's code moves together through the latent space, so "
+    "the steps between blend A and B.",
+}
+
+
+def default_path(vae_kind: str | None) -> str:
+    """The path the Interpolate tab proposes for a VAE of this ``model.kind``."""
+    return "bars" if vae_kind == "segment" else "slerp"
 
 
 def _tick(progress: Progress | None, fraction: float, what: str) -> None:
