@@ -159,7 +159,9 @@ def load_primers(pieces: int, representation: dict, data: str = "nottingham") ->
     representation (key moved to C, as the app loads a primer)."""
     primers = []
     for path in split_files(data_dir() / DATA_SETS[data.lower()], "test")[:pieces]:
-        loaded = load_roll(path, **representation_args(representation))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            loaded = load_roll(path, **representation_args(representation), limits=measures.LIMITS)
         starts = list(loaded.bar_starts) + [len(loaded.roll)]
         primers.append(loaded.roll[: starts[min(PRIMER_BARS, len(starts) - 1)]])
     return primers

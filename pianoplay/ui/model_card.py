@@ -58,12 +58,13 @@ PURPOSE = {
     "vae": "A variational autoencoder of 16-bar pieces: samples new pieces (**Sample**), "
     "encodes your MIDI into a point you can move (**Latent sliders**) and walks between two "
     "pieces (**Interpolate**).",
-    "segment": "A variational autoencoder with one code per 2 bars of sixteenth notes, made to "
-    "give your notes back (at temperature 0): your file in the **Latent sliders** tab, moved, "
-    "and paths between two files (**Interpolate**).",
-    "chord-lstm": "A language model over chords (each frame's set of notes is one token): "
-    "writes and continues music (**Generate**: sampling, top-k, top-p, greedy, beam) and "
-    "scores it exactly (nats per frame).",
+    "segment": "A variational autoencoder with one code per bar (or two) of sixteenth notes, "
+    "made to give your notes back (at temperature 0): your file in the **Latent sliders** "
+    "tab, moved, and paths between two files (**Interpolate**).",
+    "chord-lstm": "A language model over chords (each frame's set of notes is one token, or, "
+    "for classical piano, two: the right hand's chord and the left's): writes and continues "
+    "music (**Generate**: sampling, top-k, top-p, greedy where offered, beam) and scores it "
+    "exactly (nats per frame).",
     "roll-lstm": "A language model with one yes/no per key and frame (88 Bernoullis): the "
     "likelihood baseline of the benchmark; it samples too (**Generate**, **Sample**).",
 }

@@ -101,12 +101,18 @@ class TrainedLM:
 
         ``strategy``: a name of :data:`pianoplay.decoding.STRATEGIES` (``"sample"`` at
         ``temperature``, ``"top-k"`` with ``top_k``, ``"top-p"`` with ``top_p``, ``"greedy"``,
-        ``"beam"`` sampling with ``beam_width`` beams, ``"beam-search"``). The roll-LSTM offers
+        ``"beam"`` sampling with ``beam_width`` beams, ``"beam-search"``), unless the checkpoint's
+        ``not_offered`` names the strategy (with the reason, raised). The roll-LSTM offers
         ``sample`` only, its rests limited to a quarter of any bar. ``seed`` makes sampling
         repeatable.
         """
+        from pianoplay.decoding.step import DecodingError
         from pianoplay.models.lm import decoding
 
+        reason = self.config.get("not_offered", {}).get(strategy)
+        if reason:
+            name = self.config.get("name", "this model")
+            raise DecodingError(f"{name} does not offer {strategy!r}: {reason}")
         return decoding.generate(
             self.model,
             self.vocab,
