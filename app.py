@@ -33,7 +33,6 @@ from pianoplay.ui.actions import (
     MAX_SAMPLES,
     SEED_MAX,
     Actions,
-    default_path,
 )
 from pianoplay.ui.outputs import Outputs
 
@@ -430,12 +429,6 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
     return checkpoint, run
 
 
-def _path_for(actions: Actions, name: str | None) -> str:
-    """The Interpolate tab's path for a checkpoint: bars for a VAE with a code per bar."""
-    kind = actions.registry.info(name).config.get("model", {}).get("kind") if name else None
-    return default_path(kind)
-
-
 def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
     names = actions.names(("vae",), role="interpolate")
     examples = _examples()
@@ -472,13 +465,14 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
             info=TEMPERATURE_INFO + "; sampling noise is fixed, so a path is repeatable",
         )
         path_choice = gr.Radio(
-            ["bars", "slerp"],
-            value=_path_for(actions, _first(names)),
+            ["default", "bars", "slerp"],
+            value="default",
             label="Path",
             info="bars: each bar switches from A's code to B's at a step of its own (the steps "
             "between are real bars of A and of B); slerp: every bar's code moves together "
-            "through the latent space (the steps between blend both, often fragments). "
-            "A VAE with one code for 16 bars: slerp only",
+            "through the latent space (the steps between blend both, often fragments); "
+            "default: the model's own (bars for vae-faithful, slerp for a VAE with one code "
+            "for 16 bars)",
             elem_id="interpolate-path",
         )
     button = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
@@ -518,7 +512,7 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
         midi_b,
         steps=8,
         temperature=0.0,
-        path="",
+        path="default",
         tempo=120.0,
         program=0,
         progress=gr.Progress(),
@@ -526,11 +520,11 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
         """Interpolate between two MIDI files. Returns path WAV, roll grid PNG, list of MIDI/WAV
         files (step MIDIs, then path MIDI and WAV), a Markdown note of the bars and keys used,
         and a PNG of A and B beside their reconstructions. Temperature 0: most likely notes.
-        Path: "bars" or "slerp" (empty: the checkpoint's default)."""
+        Path: "bars", "slerp" or "default" (the checkpoint's own)."""
         with user_errors():
             out = actions.interpolate(
                 checkpoint, midi_a, midi_b, steps, tempo, program, temperature,
-                progress=_progress(progress), path=path or None,
+                progress=_progress(progress), path=None if path in ("", "default") else path,
             )
         downloads = [str(p.midi) for p in out.steps] + [str(out.path.midi), str(out.path.wav)]
         return str(out.path.wav), str(out.grid), downloads, out.summary, str(out.comparison), out
@@ -553,10 +547,6 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
         **LONG,
     ).then(first_step, result, [step, step_audio], api_visibility="private")
     step.release(play_step, [result, step], step_audio, api_visibility="private", **INTERACTIVE)
-    checkpoint.change(
-        lambda name: _path_for(actions, name), checkpoint, path_choice, queue=False,
-        api_visibility="private",
-    )
     return checkpoint
 
 

@@ -603,11 +603,6 @@ PATH_NOTES = {
 }
 
 
-def default_path(vae_kind: str | None) -> str:
-    """The path the Interpolate tab proposes for a VAE of this ``model.kind``."""
-    return "bars" if vae_kind == "segment" else "slerp"
-
-
 def _tick(progress: Progress | None, fraction: float, what: str) -> None:
     if progress is not None:
         progress(fraction, what)
