@@ -85,6 +85,8 @@ def test_interpolate_in_the_browser(page):
 
 def test_sample_shows_its_seed_and_the_playhead_follows_the_audio(page):
     """A red line over the piano roll moves right while the sample plays."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.get_by_role("tab", name="Sample").click()
     page.locator("#sample-button").click()
     page.locator("#sample-1-roll img").wait_for(timeout=60_000)
@@ -92,10 +94,18 @@ def test_sample_shows_its_seed_and_the_playhead_follows_the_audio(page):
         "() => /Seed \\d+/.test(document.querySelector('#sample-seed').innerText)",
         timeout=30_000,
     )
-    page.locator("#sample-1-audio button.play-pause-button").click()
     step = "() => { const l = document.querySelector('#sample-1-roll .pp-playhead');" \
         " return l && l.style.display === 'block' ? parseFloat(l.dataset.step) : -1; }"
-    page.wait_for_function(f"({step})() > 0", timeout=30_000)
+    # A busy machine sometimes swallows the first click on a player that is still loading
+    # its WAV: press play again (up to 3 times) until the playhead starts.
+    for attempt in range(3):
+        page.locator("#sample-1-audio button.play-pause-button").click()
+        try:
+            page.wait_for_function(f"({step})() > 0", timeout=10_000)
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
     first = page.evaluate(step)
     page.wait_for_function(f"({step})() > {first} + 2", timeout=30_000)  # 2 steps = 0.5 s
     box = page.locator("#sample-1-roll .pp-playhead").bounding_box()
