@@ -36,5 +36,14 @@ def from_dict(cls: type[T], d: dict[str, Any] | None, where: str = "config",
     return cls(**{k: v for k, v in d.items() if k in names})
 
 
+def check_names(obj, parts: dict[str, Any], where: str = "model") -> None:
+    """Raise :class:`ConfigError` unless each ``obj.<part>`` is a key of its ``parts`` map
+    (a model assembled from named parts: ``{"encoder": ENCODERS, "decoder": DECODERS}``)."""
+    for part, names in parts.items():
+        if getattr(obj, part) not in names:
+            raise ConfigError(f"{where}.{part} must be one of {', '.join(names)}, "
+                              f"not {getattr(obj, part)!r}.")
+
+
 def to_dict(obj) -> dict[str, Any]:
     return asdict(obj)

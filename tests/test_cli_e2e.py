@@ -165,6 +165,23 @@ def test_interpolate(tmp_path):
                  "path.mid", "path.png", "grid.png")
 
 
+def test_interpolate_paths(tmp_path):
+    """--path slerp gives a middle step other than the default bar-by-bar path, with the
+    same ends; a one-code VAE refuses --path bars and says why."""
+    a, b = NOTTINGHAM_TEST[3], NOTTINGHAM_TEST[10]
+    steps = {}
+    for path in ("bars", "slerp"):
+        out = tmp_path / path
+        assert_ok(pianoplay("interpolate", a, b, "--steps", "3", "--no-audio", "--path", path,
+                            "--out", out))
+        steps[path] = [(out / f"step_{i}.mid").read_bytes() for i in (1, 2, 3)]
+    assert steps["bars"][0] == steps["slerp"][0] and steps["bars"][2] == steps["slerp"][2]
+    assert steps["bars"][1] != steps["slerp"][1]
+    refused = pianoplay("interpolate", a, b, "--checkpoint", "vae-nottingham", "--path", "bars",
+                        "--out", tmp_path / "no")
+    assert_user_error(refused, "slerp' only")
+
+
 @pytest.mark.parametrize("bad", ["missing", "corrupt", "steps", "checkpoint"])
 def test_interpolate_bad_input(bad, tune, corrupt, tmp_path):
     args = {"missing": [tmp_path / "nope.mid", tune], "corrupt": [tune, corrupt],

@@ -72,9 +72,6 @@ def run(args) -> int:
             raise PianoplayError(f"{flag} {path} does not exist.")
     check_common(args)
     trained = load_vae(args)
-    from pianoplay.ui.actions import path_mode
-
-    mode = path_mode(trained, args.checkpoint, args.path)
     ends = []
     for path, bar in ((args.a, args.bar_a), (args.b, args.bar_b)):
         try:
@@ -88,7 +85,8 @@ def run(args) -> int:
             print(f"transposed {path.name} by {e.transpose:+d} semitones to C for the model")
     print("step 1 is written in A's key, the last step in B's, the steps between in between")
     rolls = trained.interpolate(
-        a, b, args.steps, temperature=args.temperature, seed=args.seed, greedy=args.greedy, **mode
+        a, b, args.steps, temperature=args.temperature, seed=args.seed, greedy=args.greedy,
+        mode=args.path or trained.interpolation_modes[0],
     )
     # As the app: keys move from A's (undoing its move to C) to B's in even semitone steps.
     shifts = np.rint(np.linspace(-a.transpose, -b.transpose, args.steps)).astype(int)

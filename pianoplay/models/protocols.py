@@ -46,6 +46,7 @@ class LatentModel(TrainedModel, Protocol):
     latents, ``latent_axes`` and ``apply`` for the sliders."""
 
     representation: Representation
+    interpolation_modes: tuple[str, ...]  # the paths of ``interpolate``; the first is default
 
     def sample(self, n: int = 1, temperature: float = 1.0, seed: int | None = None,
                steps: int | None = None) -> list[np.ndarray]: ...
@@ -58,7 +59,8 @@ class LatentModel(TrainedModel, Protocol):
                steps: int | None = None, greedy: bool = False) -> list[np.ndarray]: ...
 
     def interpolate(self, a, b, steps: int = 8, temperature: float | None = None,
-                    seed: int | None = None, greedy: bool = False) -> list[np.ndarray]: ...
+                    seed: int | None = None, greedy: bool = False,
+                    mode: str = ...) -> list[np.ndarray]: ...
 
     def latent_axes(self): ...
 

@@ -404,8 +404,9 @@ class Actions:
     ) -> Interpolation:
         """A path between the encodings of two MIDI files (paths or bytes), ``steps`` points,
         decoded at ``temperature`` (None: the checkpoint's default; 0: most likely notes).
-        ``path`` (:func:`path_mode`): "bars" (each bar's code switches from A's to B's at a
-        step of its own; the faithful VAE's default) or "slerp" (every code moves together).
+        ``path``: "bars" (each bar's code switches from A's to B's at a step of its own; the
+        faithful VAE's default) or "slerp" (every code moves together); None: the model's
+        first of ``interpolation_modes``.
 
         Step 1 is the model's reconstruction of A and the last step that of B; each step
         is written in a key moving from A's (step 1) to B's (last step)."""
@@ -416,13 +417,13 @@ class Actions:
         vae = self._load(name, ("vae",), "Interpolation")
         self.refuse(name, "interpolate")
         temperature = self._vae_temperature(name, temperature)
-        mode = path_mode(vae, name, path)
+        mode = path or vae.interpolation_modes[0]
         _tick(progress, 0.05, "encoding the two pieces")
         enc = vae.encode_many([a, b])
         _tick(progress, 0.2, "decoding the path")
         rolls = vae.interpolate(
             enc[0], enc[1], steps, temperature=temperature or None, seed=0,
-            greedy=temperature == 0, **mode,
+            greedy=temperature == 0, mode=mode,
         )
         # Keys: from A's (undoing its move to C) to B's, in even semitone steps.
         shifts = np.rint(np.linspace(-enc[0].transpose, -enc[1].transpose, steps)).astype(int)
@@ -470,8 +471,7 @@ class Actions:
         )
         step_seconds = [len(r) * 60.0 / (tempo * vae.steps_per_quarter) for r in rolls]
         summary = _bars_summary(enc, [a, b]) + "\n" + _keys_summary(enc, shifts)
-        used = mode.get("mode") or ("bars" if getattr(vae, "kind", None) == "segment" else "slerp")
-        summary += "\n" + PATH_NOTES[used]
+        summary += "\n" + PATH_NOTES[mode]
         return Interpolation(pieces, path, grid, step_seconds, summary, comparison)
 
     # generate (language models) -----------------------------------------------
@@ -571,28 +571,6 @@ class Actions:
                     self.sample(info.name, 1, 1, 1.0, 1, 120, 0)
             except PianoplayError:
                 continue  # a broken checkpoint shows its error when it is used
-
-
-def path_mode(vae, name: str, path: str | None) -> dict:
-    """The ``interpolate`` keywords for a path choice: a segment VAE (one code per bar)
-    takes ``mode`` ("bars" or "slerp"); a VAE with one code for the whole window only
-    slerps."""
-    if path in (None, ""):
-        return {}
-    if getattr(vae, "kind", None) == "segment":
-        from pianoplay.models.vae.segment_trained import INTERPOLATION_MODES
-
-        if path not in INTERPOLATION_MODES:
-            raise PianoplayError(
-                f"Path must be one of {', '.join(INTERPOLATION_MODES)}, not {path!r}."
-            )
-        return {"mode": path}
-    if path != "slerp":
-        raise PianoplayError(
-            f"{name} has one code for the whole window, so its path is 'slerp' only; "
-            "'bars' needs a VAE with a code per bar (vae-faithful)."
-        )
-    return {}
 
 
 PATH_NOTES = {

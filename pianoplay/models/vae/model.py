@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from pianoplay.config_io import ConfigError, from_dict
+from pianoplay.config_io import ConfigError, check_names, from_dict
 from pianoplay.decoding import run
 from pianoplay.decoding.step import Rules
 from pianoplay.models.vae.decoders import DECODERS
@@ -70,10 +70,7 @@ class VAEConfig:
     word_dropout: float = 0.0
 
     def __post_init__(self) -> None:
-        for part, names in (("encoder", ENCODERS), ("decoder", DECODERS)):
-            if getattr(self, part) not in names:
-                raise ConfigError(f"model.{part} must be one of {', '.join(names)}, "
-                                  f"not {getattr(self, part)!r}.")
+        check_names(self, {"encoder": ENCODERS, "decoder": DECODERS})
 
     def to_dict(self) -> dict:
         return asdict(self)

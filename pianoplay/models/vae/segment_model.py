@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from pianoplay.config_io import ConfigError, from_dict, to_dict
+from pianoplay.config_io import check_names, from_dict, to_dict
 
 OFF, ONSET, HOLD = 0, 1, 2
 
@@ -62,10 +62,7 @@ class SegmentVAEConfig:
     prev_dropout: float = 0.3
 
     def __post_init__(self) -> None:
-        for part, names in (("encoder", ENCODERS), ("decoder", DECODERS)):
-            if getattr(self, part) not in names:
-                raise ConfigError(f"model.{part} must be one of {', '.join(names)}, "
-                                  f"not {getattr(self, part)!r}.")
+        check_names(self, {"encoder": ENCODERS, "decoder": DECODERS})
 
     def to_dict(self) -> dict:
         return to_dict(self)

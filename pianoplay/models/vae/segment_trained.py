@@ -87,6 +87,7 @@ def bar_cuts(segments: int, steps: int) -> np.ndarray:
 class TrainedSegmentVAE:
     family = "vae"
     kind = "segment"
+    interpolation_modes = INTERPOLATION_MODES
 
     def __init__(self, model: SegmentVAE, config: dict, folder: Path,
                  axes: LatentAxes | None = None) -> None:
@@ -362,7 +363,9 @@ class TrainedSegmentVAE:
         if steps < 2:
             raise ValueError(f"steps must be at least 2 (the two endpoints), got {steps}")
         if mode not in INTERPOLATION_MODES:
-            raise ValueError(
+            from pianoplay.decoding.step import DecodingError  # a ValueError too
+
+            raise DecodingError(
                 f"mode must be one of {', '.join(INTERPOLATION_MODES)}, not {mode!r}"
             )
         za, zb = (np.asarray(x.z if isinstance(x, Encoded) else x, np.float64) for x in (a, b))

@@ -55,6 +55,7 @@ def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
 class TrainedVAE:
     family = "vae"
     kind = "chord-token"  # one z per 16 bars of eighth notes, frames as chord tokens
+    interpolation_modes = ("slerp",)  # interpolate's paths; the first is its default
 
     def __init__(self, model: MusicVAE, vocab: ChordVocab, config: dict, folder: Path,
                  axes: LatentAxes | None = None) -> None:
@@ -277,9 +278,19 @@ class TrainedVAE:
         temperature: float | None = None,
         seed: int | None = None,
         greedy: bool = False,
+        mode: str = "slerp",
     ) -> list[np.ndarray]:
         """Decoded slerp path between the posterior means of a and b (one batch;
-        decoding as :meth:`decode`)."""
+        decoding as :meth:`decode`). ``mode`` "slerp" is the only path of one code for the
+        whole window."""
+        if mode not in self.interpolation_modes:
+            from pianoplay.decoding.step import DecodingError
+
+            raise DecodingError(
+                f"{self.config.get('name', 'this VAE')} has one code for the whole window, so "
+                f"its path is 'slerp' only; {mode!r} needs a VAE with a code per bar "
+                "(vae-faithful)."
+            )
         return self.decode(self.interpolate_z(a, b, steps), temperature, seed, greedy=greedy)
 
     def latent_axes(self) -> LatentAxes:
