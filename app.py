@@ -524,7 +524,7 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
         with user_errors():
             out = actions.interpolate(
                 checkpoint, midi_a, midi_b, steps, tempo, program, temperature,
-                progress=_progress(progress), path=None if path in ("", "default") else path,
+                progress=_progress(progress), mode=None if path in ("", "default") else path,
             )
         downloads = [str(p.midi) for p in out.steps] + [str(out.path.midi), str(out.path.wav)]
         return str(out.path.wav), str(out.grid), downloads, out.summary, str(out.comparison), out

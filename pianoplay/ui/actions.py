@@ -400,13 +400,13 @@ class Actions:
         program,
         temperature=None,
         progress: Progress | None = None,
-        path: str | None = None,
+        mode: str | None = None,
     ) -> Interpolation:
         """A path between the encodings of two MIDI files (paths or bytes), ``steps`` points,
         decoded at ``temperature`` (None: the checkpoint's default; 0: most likely notes).
-        ``path``: "bars" (each bar's code switches from A's to B's at a step of its own; the
-        faithful VAE's default) or "slerp" (every code moves together); None: the model's
-        first of ``interpolation_modes``.
+        ``mode``, the path: "bars" (each bar's code switches from A's to B's at a step of its
+        own; the faithful VAE's default) or "slerp" (every code moves together); None: the
+        model's first of ``interpolation_modes``.
 
         Step 1 is the model's reconstruction of A and the last step that of B; each step
         is written in a key moving from A's (step 1) to B's (last step)."""
@@ -417,7 +417,7 @@ class Actions:
         vae = self._load(name, ("vae",), "Interpolation")
         self.refuse(name, "interpolate")
         temperature = self._vae_temperature(name, temperature)
-        mode = path or vae.interpolation_modes[0]
+        mode = mode or vae.interpolation_modes[0]
         _tick(progress, 0.05, "encoding the two pieces")
         enc = vae.encode_many([a, b])
         _tick(progress, 0.2, "decoding the path")
