@@ -29,10 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from pianoplay.music.roll import shift_keys
+from pianoplay.music.vocab import LOW_PITCH, N_KEYS, UNK_ID, ChordVocab
 
-N_KEYS = 88
-LOW_PITCH = 21
-UNK_ID = 0
 RIGHT, LEFT = 0, 1  # hand index of a token position: 2t -> RIGHT, 2t + 1 -> LEFT
 
 
@@ -180,6 +178,4 @@ def load_vocab(obj: dict):
     """A checkpoint's vocabulary JSON -> :class:`ChordVocab` or :class:`HandVocab` by its kind."""
     if obj.get("kind") == "hand-vocab":
         return HandVocab.from_json(obj)
-    from pianoplay.music.vocab import ChordVocab
-
     return ChordVocab.from_json(obj)
