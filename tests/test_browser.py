@@ -35,6 +35,18 @@ def page(app):
         browser.close()
 
 
+# Whether the player's audio is paused: Gradio's player (wavesurfer) keeps its <audio> in a
+# shadow root inside the player (as assets/playhead.js finds it).
+PAUSED = """selector => {
+    const player = document.querySelector(selector);
+    for (const el of player.querySelectorAll("div")) {
+        const audio = el.shadowRoot && el.shadowRoot.querySelector("audio");
+        if (audio) return audio.paused;
+    }
+    return true;
+}"""
+
+
 def seconds(clock: str) -> int:
     """'4:17' -> 257."""
     minutes, secs = clock.split(":")[-2:]
@@ -97,9 +109,11 @@ def test_sample_shows_its_seed_and_the_playhead_follows_the_audio(page):
     step = "() => { const l = document.querySelector('#sample-1-roll .pp-playhead');" \
         " return l && l.style.display === 'block' ? parseFloat(l.dataset.step) : -1; }"
     # A busy machine sometimes swallows the first click on a player that is still loading
-    # its WAV: press play again (up to 3 times) until the playhead starts.
+    # its WAV: press play again (up to 3 times) while the audio is still paused. A click on
+    # a player that did start would pause it, so the state decides, not a timeout.
     for attempt in range(3):
-        page.locator("#sample-1-audio button.play-pause-button").click()
+        if page.evaluate(PAUSED, "#sample-1-audio"):
+            page.locator("#sample-1-audio button.play-pause-button").click()
         try:
             page.wait_for_function(f"({step})() > 0", timeout=10_000)
             break

@@ -24,6 +24,9 @@ import torch
 
 from pianoplay.training.history import write_history
 from pianoplay.training.runtime import Clock
+from pianoplay.training.task import EpochTask
+
+__all__ = ["EpochTask", "LoopConfig", "Resumable", "fit", "plateau"]
 
 
 @dataclass
@@ -32,35 +35,6 @@ class LoopConfig:
     patience: int | None = None  # epochs without a better score before stopping; None: never
     min_delta: float = 0.0  # a new best must beat the old one by more than this
     scheduler_per_epoch: bool = False  # step a non-plateau scheduler after each validation
-
-
-class EpochTask:
-    """What a trainer plugs into :func:`fit`; ``st`` is the state dict it shares."""
-
-    curves: dict[str, str] | None = None  # history keys to plot (key -> title), or none
-
-    def train_epoch(self, epoch: int, clock: Clock) -> tuple[dict, str | None]:
-        """One epoch (or round) of updates: the record's training fields, and why the
-        run must stop after it ("time", "steps") or ``None``."""
-        raise NotImplementedError
-
-    def validate(self) -> tuple[float, dict]:
-        """The score to minimise and whatever :meth:`record` needs from validation."""
-        raise NotImplementedError
-
-    def record(self, epoch: int, train: dict, valid: dict, minutes: float) -> dict:
-        """This epoch's entry of the history."""
-        return {"epoch": epoch, **train, **valid, "minutes": minutes}
-
-    def save_best(self, st: dict, record: dict) -> None:
-        """Write the checkpoint: the score just improved (``st["best"]``)."""
-
-    def end_epoch(self, st: dict, record: dict, improved: bool) -> None:
-        """After the epoch's bookkeeping, before the resume state is saved (print it)."""
-
-    def finished(self, st: dict) -> str | None:
-        """Why to stop before the next epoch when the task's own budget is spent."""
-        return None
 
 
 @dataclass

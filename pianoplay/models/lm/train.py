@@ -20,7 +20,7 @@ import typing
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from pianoplay.training.loop import EpochTask
+from pianoplay.training.task import EpochTask
 
 REPRESENTATION = {
     "steps_per_quarter": 2,

@@ -24,7 +24,7 @@ import numpy as np
 
 from pianoplay.config_io import from_dict, to_dict
 from pianoplay.music.representation import SIXTEENTHS
-from pianoplay.training.loop import EpochTask
+from pianoplay.training.task import EpochTask
 
 CRITERION = "nll + beta_max * kl"  # how the best checkpoint is chosen (validation)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from pianoplay.music.representation import BENCHMARK
-from pianoplay.training.loop import EpochTask
+from pianoplay.training.task import EpochTask
 
 REPRESENTATION = BENCHMARK.to_dict()
 
