@@ -15,7 +15,7 @@ from pianoplay.data.benchmark import load_benchmark
 from pianoplay.decoding import STRATEGIES
 from pianoplay.decoding.beam_sample import beam_sample
 from pianoplay.decoding.run import decode
-from pianoplay.decoding.step import Rules, Runs
+from pianoplay.decoding.step import Narrow, Rules, Runs
 from pianoplay.errors import PianoplayError
 from pianoplay.models.lm.decoding import chord_decoder, chord_rules
 from pianoplay.models.registry import Registry
@@ -196,3 +196,47 @@ def test_sampling_strategies_take_the_lighter_repetition_penalty():
     runs = Runs.after([1, 1, 2], 1, sampling)
     masked = runs.mask(torch.zeros(1, 4))
     np.testing.assert_allclose(masked[0].numpy(), [0.0, -1.0, -0.5, 0.0])
+
+
+@torch.no_grad()
+def test_narrow_logits_decode_as_the_full_row():
+    """A step that returns only some ids' logits (Narrow, as a hand model does: the other ids
+    are at -inf) gives the searches exactly the tokens of the full row with those -inf, and
+    the rules (banned, holds, rests, repeats) still apply by vocabulary id."""
+    torch.manual_seed(0)
+    dec = TinyZDecoder(vocab=12)
+    z = torch.randn(2, 4)
+    ids = torch.tensor([0, 3, 4, 5, 6, 9, 10])  # id 0 is the rest, 3 is banned
+
+    def narrow(step):
+        def wrapped(state, tokens):
+            logits, state = step(state, tokens)
+            return Narrow(logits[:, ids], ids), state
+
+        return wrapped
+
+    def full(step):
+        def wrapped(state, tokens):
+            logits, state = step(state, tokens)
+            return Narrow(logits[:, ids], ids).full(12), state
+
+        return wrapped
+
+    def start(wrap):
+        logits, state = dec.start(z)
+        return wrap(lambda s, t: (logits, s))(state, None)
+
+    rules = Rules(banned=(3,), max_hold=2, rest=0, max_rest=1, rest_window=3,
+                  repeat_penalty=1.0, repeat_window=4, sample_penalty=0.5, sample_window=4)
+    for strategy in ("greedy", "beam", "beam-search"):
+        out = {}
+        for wrap in (narrow, full):
+            out[wrap] = decode(strategy, wrap(dec.step), start(wrap), 16, rules,
+                               gen=torch.Generator().manual_seed(1), beam_width=3, segment=4)
+        np.testing.assert_array_equal(out[narrow], out[full])
+        assert set(out[narrow].flatten().tolist()) <= set(ids.tolist()) - {3}
+    sampled = decode("top-p", narrow(dec.step), start(narrow), 16, rules,
+                     gen=torch.Generator().manual_seed(1), top_p=0.9)
+    assert set(sampled.flatten().tolist()) <= set(ids.tolist()) - {3}
+    for row in sampled.tolist():
+        assert max(len(list(g)) for _, g in itertools.groupby(row)) <= 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from pianoplay.decoding.step import Runs, Start, StepFn, reorder
+from pianoplay.decoding.step import Runs, Start, StepFn, reorder, split
 
 
 def beam(
@@ -26,9 +26,12 @@ def beam(
     scores[0] = 0.0  # all beams start identical: expand only one at the first step
     history = torch.empty(width, 0, dtype=torch.long, device=logits.device)
     for t in range(steps):
-        logp = (runs.mask(logits.float()) / temperature).log_softmax(-1)  # (W, V)
+        values, ids = split(logits)
+        logp = (runs.mask(values, ids) / temperature).log_softmax(-1)  # (W, V) or (W, K)
         scores, flat = torch.topk((scores[:, None] + logp).flatten(), width)
         parent, tok = flat // logp.shape[1], flat % logp.shape[1]
+        if ids is not None:
+            tok = ids[tok]
         history = torch.cat([history[parent], tok[:, None]], 1)
         runs = runs.select(parent)
         runs.push(tok)

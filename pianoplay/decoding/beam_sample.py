@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from pianoplay.decoding.step import Runs, Start, StepFn, reorder
+from pianoplay.decoding.step import Runs, Start, StepFn, reorder, split
 
 
 @dataclass
@@ -85,15 +85,18 @@ def _sample_segment(step, logits, state, runs, gen, length, temperature, more):
     """``length`` tokens for every row: the tokens (R, length), each row's summed log-prob (R,),
     and the logits and state after them (one more ``step`` only when ``more`` follows)."""
     rows = len(logits)
-    tokens = torch.empty(rows, length, dtype=torch.long, device=logits.device)
-    logp = torch.zeros(rows, device=logits.device)
+    device = logits.device
+    tokens = torch.empty(rows, length, dtype=torch.long, device=device)
+    logp = torch.zeros(rows, device=device)
     for i in range(length):
-        raw = logits.float()
+        raw, ids = split(logits)
         # inverse-CDF draw: one uniform per row, cheap for large vocabularies
-        cum = (runs.mask(raw) / temperature).softmax(-1).cumsum(-1)
-        u = 1 - torch.rand(rows, 1, generator=gen, device=logits.device)  # (0, 1]
+        cum = (runs.mask(raw, ids) / temperature).softmax(-1).cumsum(-1)
+        u = 1 - torch.rand(rows, 1, generator=gen, device=raw.device)  # (0, 1]
         tok = torch.searchsorted(cum, u * cum[:, -1:]).squeeze(1).clamp_(max=raw.shape[1] - 1)
         logp += raw.gather(1, tok[:, None]).squeeze(1) - raw.logsumexp(-1)
+        if ids is not None:
+            tok = ids[tok]
         tokens[:, i] = tok
         runs.push(tok)
         if i + 1 < length or more:

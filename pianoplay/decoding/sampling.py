@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import torch
 
-from pianoplay.decoding.step import Runs, Start, StepFn
+from pianoplay.decoding.step import Runs, Start, StepFn, split
 
 
 def filter_logits(logits: torch.Tensor, top_k: int = 0, top_p: float = 1.0) -> torch.Tensor:
@@ -40,12 +40,15 @@ def sample(
     logits, state = start
     out = torch.empty(len(logits), steps, dtype=torch.long, device=logits.device)
     for t in range(steps):
-        logits = runs.mask(logits.float()) / temperature  # rules in nats of the model
+        values, ids = split(logits)
+        values = runs.mask(values, ids) / temperature  # rules in nats of the model
         if greedy:
-            tok = logits.argmax(-1)
+            tok = values.argmax(-1)
         else:
-            logits = filter_logits(logits, top_k, top_p)
-            tok = torch.multinomial(logits.softmax(-1), 1, generator=gen).squeeze(-1)
+            values = filter_logits(values, top_k, top_p)
+            tok = torch.multinomial(values.softmax(-1), 1, generator=gen).squeeze(-1)
+        if ids is not None:
+            tok = ids[tok]
         out[:, t] = tok
         runs.push(tok)
         if t + 1 < steps:

@@ -10,6 +10,11 @@ A model that can be decoded supplies a **step function** and a **start**::
     start = (logits (B, V), state)   the logits and state before the first new token
                                      (after the start symbol and any primer)
 
+A step may return :class:`Narrow` logits instead of (B, V): the values (B, K) of K ids
+``ids`` (K,), every other id at -inf, as a hand model does (only the hand whose turn it
+is, half the vocabulary). The strategies then work on the K columns and emit ``ids[...]``:
+the same tokens as with the full row, for half the softmax, cumsum and logsumexp.
+
 Dim 1 is the batch because that is ``nn.LSTM``'s state layout ``(layers, B, H)``;
 a tensor that conditions every step (a VAE's ``z``) travels in the state as
 ``(1, B, D)``. Strategies reorder and copy sequences (beams) only through
@@ -34,6 +39,48 @@ Start = tuple[torch.Tensor, State]
 
 class DecodingError(PianoplayError, ValueError):
     """A decoding argument out of range (named in the message)."""
+
+
+@dataclass(frozen=True)
+class Narrow:
+    """Logits of the ids ``ids`` (K,) long, ascending, only: ``values`` (B, K); every
+    other id of the vocabulary is at -inf. Indexing selects rows (beams)."""
+
+    values: torch.Tensor
+    ids: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, rows: torch.Tensor) -> Narrow:
+        return Narrow(self.values[rows], self.ids)
+
+    @property
+    def device(self) -> torch.device:
+        return self.values.device
+
+    def full(self, n_ids: int) -> torch.Tensor:
+        """(B, n_ids) the whole row, -inf outside ``ids``."""
+        out = self.values.new_full((len(self.values), n_ids), float("-inf"))
+        out[:, self.ids] = self.values
+        return out
+
+    def local(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Vocabulary ids (any shape) -> their columns here (clamped into range) and whether
+        each is one of ``ids``."""
+        pos = torch.searchsorted(self.ids, ids.contiguous()).clamp_(max=len(self.ids) - 1)
+        return pos, self.ids[pos] == ids
+
+
+Logits = torch.Tensor | Narrow
+
+
+def split(logits: Logits) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """(B, V) logits or :class:`Narrow` ones -> the float values (B, K) and the ids of their
+    columns (``None``: column j is id j)."""
+    if isinstance(logits, Narrow):
+        return logits.values.float(), logits.ids
+    return logits.float(), None
 
 
 def reorder(state: State, index: torch.Tensor) -> State:
@@ -124,22 +171,33 @@ class Runs:
         """(B,) the token a hold would repeat next (``period`` tokens back)."""
         return self.recent[:, -self.rules.period]
 
-    def mask(self, logits: torch.Tensor) -> torch.Tensor:
+    def mask(self, logits: torch.Tensor, ids: torch.Tensor | None = None) -> torch.Tensor:
         """A copy of the (B, V) logits with every id the rules forbid next at -inf and the
-        penalties taken off."""
+        penalties taken off. ``ids`` (V,): the vocabulary id of each column (a
+        :class:`Narrow` row); rules about ids outside it have nothing to do."""
         logits = logits.clone()
         rules, rows = self.rules, torch.arange(len(logits), device=logits.device)
+        if ids is None:
+            def local(g):
+                return g, torch.ones_like(g, dtype=torch.bool)
+        else:
+            local = Narrow(logits, ids).local
         if rules.banned:
-            logits[:, list(rules.banned)] = float("-inf")
+            col, ok = local(torch.tensor(rules.banned, device=logits.device))
+            logits[:, col[ok]] = float("-inf")
         if rules.repeat_penalty:
             recent = self.recent[:, -rules.repeat_window :]
-            logits.scatter_add_(1, recent.clamp(min=0), (recent >= 0) * -rules.repeat_penalty)
-        if rules.max_rest:
+            col, ok = local(recent.clamp(min=0))
+            logits.scatter_add_(1, col, (ok & (recent >= 0)) * -rules.repeat_penalty)
+        if rules.max_rest and rules.rest >= 0:
             spent = (self.recent[:, -rules.rest_window :] == rules.rest).sum(1) >= rules.max_rest
-            logits[rows[spent], rules.rest] = float("-inf")
+            col, ok = local(torch.tensor([rules.rest], device=logits.device))
+            if ok.item():
+                logits[rows[spent], col] = float("-inf")
         if rules.max_hold:
-            over = (self.runs[:, 0] >= rules.max_hold) & (self.last >= 0)
-            logits[rows[over], self.last[over]] = float("-inf")
+            col, ok = local(self.last.clamp(min=0))
+            over = (self.runs[:, 0] >= rules.max_hold) & (self.last >= 0) & ok
+            logits[rows[over], col[over]] = float("-inf")
         return logits
 
     def push(self, tokens: torch.Tensor) -> None:

@@ -170,12 +170,13 @@ def chord_decoder(model, vocab, primer: np.ndarray, batch: int):
 
         start = model.logits(h, w_out)
     else:  # every row is at the same token position, so at the same hand
+        hands = model.hand_outputs(w_out)
 
         def step(state, tokens):
             h, state = stepper.tokens(tokens, state)
-            return model.hand_logits(h, w_out, 1 - int(model.hand_of[tokens[0]])), state
+            return model.hand_logits(h, hands[1 - int(model.hand_of[tokens[0]])]), state
 
-        start = model.hand_logits(h, w_out, 0)  # a frame starts with the right hand
+        start = model.hand_logits(h, hands[0])  # a frame starts with the right hand
     return step, (start, state), [int(t) for t in vocab.encode(primer)]
 
 

@@ -144,17 +144,30 @@ class ChordLSTM(nn.Module):
             out = out.masked_fill(~self.allowed[hand], float("-inf"))
         return out
 
-    def hand_logits(self, h: torch.Tensor, out_vectors: torch.Tensor, hand: int) -> torch.Tensor:
-        """Decoding a hand model, every row at the same hand: (B, H) -> (B, n_out) logits of
-        UNK and that hand's ids (-inf elsewhere), computing only those (half the work)."""
-        if out_vectors is None:  # untied output layer
-            return self.logits(h, hand=torch.full((len(h),), hand, device=h.device))
-        lo, hi = self.hand_span[hand]
-        x = self.proj(h)  # (B, E)
-        out = torch.full((len(h), self.config.n_out), float("-inf"), device=h.device)
-        out[:, lo:hi] = torch.addmm(self.out_bias[lo:hi], x, out_vectors[lo:hi].T)
-        out[:, 0] = x @ out_vectors[0] + self.out_bias[0]
+    def hand_outputs(self, out_vectors: torch.Tensor | None) -> list[tuple]:
+        """For each hand (0 right, 1 left): its output ids (K,) (UNK, then the hand's
+        chords), their output weights (E or H, K) and biases (K,), for :meth:`hand_logits`.
+        ``out_vectors``: :meth:`out_vectors` (tied weights) or ``None`` (an untied head)."""
+        out = []
+        for lo, hi in self.hand_span:
+            ids = torch.cat([torch.zeros(1, dtype=torch.long), torch.arange(lo, hi)])
+            ids = ids.to(self.hand_of.device)
+            if out_vectors is None:
+                w, b = self.lm_head.weight[ids], self.lm_head.bias[ids]
+            else:
+                w, b = out_vectors[ids], self.out_bias[ids]
+            out.append((ids, w.T.contiguous(), b))
         return out
+
+    def hand_logits(self, h: torch.Tensor, hand_output: tuple):
+        """Decoding a hand model, every row at the same hand: (B, H) -> Narrow logits of
+        UNK and that hand's ids only (every other id is at -inf), half the work.
+        ``hand_output``: that hand's entry of :meth:`hand_outputs`."""
+        from pianoplay.decoding.step import Narrow
+
+        ids, w, b = hand_output
+        x = self.proj(h) if self.config.tie_weights else h
+        return Narrow(torch.addmm(b, x, w), ids)
 
     def positions_hand(self, shape, offset: int = 0, device=None) -> torch.Tensor | None:
         """(B, T) hand of each target position of a hand model (right at even token
