@@ -22,9 +22,13 @@ $(STAMP): requirements.txt pyproject.toml
 run: setup
 	$(PY) app.py $(ARGS)
 
+# Tests run in two worker processes (pytest-xdist; whole files per worker, so a module's
+# fixtures are built once), one torch thread each: the 2-core machines of the project.
+TEST_WORKERS ?= 2
+test: export OMP_NUM_THREADS := 1
 test: setup
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q $(ARGS)
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(ARGS)
 
 bench: setup
 	$(PY) bench/render_speed.py

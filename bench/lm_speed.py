@@ -3,7 +3,7 @@
     .venv/bin/python bench/lm_speed.py [--checkpoint chord-lstm-nottingham] [--repeats 7]
 
 Targets (issues 4 and 12, 2-core CPU): beam width 8 over 16 bars <= 1 s, for the app's
-"beam" (beam sampling: 8 beams x 3 candidate bars) and for argmax beam search; sampling 32
+"beam" (beam sampling: 8 beams x 2 candidate bars) and for argmax beam search; sampling 32
 sequences of 16 bars <= 1 s. 16 bars are 128 eighth frames for the Nottingham models and
 256 sixteenth frames (512 tokens: two hands a frame) for chord-lstm-classical. Prints medians
 and writes bench/results/lm_speed.json (or ``--out``).

@@ -5,6 +5,7 @@ Saves ``docs/screenshot.png`` (shown in the README)."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 
@@ -35,15 +36,15 @@ def page(app):
         browser.close()
 
 
-# Whether the player's audio is paused: Gradio's player (wavesurfer) keeps its <audio> in a
-# shadow root inside the player (as assets/playhead.js finds it).
-PAUSED = """selector => {
+# The state of a player's audio: Gradio's player (wavesurfer) keeps its <audio> in a shadow
+# root inside the player (as assets/playhead.js finds it).
+AUDIO = """selector => {
     const player = document.querySelector(selector);
     for (const el of player.querySelectorAll("div")) {
         const audio = el.shadowRoot && el.shadowRoot.querySelector("audio");
-        if (audio) return audio.paused;
+        if (audio) return {paused: audio.paused, time: audio.currentTime, ready: audio.readyState};
     }
-    return true;
+    return {paused: true, time: -1, ready: -1};
 }"""
 
 
@@ -108,20 +109,30 @@ def test_sample_shows_its_seed_and_the_playhead_follows_the_audio(page):
     )
     step = "() => { const l = document.querySelector('#sample-1-roll .pp-playhead');" \
         " return l && l.style.display === 'block' ? parseFloat(l.dataset.step) : -1; }"
-    # A busy machine sometimes swallows the first click on a player that is still loading
-    # its WAV: press play again (up to 3 times) while the audio is still paused. A click on
-    # a player that did start would pause it, so the state decides, not a timeout.
-    for attempt in range(3):
-        if page.evaluate(PAUSED, "#sample-1-audio"):
+    # Press play while the audio is paused (a busy machine swallows a click on a player still
+    # loading its WAV, and a late update of the player can stop it), and wait until the line
+    # has moved 2 steps (0.5 s) along one stretch of playing. A click on a playing player
+    # would pause it, so the audio's state decides when to click, not a timeout.
+    seen, first = [], None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        state = page.evaluate(AUDIO, "#sample-1-audio")
+        if state["paused"]:
             page.locator("#sample-1-audio button.play-pause-button").click()
-        try:
-            page.wait_for_function(f"({step})() > 0", timeout=10_000)
+            first = None
+            try:  # the player may start a moment after the click: not a second click before
+                page.wait_for_function(f"!({AUDIO})('#sample-1-audio').paused", timeout=5_000)
+            except PlaywrightTimeout:
+                pass
+        now = page.evaluate(step)
+        seen.append((round(now, 2), state))
+        if now > 0 and (first is None or now < first):
+            first = now
+        elif first is not None and now > first + 2:
             break
-        except PlaywrightTimeout:
-            if attempt == 2:
-                raise
-    first = page.evaluate(step)
-    page.wait_for_function(f"({step})() > {first} + 2", timeout=30_000)  # 2 steps = 0.5 s
+        page.wait_for_timeout(250)
+    else:
+        pytest.fail(f"the playhead did not follow the audio: {seen[-5:]}")
     box = page.locator("#sample-1-roll .pp-playhead").bounding_box()
     roll = page.locator("#sample-1-roll img").bounding_box()
     assert roll["x"] < box["x"] < roll["x"] + roll["width"]

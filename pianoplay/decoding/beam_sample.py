@@ -39,7 +39,7 @@ def beam_sample(
     runs: Runs,
     gen: torch.Generator,
     width: int = 8,
-    candidates: int = 3,
+    candidates: int = 2,
     segment: int = 8,
     offset: int = 0,
     temperature: float = 1.0,
