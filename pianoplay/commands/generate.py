@@ -149,7 +149,9 @@ def run(args) -> int:
         title = f"{name} {args.strategy}" + (
             f" (primer {args.primer.name})" if primer is not None else ""
         )
-        roll_png(roll, stem.with_suffix(".png"), steps_per_bar=trained.steps_per_bar, title=title)
+        marks = {len(primer): "primer ends"} if primer is not None else None  # as the app
+        roll_png(roll, stem.with_suffix(".png"), steps_per_bar=trained.steps_per_bar, title=title,
+                 marks=marks)
         written = [".mid", ".png"]
         if not args.no_audio:
             from pianoplay.audio.synth import render, write_wav
