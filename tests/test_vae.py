@@ -207,18 +207,21 @@ def test_generate_follows_a_seed_and_draws_unk_frames(test_rolls):
 
 # Recorded from the shipped checkpoints: greedy decodes (run lengths of 128 token ids) of
 # z = randn(2, D, seed 11), unchanged since before the decoders had names; and
-# sample(2, temperature=0.8, seed=1, steps=20) through pianoplay.decoding's "sample".
+# sample(2, temperature=0.8, seed=1, steps=20) through pianoplay.decoding's "sample"
+# (re-recorded 2026-11-25 when sampling moved from torch.multinomial to the inverse-CDF draw
+# of pianoplay.decoding.sampling.draw: the same distribution, another use of the generator).
 SHIPPED_TOKENS = {
     "vae-nottingham": {
         "greedy": [[(1, 128)], [(3, 128)]],
-        "sample": [[107, 107, 107, 107, 306, 107, 107, 107, 70, 70, 70, 70, 96, 96, 70, 96, 96,
-                    96, 96, 96],
-                   [9, 9, 9, 9, 510, 1, 2, 2, 2, 2, 11, 9, 1, 9, 9, 9, 9, 9, 9, 9]],
+        "sample": [[123, 123, 123, 146, 146, 146, 146, 146, 146, 210, 746, 302, 302, 255, 302,
+                    713, 255, 255, 255, 302],
+                   [14, 14, 14, 35, 35, 28, 13, 13, 28, 13, 14, 14, 14, 28, 28, 30, 14, 28, 14,
+                    28]],
     },
     "vae-nottingham-flat": {
         "greedy": [[(27, 6), (36, 122)], [(60, 128)]],
-        "sample": [[1, 1, 1, 9, 9, 1, 1, 1, 11, 2, 4, 4, 4, 4, 4, 7, 7, 7, 7, 93],
-                   [9, 9, 9, 9, 510, 1, 11, 2, 2, 2, 11, 9, 1, 1, 1, 1, 1, 9, 9, 9]],
+        "sample": [[2, 2, 2, 2, 2, 2, 4, 4, 4, 4, 81, 81, 81, 81, 90, 90, 81, 81, 26, 31],
+                   [6, 6, 6, 45, 45, 3, 3, 3, 6, 3, 3, 3, 3, 6, 19, 19, 6, 18, 6, 19]],
     },
 }
 

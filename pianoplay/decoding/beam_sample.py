@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
+from pianoplay.decoding.sampling import draw
 from pianoplay.decoding.step import Runs, Start, StepFn, reorder, split
 
 
@@ -90,10 +91,7 @@ def _sample_segment(step, logits, state, runs, gen, length, temperature, more):
     logp = torch.zeros(rows, device=device)
     for i in range(length):
         raw, ids = split(logits)
-        # inverse-CDF draw: one uniform per row, cheap for large vocabularies
-        cum = (runs.mask(raw, ids) / temperature).softmax(-1).cumsum(-1)
-        u = 1 - torch.rand(rows, 1, generator=gen, device=raw.device)  # (0, 1]
-        tok = torch.searchsorted(cum, u * cum[:, -1:]).squeeze(1).clamp_(max=raw.shape[1] - 1)
+        tok = draw(runs.mask(raw, ids) / temperature, gen)
         logp += raw.gather(1, tok[:, None]).squeeze(1) - raw.logsumexp(-1)
         if ids is not None:
             tok = ids[tok]
