@@ -65,14 +65,19 @@ class Narrow:
         out[:, self.ids] = self.values
         return out
 
-    def local(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Vocabulary ids (any shape) -> their columns here (clamped into range) and whether
-        each is one of ``ids``."""
-        pos = torch.searchsorted(self.ids, ids.contiguous()).clamp_(max=len(self.ids) - 1)
-        return pos, self.ids[pos] == ids
 
 
 Logits = torch.Tensor | Narrow
+
+
+def columns(ids: torch.Tensor | None, query: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Vocabulary ids ``query`` (any shape) -> their columns in logits whose columns are the
+    ids ``ids`` (K,) ascending (``None``: column j is id j), clamped into range, and whether
+    each queried id has a column there."""
+    if ids is None:
+        return query, torch.ones_like(query, dtype=torch.bool)
+    pos = torch.searchsorted(ids, query.contiguous()).clamp_(max=len(ids) - 1)
+    return pos, ids[pos] == query
 
 
 def split(logits: Logits) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -177,25 +182,20 @@ class Runs:
         :class:`Narrow` row); rules about ids outside it have nothing to do."""
         logits = logits.clone()
         rules, rows = self.rules, torch.arange(len(logits), device=logits.device)
-        if ids is None:
-            def local(g):
-                return g, torch.ones_like(g, dtype=torch.bool)
-        else:
-            local = Narrow(logits, ids).local
         if rules.banned:
-            col, ok = local(torch.tensor(rules.banned, device=logits.device))
+            col, ok = columns(ids, torch.tensor(rules.banned, device=logits.device))
             logits[:, col[ok]] = float("-inf")
         if rules.repeat_penalty:
             recent = self.recent[:, -rules.repeat_window :]
-            col, ok = local(recent.clamp(min=0))
+            col, ok = columns(ids, recent.clamp(min=0))
             logits.scatter_add_(1, col, (ok & (recent >= 0)) * -rules.repeat_penalty)
         if rules.max_rest and rules.rest >= 0:
             spent = (self.recent[:, -rules.rest_window :] == rules.rest).sum(1) >= rules.max_rest
-            col, ok = local(torch.tensor([rules.rest], device=logits.device))
+            col, ok = columns(ids, torch.tensor([rules.rest], device=logits.device))
             if ok.item():
                 logits[rows[spent], col] = float("-inf")
         if rules.max_hold:
-            col, ok = local(self.last.clamp(min=0))
+            col, ok = columns(ids, self.last.clamp(min=0))
             over = (self.runs[:, 0] >= rules.max_hold) & (self.last >= 0) & ok
             logits[rows[over], col[over]] = float("-inf")
         return logits

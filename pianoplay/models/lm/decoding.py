@@ -170,7 +170,7 @@ def chord_decoder(model, vocab, primer: np.ndarray, batch: int):
 
         start = model.logits(h, w_out)
     else:  # every row is at the same token position, so at the same hand
-        hands = model.hand_outputs(w_out)
+        hands = derived(model, "_hand_outputs", lambda: model.hand_outputs(w_out))
 
         def step(state, tokens):
             h, state = stepper.tokens(tokens, state)

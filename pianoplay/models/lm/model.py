@@ -25,6 +25,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from pianoplay.config_io import from_dict
+from pianoplay.decoding.step import Narrow
 
 N_KEYS = 88
 
@@ -163,8 +164,6 @@ class ChordLSTM(nn.Module):
         """Decoding a hand model, every row at the same hand: (B, H) -> Narrow logits of
         UNK and that hand's ids only (every other id is at -inf), half the work.
         ``hand_output``: that hand's entry of :meth:`hand_outputs`."""
-        from pianoplay.decoding.step import Narrow
-
         ids, w, b = hand_output
         x = self.proj(h) if self.config.tie_weights else h
         return Narrow(torch.addmm(b, x, w), ids)
