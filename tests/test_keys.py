@@ -8,7 +8,14 @@ import mido
 import numpy as np
 import pytest
 
-from pianoplay.music.keys import Key, estimate_key, pitch_class_histogram, score_key, shift_to_c
+from pianoplay.music.keys import (
+    Key,
+    estimate_key,
+    pitch_class_histogram,
+    relative_choice,
+    score_key,
+    shift_to_c,
+)
 from pianoplay.music.midi import load_midi
 from pianoplay.music.roll import load_roll
 
@@ -90,3 +97,44 @@ def test_pitch_class_histogram_of_a_roll():
     roll[:2, 67 - 21] = 1
     hist = pitch_class_histogram(roll)
     assert hist[0] == 4 and hist[7] == 2 and hist.sum() == 6
+
+
+# Pieces whose title names the key; the files mark every signature major.
+TITLED = [
+    ("Chopin/chpn-p2.mid", "A minor"),  # Preludes Op. 28 No. 2 (signature: C major)
+    ("Rachmaninoff/rac_op3_2.mid", "C# minor"),  # signature: E major
+    ("Beethoven/mond_1.mid", "C# minor"),  # Moonlight, first movement
+    ("Beethoven/waldstein_1.mid", "C major"),  # the estimate alone says A minor
+    ("Mozart/mz_545_1.mid", "C major"),
+]
+
+
+@pytest.mark.parametrize("name, title_key", TITLED)
+def test_minor_pieces_are_named_by_their_music(data_dir, name, title_key):
+    score = load_midi(data_dir / "piano-midi-de" / "midis" / name)
+    assert not any(k >= 12 for _, k in score.key_signatures)  # every signature marked major
+    assert score_key(score).name == title_key
+    assert not score_key(score).estimated
+
+
+def test_nottingham_keys_kept_where_the_signature_is_plain(nottingham_test_files):
+    changed = []
+    for path in nottingham_test_files:
+        score = load_midi(path)
+        written, named = score_key(score, "signature"), score_key(score)
+        if written.minor:
+            assert named == written, path.name  # a signature marked minor is taken as written
+        elif named != written:
+            assert named.minor and named.tonic == (written.tonic - 3) % 12, path.name
+            changed.append(path.name)
+    assert len(changed) <= 5, changed  # 23 of the 1037 tunes in the whole set
+
+
+def test_relative_choice_follows_the_ending():
+    a_minor = np.zeros(12)
+    a_minor[[9, 11, 0, 2, 4, 5, 8]] = 1
+    a_minor[[9, 0, 4]] += 2
+    assert relative_choice(0, a_minor, final_bass=9) == Key(9, True, False)
+    assert relative_choice(0, a_minor, final_bass=0) == Key(0, False, False)
+    c_major = np.roll(a_minor, 3)
+    assert relative_choice(0, c_major, final_bass=7) == Key(0, False, False)
