@@ -1,8 +1,11 @@
 // The piano roll's playhead: a vertical line over each roll picture (class "pp-roll", id
 // "NAME-roll") that follows its audio player (id "NAME-audio") while it plays.
 // The time scale comes from the PNG itself: pianoplay.plot.roll_png writes a text chunk
-// "pianoplay" = {"left", "px_step", "steps", "step_seconds", "top", "bottom"}, so step t
-// starts at x = left + t * px_step in the picture's own pixels. Served inline by app.py.
+// "pianoplay" = {"px_step", "steps", "step_seconds", "rows": [{"first", "end", "left", "top",
+// "bottom"}]}: a long roll wraps onto rows, and step t of the row with first <= t < end
+// starts at x = left + (t - first) * px_step in the picture's own pixels, between top and
+// bottom. (A chunk without rows is one row: {"left", "top", "bottom"} from step 0.)
+// Served inline by app.py.
 (() => {
   const scales = new Map(); // picture URL -> Promise of its scale (or null)
 
@@ -79,10 +82,16 @@
       return;
     }
     const step = Math.min(audio.currentTime / scale.step_seconds, scale.steps);
-    const zoom = img.clientWidth / img.naturalWidth; // the picture may be shown scaled
-    line.style.left = `${img.offsetLeft + (scale.left + step * scale.px_step) * zoom}px`;
-    line.style.top = `${img.offsetTop + scale.top * zoom}px`;
-    line.style.height = `${(scale.bottom - scale.top) * zoom}px`;
+    const rows = scale.rows || [{ first: 0, end: scale.steps, left: scale.left, top: scale.top,
+                                  bottom: scale.bottom }];
+    const row = rows.find((r) => step >= r.first && step < r.end) || rows[rows.length - 1];
+    // the picture may be shown scaled, and centred in its box (object-fit: contain)
+    const zoom = Math.min(img.clientWidth / img.naturalWidth, img.clientHeight / img.naturalHeight);
+    const dx = img.offsetLeft + (img.clientWidth - img.naturalWidth * zoom) / 2;
+    const dy = img.offsetTop + (img.clientHeight - img.naturalHeight * zoom) / 2;
+    line.style.left = `${dx + (row.left + (step - row.first) * scale.px_step) * zoom}px`;
+    line.style.top = `${dy + row.top * zoom}px`;
+    line.style.height = `${(row.bottom - row.top) * zoom}px`;
     line.style.display = "block";
     line.dataset.step = step.toFixed(2);
   }

@@ -143,27 +143,7 @@ def test_model_card_shows_unknown_metrics_readably():
     assert rows == [("test", "new score per bar", "0.5"), ("-", "speed x", "3")]
 
 
-def test_roll_png_has_axes_and_a_time_scale(tmp_path):
-    import json
-
-    from pianoplay.audio.plot import BOTTOM, LEFT, note_name, roll_png
-
-    assert note_name(39) == "C4" and note_name(0) == "A0" and note_name(87) == "C8"
-    roll = np.zeros((64, 88), np.uint8)
-    roll[:, 39] = 1  # middle C, held for 8 bars of eighths
-    png = roll_png(roll, tmp_path / "r.png", steps_per_bar=8, title="t", step_seconds=0.25)
-    with Image.open(png) as img:
-        scale = json.loads(img.text["pianoplay"])
-        assert scale == {"left": LEFT, "px_step": 5, "steps": 64, "step_seconds": 0.25,
-                         "top": 14, "bottom": img.height - BOTTOM}
-        assert img.width == LEFT + 64 * 5 + 1
-        pixels = np.asarray(img.convert("L"))
-    margin = pixels[scale["top"]:scale["bottom"], : LEFT - 4]
-    assert (margin < 200).any(), "no note names in the left margin"
-    strip = pixels[scale["bottom"]:, LEFT:]
-    assert (strip < 200).sum() > 8 * 4, "no bar numbers below the roll"
-    row = pixels[scale["top"]:scale["bottom"], LEFT + 2]
-    assert (row < 150).any(), "the note starts at x = LEFT"
+# The roll picture itself: tests/test_plot.py.
 
 
 def test_app_listens_locally_and_shares_only_when_asked():
