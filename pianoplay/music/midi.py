@@ -20,6 +20,7 @@ import numpy as np
 
 from pianoplay.errors import MidiError
 from pianoplay.music import midi_read as smf
+from pianoplay.music.midi_read import RepairWarning, collect_repairs  # noqa: F401 (re-exported)
 
 DRUM_CHANNEL = 9
 DEFAULT_BPM = 120.0
@@ -160,8 +161,7 @@ def load_midi(source, limits: MidiLimits | None = None) -> Score:
     repairs = list(parsed.repairs)
     tpq, smpte_bpm = _timing(parsed.division, repairs)
     score = _build_score(parsed.tracks, tpq, smpte_bpm, name, limits, repairs)
-    for repair in score.repairs:
-        warnings.warn(f"{name}: {repair}.", stacklevel=2)
+    smf.report_repairs(name, score.repairs)
     return score
 
 

@@ -25,6 +25,10 @@ skipped.
 from __future__ import annotations
 
 import struct
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 NOTE_OFF, NOTE_ON, CONTROL, PROGRAM = 0x80, 0x90, 0xB0, 0xC0
@@ -38,6 +42,37 @@ _TRACK_LIMIT = 65_536  # more chunks than a 16-bit header can announce: stop loo
 
 class NotMidiError(ValueError):
     """The bytes are not a Standard MIDI File at all (no usable header)."""
+
+
+class RepairWarning(UserWarning):
+    """What :func:`~pianoplay.music.midi.load_midi` read around in a damaged or over-long file."""
+
+
+# Where load_midi also reports its repairs while :func:`collect_repairs` is open: one
+# list per thread and task (the app serves users from worker threads at once).
+_REPAIRS: ContextVar[list[str] | None] = ContextVar("pianoplay_repairs", default=None)
+
+
+@contextmanager
+def collect_repairs() -> Iterator[list[str]]:
+    """``with collect_repairs() as notes:`` every file read inside the block adds one
+    sentence to ``notes`` per repair ("greensleeves.mid: track 3 is cut off: ...; its
+    first 85 events are kept"), so an interface can show the user what was changed."""
+    notes: list[str] = []
+    token = _REPAIRS.set(notes)
+    try:
+        yield notes
+    finally:
+        _REPAIRS.reset(token)
+
+
+def report_repairs(name: str, repairs: list[str]) -> None:
+    """Warn about each repair of file ``name``, and add it to an open :func:`collect_repairs`."""
+    sink = _REPAIRS.get()
+    for repair in repairs:
+        warnings.warn(f"{name}: {repair}.", RepairWarning, stacklevel=3)
+        if sink is not None:
+            sink.append(f"{name}: {repair}.")
 
 
 @dataclass
