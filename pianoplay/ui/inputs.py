@@ -1,7 +1,7 @@
 """What the app does with a user's input: it checks it itself, says what it changed, and
 answers a refusal in the page.
 
-- :class:`OpenSlider` and :class:`OpenDropdown` are Gradio controls whose own range and
+- :func:`open_slider` and :func:`open_dropdown` make Gradio controls whose own range and
   choice checks are left to the action: through the API a tempo of 5000 or an unknown
   checkpoint reaches the action, which clamps it (and says so) or refuses it in one line,
   instead of Gradio raising its own error with a traceback in the server log.
@@ -26,31 +26,25 @@ from pianoplay.errors import PianoplayError
 log = logging.getLogger("pianoplay.app")
 
 
-class OpenSlider(gr.Slider):
-    """A slider whose ``minimum``/``maximum`` bound the handle only: a value from the API
-    outside them reaches the action (which clamps or refuses it in its own words)."""
+def open_slider(*args, **kwargs) -> gr.Slider:
+    """A ``gr.Slider`` whose ``minimum``/``maximum`` bound the handle only: a value from the
+    API outside them reaches the action (which clamps or refuses it in its own words).
 
-    def preprocess(self, payload: float | None) -> float | None:
-        if payload is None:
-            return None
-        return Number.round_to_precision(payload, self.precision)
+    (The instance's ``preprocess`` is replaced rather than the class subclassed: Gradio
+    writes a ``.pyi`` file beside the module of every component subclass.)"""
+    slider = gr.Slider(*args, **kwargs)
 
-    @classmethod
-    def get_block_name(cls) -> str:
-        return "slider"  # drawn by Gradio's own slider
+    def preprocess(payload: float | None) -> float | None:
+        return None if payload is None else Number.round_to_precision(payload, slider.precision)
+
+    slider.preprocess = preprocess
+    return slider
 
 
-class OpenDropdown(gr.Dropdown):
-    """A dropdown that passes any value to the action, which refuses unknown ones in its
-    own words (``allow_custom_value`` alone still lets Gradio check multiselect values)."""
-
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("allow_custom_value", True)
-        super().__init__(*args, **kwargs)
-
-    @classmethod
-    def get_block_name(cls) -> str:
-        return "dropdown"
+def open_dropdown(*args, **kwargs) -> gr.Dropdown:
+    """A single-choice ``gr.Dropdown`` that passes any value to the action, which refuses
+    an unknown one in its own words."""
+    return gr.Dropdown(*args, allow_custom_value=True, **kwargs)
 
 
 def _number(label: str, value) -> float:
