@@ -70,6 +70,65 @@ PURPOSE = {
 }
 
 
+# The card's first three lines, in plain words: what it is for (FOR), what it learnt from
+# (DATA_WORDS, by data set name) and what a listener can expect (EXPECT); by the model's
+# kind, else its family.
+FOR = {
+    "vae": "Makes new 16-bar folk tunes and blends between two pieces.",
+    "segment": "Takes your own MIDI file, lets you move it with sliders and walks between two "
+    "of your files.",
+    "chord-lstm": "Writes new music, or continues a piece you give it.",
+    "roll-lstm": "Writes new music one key at a time: the benchmark's baseline.",
+    "performer": "Plays a score with a pianist's timing and dynamics.",
+}
+DATA_WORDS = {
+    "Nottingham": "about 700 British and Irish folk tunes with chords (the Nottingham set)",
+    "nottingham": "about 700 British and Irish folk tunes with chords (the Nottingham set)",
+    "piano-midi-de": "about 270 classical piano pieces (piano-midi.de)",
+}
+EXPECT = {
+    "vae": "Tunes of 16 bars with a melody over chords, in C major or C minor; "
+    "paths between two pieces change gradually.",
+    "segment": "At temperature 0 your notes come back almost exactly; sliders change the "
+    "texture (more or fewer notes together, busier rhythm) bar by bar.",
+    "chord-lstm": "Music in the style of what it learnt from, one chord after another; "
+    "top-p and beam give the steadiest results.",
+    "roll-lstm": "Busy, less tuneful music: it is measured, not meant to compose.",
+    "performer": "Your notes unchanged, with timing and loudness shaped like a performance.",
+}
+
+
+ALIASES = {"music-vae": "vae", "segment-vae": "segment"}  # family names -> the keys above
+
+
+def _by_kind(table: dict[str, str], info, default: str) -> str:
+    kind = (info.config.get("model") or {}).get("kind") or ""
+    for key in (kind, info.family, ALIASES.get(info.family, "")):
+        if key in table:
+            return table[key]
+    return default
+
+
+def summary_lines(info) -> list[str]:
+    """The three plain lines a card starts with: what for, trained on what, what to expect."""
+    data = info.config.get("data", {})
+    names = [data["name"]] if "name" in data else list(data.get("sets", {}))
+    words = [DATA_WORDS.get(n, n) for n in names] or ["data not recorded"]
+    return [
+        f"**What it is for:** {_by_kind(FOR, info, f'A {info.family} model.')}",
+        f"**Trained on:** {' and '.join(words)}.",
+        f"**What to expect:** {_by_kind(EXPECT, info, 'see the details below.')}",
+    ]
+
+
+def _without_title(readme: str, name: str) -> str:
+    """The README without its first heading when that only repeats the checkpoint's name."""
+    lines = readme.lstrip().splitlines()
+    if lines and lines[0].lstrip("#").strip() == name:
+        lines = lines[1:]
+    return "\n".join(lines).strip()
+
+
 def readable(key: str) -> str:
     """``"valid_nottingham"`` -> ``"valid nottingham"``."""
     return key.replace("_", " ").replace(".", " / ")
@@ -171,13 +230,18 @@ def _representation(rep: dict) -> str:
 
 
 def card_markdown(info) -> str:
-    """Markdown for a :class:`~pianoplay.models.registry.CheckpointInfo`: purpose, data, headline
-    number, every metric with its unit, then the checkpoint's README."""
+    """Markdown for a :class:`~pianoplay.models.registry.CheckpointInfo`: three plain lines
+    (:func:`summary_lines`), then folded under "Details": purpose, data, headline number,
+    every metric with its unit, and the checkpoint's README."""
     config = info.config
-    kind = (config.get("model") or {}).get("kind")
-    purpose = PURPOSE.get(kind or "", PURPOSE.get(info.family, f"A {info.family} model."))
+    purpose = _by_kind(PURPOSE, info, f"A {info.family} model.")
     lines = [
         f"## {info.name}",
+        "",
+        *(line + "  " for line in summary_lines(info)),  # two spaces: a line break
+        "",
+        "<details><summary>Details: the numbers, the configuration, the full card</summary>",
+        "",
         purpose,
         "",
         f"- **Trained on**: {_data(config)}",
@@ -205,4 +269,5 @@ def card_markdown(info) -> str:
     notes = _notes(metrics)
     if notes:
         lines += ["", "How measured:", *notes]
-    return "\n".join(lines) + "\n\n---\n\n" + info.card()
+    return ("\n".join(lines) + "\n\n---\n\n" + _without_title(info.card(), info.name)
+            + "\n\n</details>")
