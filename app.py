@@ -28,7 +28,6 @@ from pianoplay.paths import ASSETS_DIR
 from pianoplay.ui.actions import (
     ATTRIBUTE_SLIDERS,
     AXIS_SLIDERS,
-    LM_FAMILIES,
     MAX_LM_BARS,
     MAX_SAMPLES,
     SEED_MAX,
@@ -138,7 +137,7 @@ def build_app(registry) -> gr.Blocks:
 
 
 def _model_tab(actions: Actions, render: list) -> dict:
-    names = actions.names(("vae",)) + actions.names(LM_FAMILIES)
+    names = actions.registry.names()
     picker = gr.Dropdown(
         names,
         value=_first(names),
@@ -170,15 +169,12 @@ def _model_tab(actions: Actions, render: list) -> dict:
 
 def _follow_model_picker(actions: Actions, pickers: dict) -> None:
     """Choosing a model on the Model tab selects it on every tab that can use it."""
-    families = {"sample": None, "vae": ("vae",), "interpolate": ("vae",), "lm": LM_FAMILIES}
-    targets = list(families)
+    tabs = {"sample": "sample", "vae": "latent", "interpolate": "interpolate", "lm": "generate"}
+    targets = list(tabs)
 
     def follow(name, *current):
-        family = actions.registry.info(name).family if name else None
-        return [
-            name if fams is None or family in fams else cur
-            for fams, cur in zip(families.values(), current)
-        ]
+        served = actions.registry.info(name).tabs if name else ()
+        return [name if tab in served else cur for tab, cur in zip(tabs.values(), current)]
 
     pickers["model"].change(
         follow,
@@ -190,7 +186,7 @@ def _follow_model_picker(actions: Actions, pickers: dict) -> None:
 
 
 def _sample_tab(actions: Actions, render: list) -> tuple[gr.Dropdown, dict]:
-    names = actions.names(("vae",), role="sample") + actions.names(LM_FAMILIES)
+    names = actions.names("sample")
     with gr.Row():
         checkpoint = gr.Dropdown(
             names,
@@ -303,7 +299,7 @@ def _sample_tab(actions: Actions, render: list) -> tuple[gr.Dropdown, dict]:
 
 
 def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
-    names = actions.names(("vae",), role="latent")
+    names = actions.names("latent")
     gr.Markdown(
         "Start from a random point (the seed) or from **your own MIDI file** (its best 16 "
         "bars are encoded), move it along the main axes of the training encodings and along "
@@ -430,7 +426,7 @@ def _latent_tab(actions: Actions, render: list) -> gr.Dropdown:
 
 
 def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
-    names = actions.names(("vae",), role="interpolate")
+    names = actions.names("interpolate")
     examples = _examples()
     checkpoint = gr.Dropdown(names, value=_first(names), label="VAE checkpoint", min_width=300)
     uploads = []
@@ -551,7 +547,7 @@ def _interpolate_tab(actions: Actions, render: list) -> gr.Dropdown:
 
 
 def _generate_tab(actions: Actions, render: list) -> gr.Dropdown:
-    names = actions.names(LM_FAMILIES)
+    names = actions.names("generate")
     with gr.Row():
         checkpoint = gr.Dropdown(names, value=_first(names), label="Language model")
         strategy = gr.Radio(

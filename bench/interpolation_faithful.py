@@ -48,7 +48,6 @@ def main(argv=None) -> int:
     import torch
 
     from pianoplay.models.registry import Registry
-    from pianoplay.models.vae.segment_trained import INTERPOLATION_MODES
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--checkpoint", default="vae-faithful")
@@ -90,7 +89,7 @@ def main(argv=None) -> int:
     out = {
         "checkpoint": args.checkpoint, "judge": args.judge, "pairs": args.pairs,
         "steps": args.steps,
-        "mode": args.mode or (INTERPOLATION_MODES[0] if vae.kind == "segment" else "slerp"),
+        "mode": args.mode or vae.interpolation_modes[0],
         "hamming_to_A_by_step": dist.mean(0).round(4).tolist(),
         "monotonic_pairs": float(np.mean(mono)),
         "judge_nll_by_step": curve.round(4).tolist(),

@@ -29,8 +29,8 @@ import numpy as np
 import torch
 
 from pianoplay.data.benchmark import load_benchmark
+from pianoplay.models.music_vae.evaluate import tile_windows
 from pianoplay.models.registry import Registry
-from pianoplay.models.vae.evaluate import tile_windows
 from pianoplay.music.vocab import ChordVocab
 from pianoplay.paths import data_dir
 
@@ -150,7 +150,7 @@ def main() -> None:
 
 
 def _slerp(a, b, t):
-    from pianoplay.models.vae.trained import slerp
+    from pianoplay.models.music_vae.trained import slerp
 
     return slerp(np.asarray(a, np.float64), np.asarray(b, np.float64), float(t))
 

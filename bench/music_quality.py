@@ -114,7 +114,7 @@ def find_generators(registry: Registry) -> list[Generator]:
     gens = []
     for info in registry.list():
         data = reference_data(info.config)
-        if info.family == "vae":
+        if not info.spec.strategies:  # a VAE: sampled from its prior
             gens += [
                 Generator(f"{info.name} T={t:g}", info.name, "vae", data, {"temperature": t})
                 for t in vae_temperatures(info.config)

@@ -125,7 +125,7 @@ def run_model(name: str, vae, set_name: str, files: list[Path], limit_windows: i
     if limit_windows:
         jobs = jobs[:limit_windows]
     spq = vae.steps_per_quarter
-    segment = getattr(vae, "kind", None) == "segment"
+    segment = vae.family == "segment-vae"
     batch = []
 
     def flush():
@@ -185,7 +185,7 @@ def midi_check(vae, files: list[Path]) -> list[float]:
         out = vae.decode(enc.z, steps=len(enc.roll))[0]
         pm = (
             vae.to_midi(out, source=enc)
-            if getattr(vae, "kind", None) == "segment"
+            if vae.family == "segment-vae"
             else vae.to_midi(out, transpose=-enc.transpose)
         )
         with tempfile.TemporaryDirectory() as tmp:
@@ -219,7 +219,7 @@ def main(argv=None) -> int:
             for refine in variants:
                 row = run_model(name, vae, set_name, files, args.limit_windows, refine)
                 last = refine == variants[-1]
-                if args.midi_check and last and getattr(vae, "kind", "") == "segment":
+                if args.midi_check and last and vae.family == "segment-vae":
                     checks = midi_check(vae, files[: args.midi_check])
                     row["midi_protocol_onset_f1_first_window"] = float(np.mean(checks))
                 rows.append(row)

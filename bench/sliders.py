@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from pianoplay import paths
-from pianoplay.models.vae.latent import attributes
+from pianoplay.models.latent.axes import attributes
 
 AMOUNTS = (-2.0, -1.0, 0.0, 1.0, 2.0)
 SLIDERS = {"density": "note_density", "register": "mean_pitch", "polyphony": "polyphony",

@@ -202,7 +202,7 @@ def test_corrupt_upload_is_a_clear_error(client, test_midis, tmp_path):
     "call, message",
     [
         (dict(checkpoint="no-such-model", api_name="/generate"), "no-such-model"),
-        (dict(checkpoint=LM, api_name="/decode_latent"), f"{LM}.*(not in the list|needs a vae)"),
+        (dict(checkpoint=LM, api_name="/decode_latent"), f"{LM}.*(not in the list|not offered)"),
         (
             dict(checkpoint=VAE, tempo=500, api_name="/decode_latent"),
             "500 is greater than maximum value 240",

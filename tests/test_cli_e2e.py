@@ -130,7 +130,7 @@ def test_checkpoints_lists_every_family():
     for name in ("vae-nottingham", "chord-lstm-nottingham"):
         assert name in result.stdout
     listed = json.loads(pianoplay("checkpoints", "--json").stdout)
-    assert {"vae", "chord-lstm"} <= {c["family"] for c in listed}
+    assert {"music-vae", "segment-vae", "chord-lstm"} <= {c["family"] for c in listed}
     assert_user_error(pianoplay("checkpoints", "--bogus"), "--bogus")
 
 
@@ -146,10 +146,10 @@ def test_sample(tmp_path):
 @pytest.mark.parametrize("bad", ["checkpoint", "family", "count", "temperature", "type"])
 def test_sample_bad_input(bad, tmp_path):
     args = {"checkpoint": ["--checkpoint", "no-such-model"],
-            "family": ["--checkpoint", "chord-lstm-nottingham"],
+            "family": ["--checkpoint", "vae-faithful"],
             "count": ["-n", "0"], "temperature": ["--temperature", "9"],
             "type": ["--tempo", "fast"]}[bad]
-    word = {"checkpoint": "no-such-model", "family": "needs a VAE", "count": "-n",
+    word = {"checkpoint": "no-such-model", "family": "not offered for sample", "count": "-n",
             "temperature": "--temperature", "type": "--tempo"}[bad]
     assert_user_error(pianoplay("sample", *args, "--out", tmp_path / "out"), word)
     assert not (tmp_path / "out").exists()
@@ -210,7 +210,8 @@ def test_generate_bad_input(bad, corrupt, tmp_path):
             "primer": [*lm, "--primer", tmp_path / "nope.mid"],
             "corrupt": [*lm, "--primer", corrupt],
             "top-k": [*lm, "--strategy", "top-k"], "bars": [*lm, "--bars", "0"]}[bad]
-    word = {"checkpoint": "no-such-model", "family": "vae", "primer": "nope.mid",
+    word = {"checkpoint": "no-such-model", "family": "vae-nottingham is not offered for generate",
+            "primer": "nope.mid",
             "corrupt": "corrupt.mid", "top-k": "--top-k", "bars": "--bars"}[bad]
     assert_user_error(pianoplay("generate", *args, "--out", tmp_path / "out"), word)
     assert not (tmp_path / "out").exists()

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from pianoplay.models.latent.axes import LatentAxes, attributes
 from pianoplay.models.registry import Registry
-from pianoplay.models.vae.latent import LatentAxes, attributes
 from pianoplay.music import measures
 from pianoplay.music.midi_write import write_midi
 from pianoplay.ui.actions import Actions

@@ -58,7 +58,7 @@ def test_registry_discovers_folders_and_names_unknown_ones(tmp_path):
     (tmp_path / "strange" / "config.json").write_text(json.dumps({"family": "gpt", "model": {}}))
     registry = Registry(tmp_path, device="cpu")
     assert registry.names() == ["a", "b"]
-    assert registry.names("vae") == ["b"]
+    assert registry.names("music-vae") == ["b"]
     assert registry.info("a").metrics == {"nll_per_frame": 1.5}
     with pytest.raises(CheckpointError, match="unknown checkpoint 'nope'; available: a, b"):
         registry.load("nope")
@@ -73,7 +73,7 @@ def test_unknown_device_is_a_clear_error():
 
 def test_shipped_checkpoints_are_complete_and_small():
     infos = Registry(device="cpu").list()
-    assert {i.family for i in infos} >= {"vae", "chord-lstm", "roll-lstm"}
+    assert {i.family for i in infos} >= {"music-vae", "segment-vae", "chord-lstm", "roll-lstm"}
     for info in infos:
         files = list(info.path.iterdir())
         assert all(f.stat().st_size < 25_000_000 for f in files), info.name

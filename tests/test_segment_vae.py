@@ -13,14 +13,15 @@ from pianoplay.config_io import ConfigError
 from pianoplay.models.checkpoint import save_checkpoint
 from pianoplay.models.protocols import LatentModel
 from pianoplay.models.registry import Registry
-from pianoplay.models.vae.segment_model import (
+from pianoplay.models.segment_vae.model import (
     SegmentVAE,
     SegmentVAEConfig,
     roll_to_states,
     states_to_roll,
 )
-from pianoplay.models.vae.segment_train import SegmentTrainConfig, window_states
-from pianoplay.models.vae.segment_trained import TrainedSegmentVAE
+from pianoplay.models.segment_vae.states import window_states
+from pianoplay.models.segment_vae.train import SegmentTrainConfig
+from pianoplay.models.segment_vae.trained import TrainedSegmentVAE
 from pianoplay.music.representation import SIXTEENTHS, Representation
 from pianoplay.music.roll import roll_to_notes
 
@@ -126,7 +127,7 @@ def test_trained_wrapper_through_registry(tmp_path, nottingham_test_files):
               "representation": SIXTEENTHS.to_dict(), "metrics": {}}
     save_checkpoint(tmp_path / "tiny-seg", config, model.state_dict())
     vae = Registry(tmp_path, device="cpu").load("tiny-seg")
-    assert isinstance(vae, TrainedSegmentVAE) and vae.family == "vae"
+    assert isinstance(vae, TrainedSegmentVAE) and vae.family == "segment-vae"
     assert isinstance(vae, LatentModel)
     a, b = vae.encode(str(nottingham_test_files[0])), vae.encode(str(nottingham_test_files[1]))
     assert a.z.shape[1] == 16 and a.roll.shape[1:] == (88, 2)
@@ -167,8 +168,8 @@ def test_refined_encoding_fits_the_decoder_better(nottingham_test_files, tmp_pat
 @pytest.mark.parametrize("module, cls", [
     ("pianoplay.models.lm.model", "ChordLSTMConfig"),
     ("pianoplay.models.lm.roll_model", "RollLSTMConfig"),
-    ("pianoplay.models.vae.model", "VAEConfig"),
-    ("pianoplay.models.vae.train", "TrainConfig"),
+    ("pianoplay.models.music_vae.model", "VAEConfig"),
+    ("pianoplay.models.music_vae.train", "TrainConfig"),
 ])
 def test_every_config_class_refuses_unknown_keys_and_round_trips(module, cls):
     import importlib

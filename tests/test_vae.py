@@ -21,11 +21,11 @@ from pianoplay.errors import MidiError
 from pianoplay.models.checkpoint import save_checkpoint
 from pianoplay.models.lm.decoding import chord_decoder, chord_rules
 from pianoplay.models.lm.model import ChordLSTM, ChordLSTMConfig
-from pianoplay.models.vae.decoders import DECODERS
-from pianoplay.models.vae.evaluate import make_batch, tile_windows
-from pianoplay.models.vae.model import MusicVAE, VAEConfig
-from pianoplay.models.vae.train import REPRESENTATION, TrainConfig
-from pianoplay.models.vae.trained import TrainedVAE
+from pianoplay.models.music_vae.decoders import DECODERS
+from pianoplay.models.music_vae.evaluate import make_batch, tile_windows
+from pianoplay.models.music_vae.model import MusicVAE, VAEConfig
+from pianoplay.models.music_vae.train import REPRESENTATION, TrainConfig, fit_latent_axes
+from pianoplay.models.music_vae.trained import TrainedVAE
 from pianoplay.music.vocab import ChordVocab
 from pianoplay.paths import data_dir
 
@@ -326,7 +326,7 @@ def test_encode_interpolate_and_axes(tiny_checkpoint, test_rolls):
         np.array_equal(x, y)
         for x, y in zip(vae.interpolate(a, short, 5), vae.interpolate(a, short, 5))
     )
-    axes = vae.build_latent_axes(test_rolls, save=False)
+    axes = vae.axes = fit_latent_axes(vae, test_rolls, save=False)
     assert axes.directions.shape == (8, 8) and (np.diff(axes.std) <= 1e-9).all()
     moved = vae.apply(a.z, {"pc1": 2.0})
     assert axes.project(moved)[0] == pytest.approx(axes.project(a.z)[0] + 2.0, abs=1e-6)
@@ -345,7 +345,7 @@ SHIPPED = (
 @pytest.mark.skipif(not (SHIPPED / "latent.json").is_file(), reason="checkpoint not trained yet")
 @pytest.mark.parametrize("name", ["note_density", "mean_pitch", "polyphony", "rhythmic_activity"])
 def test_attribute_vectors_move_their_attribute(name):
-    from pianoplay.models.vae.latent import attributes
+    from pianoplay.models.latent.axes import attributes
 
     vae = TrainedVAE.from_checkpoint(SHIPPED, "cpu")
     wins = [w for _, _, w in tile_windows(load_benchmark(NOTTINGHAM, "test"), 128) if len(w) == 128]
@@ -360,7 +360,7 @@ def test_training_is_deterministic_and_resumable(tmp_path):
     import scipy.io
     from safetensors.torch import load_file
 
-    from pianoplay.models.vae.train import train
+    from pianoplay.models.music_vae.train import train
 
     rolls = {s: load_benchmark(NOTTINGHAM, s)[:6] for s in ("train", "valid", "test")}
     mat = tmp_path / "tiny.mat"

@@ -1,20 +1,14 @@
 """``pianoplay evaluate --checkpoint NAME --data FILE --split test [--json]``.
 
-Dispatches on the checkpoint's family to ``pianoplay.<family>.evaluate``,
-whose ``evaluate(trained, rolls, **opts) -> dict`` returns the metrics.
+Runs the evaluator that the checkpoint's family declares (``FamilySpec.evaluator``,
+``evaluate(trained, rolls, **opts) -> dict``), or refuses in one line with the family's
+reason (``FamilySpec.no_evaluator``).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
-
-EVALUATORS = {
-    "chord-lstm": "pianoplay.models.lm.evaluate",
-    "roll-lstm": "pianoplay.models.lm.evaluate",
-    "vae": "pianoplay.models.vae.evaluate",
-}
 
 
 def add_parser(sub) -> None:
@@ -42,6 +36,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from pianoplay.data.load import load_split
     from pianoplay.errors import PianoplayError
+    from pianoplay.models.families import load_object
     from pianoplay.models.registry import Registry
 
     if args.limit is not None and args.limit < 1:
@@ -50,12 +45,14 @@ def run(args) -> int:
         raise PianoplayError(f"--is-samples must be 0 or more, not {args.is_samples}.")
 
     registry = Registry(device=args.device)
+    spec = registry.info(args.checkpoint).spec
+    if spec.evaluator is None:
+        raise PianoplayError(f"{args.checkpoint} is not evaluated here: {spec.no_evaluator}")
     trained = registry.load(args.checkpoint)
     rolls = load_split(args.data, args.split, trained.config.get("representation", {}))
     if args.limit is not None:
         rolls = rolls[: args.limit]
-    module = importlib.import_module(EVALUATORS[trained.config["family"]])
-    metrics = module.evaluate(trained, rolls, is_samples=args.is_samples)
+    metrics = load_object(spec.evaluator)(trained, rolls, is_samples=args.is_samples)
     metrics = {
         "checkpoint": trained.config.get("name", args.checkpoint),
         "data": str(args.data),

@@ -11,19 +11,25 @@ from pathlib import Path
 def add_parser(sub) -> None:
     p = sub.add_parser("generate", help="generate with a chord-LSTM or roll-LSTM checkpoint")
     p.add_argument("--checkpoint", required=True, help="registry name or checkpoint folder")
+    from pianoplay import defaults
     from pianoplay.decoding import STRATEGIES
 
     p.add_argument(
         "--strategy",
         choices=list(STRATEGIES),
-        default="sample",
-        help="; ".join(f"{name}: {what}" for name, what in STRATEGIES.items()),
+        default=defaults.STRATEGY,
+        help="; ".join(f"{name}: {what}" for name, what in STRATEGIES.items())
+        + f" (default {defaults.STRATEGY}, as in the app)",
     )
-    p.add_argument("--temperature", type=float, default=1.0)
-    p.add_argument("--top-k", type=int, default=0, help="top-k: keep the k most likely frames")
-    p.add_argument("--top-p", type=float, default=1.0, help="top-p: nucleus mass")
-    p.add_argument("--beam-width", type=int, default=8)
-    p.add_argument("--bars", type=int, default=16, help="new bars to generate (after the primer)")
+    p.add_argument("--temperature", type=float, default=defaults.TEMPERATURE,
+                   help="softmax temperature (default: the checkpoint's own)")
+    p.add_argument("--top-k", type=int, default=defaults.TOP_K,
+                   help=f"top-k: keep the k most likely frames (default {defaults.TOP_K})")
+    p.add_argument("--top-p", type=float, default=defaults.TOP_P,
+                   help=f"top-p: nucleus mass (default {defaults.TOP_P})")
+    p.add_argument("--beam-width", type=int, default=defaults.BEAM_WIDTH)
+    p.add_argument("--bars", type=int, default=defaults.BARS,
+                   help=f"new bars to generate after the primer (default {defaults.BARS})")
     p.add_argument(
         "--primer", type=Path, default=None, help="MIDI file to continue (kept verbatim)"
     )
@@ -51,7 +57,7 @@ def check_flags(args) -> None:
     """Every flag checked before a model is loaded; the message names the flag."""
     from pianoplay.errors import PianoplayError
 
-    if not args.temperature > 0:
+    if args.temperature is not None and not args.temperature > 0:
         raise PianoplayError(f"--temperature must be positive, not {args.temperature:g}.")
     if args.strategy == "top-k" and args.top_k < 1:
         raise PianoplayError(f"--strategy top-k needs --top-k of at least 1 (got {args.top_k}).")
@@ -86,21 +92,15 @@ def check_flags(args) -> None:
 
 def run(args) -> int:
     check_flags(args)
-    from pianoplay.errors import PianoplayError
     from pianoplay.models.registry import Registry
     from pianoplay.music.roll import load_roll, roll_to_midi
 
-    trained = Registry(device=args.device).load(args.checkpoint)
-    if trained.config["family"] not in ("chord-lstm", "roll-lstm"):
-        raise PianoplayError(
-            f"--checkpoint {args.checkpoint} is a {trained.config['family']} model; "
-            "generate needs a chord-lstm or roll-lstm (use `pianoplay sample` for the VAE)."
-        )
-    if trained.config["family"] == "roll-lstm" and args.strategy not in ("sample", "greedy"):
-        raise PianoplayError(
-            f"--strategy {args.strategy} needs a chord-lstm; the roll-lstm "
-            "decodes with sample or greedy only."
-        )
+    registry = Registry(device=args.device)
+    registry.refuse(args.checkpoint, "generate")
+    registry.refuse_strategy(args.checkpoint, args.strategy)
+    trained = registry.load(args.checkpoint)
+    if args.temperature is None:
+        args.temperature = registry.info(args.checkpoint).temperature
     rep = trained.config.get("representation", {})
     primer, transpose, tempo = None, 0, 120.0
     if args.primer is not None:

@@ -21,12 +21,13 @@ def add_parser(sub) -> None:
         "--checkpoint", default="vae-faithful",
         help="registry name or folder (a VAE; default: the app's faithful one)",
     )
+    from pianoplay.defaults import INTERPOLATION_STEPS
     from pianoplay.limits import STEPS_RANGE
 
     p.add_argument(
         "--steps",
         type=int,
-        default=8,
+        default=INTERPOLATION_STEPS,
         help="points on the path, endpoints included ({}-{}, as in the app)".format(*STEPS_RANGE),
     )
     p.add_argument("--bar-a", type=int, default=None, help="1-based first bar of A's window")
@@ -54,7 +55,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     import numpy as np
 
-    from pianoplay.commands.sample import check_common, load_vae, write_outputs
+    from pianoplay.commands.sample import check_common, load_for, write_outputs
     from pianoplay.errors import PianoplayError
     from pianoplay.limits import STEPS_RANGE
     from pianoplay.music.roll import shift_keys
@@ -71,7 +72,7 @@ def run(args) -> int:
         if not path.is_file():
             raise PianoplayError(f"{flag} {path} does not exist.")
     check_common(args)
-    trained = load_vae(args)
+    _, trained = load_for(args, "interpolate")
     ends = []
     for path, bar in ((args.a, args.bar_a), (args.b, args.bar_b)):
         try:

@@ -1,7 +1,8 @@
 """``pianoplay sample --checkpoint NAME -n 4 --temperature 0.8 --seed 1 --out DIR``.
 
-Draws z ~ N(0, I) and decodes all pieces in one batch; writes for each a MIDI,
-a WAV and a PNG piano roll (``sample_1.mid`` ...).
+New pieces from any checkpoint that serves the app's Sample tab (a VAE's prior, decoded
+in one batch, or a language model's sampling), refused in the app's words otherwise;
+writes for each a MIDI, a WAV and a PNG piano roll (``sample_1.mid`` ...).
 """
 
 from __future__ import annotations
@@ -10,10 +11,14 @@ from pathlib import Path
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("sample", help="sample new pieces from a VAE's prior")
-    p.add_argument("--checkpoint", default="vae-nottingham", help="registry name or folder (a VAE)")
+    p = sub.add_parser("sample", help="sample new pieces (a VAE's prior or a language model)")
+    p.add_argument("--checkpoint", default="vae-nottingham",
+                   help="registry name or folder (one the app's Sample tab offers)")
     p.add_argument("-n", type=int, default=4, help="how many pieces (1-64)")
-    p.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (0.05-3)")
+    p.add_argument("--temperature", type=float, default=None,
+                   help="softmax temperature (0.05-3; default: the checkpoint's own)")
+    p.add_argument("--bars", type=int, default=None,
+                   help="bars per piece (default: a VAE's window, 16 for a language model)")
     p.add_argument("--seed", type=int, default=None)
     add_output_args(p)
     p.set_defaults(func=run)
@@ -22,8 +27,11 @@ def add_parser(sub) -> None:
 def add_output_args(p) -> None:
     """Rendering and output flags shared by ``sample`` and ``interpolate``
     (checked by :func:`check_common`)."""
-    p.add_argument("--tempo", type=float, default=120.0, help="bpm of the written files")
-    p.add_argument("--program", type=int, default=0, help="General MIDI program (0 = piano)")
+    from pianoplay import defaults
+
+    p.add_argument("--tempo", type=float, default=defaults.TEMPO, help="bpm of the written files")
+    p.add_argument("--program", type=int, default=defaults.PROGRAM,
+                   help="General MIDI program (0 = piano)")
     p.add_argument("--no-audio", action="store_true", help="skip the WAV files")
     p.add_argument("--device", default=None)
     p.add_argument("--out", type=Path, required=True, help="output folder")
@@ -40,15 +48,14 @@ def check_common(args) -> None:
         raise PianoplayError(f"--out {args.out} exists and is not a folder.")
 
 
-def load_vae(args):
-    from pianoplay.errors import CheckpointError
+def load_for(args, tab: str):
+    """``(info, model)`` of ``--checkpoint`` when it serves ``tab`` (the app's tab of this
+    command); else the app's one-sentence refusal."""
     from pianoplay.models.registry import Registry
 
-    trained = Registry(device=args.device).load(args.checkpoint)
-    if trained.config.get("family") != "vae":
-        raise CheckpointError(f"--checkpoint {args.checkpoint} is a {trained.config['family']} "
-                              "model; this command needs a VAE.")
-    return trained
+    registry = Registry(device=args.device)
+    info = registry.refuse(args.checkpoint, tab)
+    return info, registry.load(args.checkpoint)
 
 
 def write_outputs(
@@ -58,7 +65,8 @@ def write_outputs(
     from pianoplay.audio.plot import roll_png
     from pianoplay.music.midi_write import write_midi
 
-    pm = trained.to_midi(roll, tempo=args.tempo, program=args.program, transpose=transpose)
+    moved = {"transpose": transpose} if transpose else {}  # a language model writes in C
+    pm = trained.to_midi(roll, tempo=args.tempo, program=args.program, **moved)
     write_midi(pm, stem.with_suffix(".mid"))
     roll_png(roll, stem.with_suffix(".png"), steps_per_bar=trained.steps_per_bar, title=title)
     if not args.no_audio:
@@ -72,11 +80,23 @@ def run(args) -> int:
 
     if not 1 <= args.n <= 64:
         raise PianoplayError(f"-n must be between 1 and 64, not {args.n}.")
-    if not 0.05 <= args.temperature <= 3.0:
+    if args.temperature is not None and not 0.05 <= args.temperature <= 3.0:
         raise PianoplayError(f"--temperature must be between 0.05 and 3, not {args.temperature:g}.")
+    if args.bars is not None and not 1 <= args.bars <= 256:
+        raise PianoplayError(f"--bars must be 1-256, not {args.bars}.")
     check_common(args)
-    trained = load_vae(args)
-    rolls = trained.sample(args.n, temperature=args.temperature, seed=args.seed)
+    info, trained = load_for(args, "sample")
+    temperature = info.temperature if args.temperature is None else args.temperature
+    if info.strategies:  # a language model: its sampling strategy
+        steps = (args.bars or 16) * trained.steps_per_bar
+        rolls = trained.generate(n=args.n, steps=steps, strategy="sample",
+                                 temperature=temperature, seed=args.seed)
+    else:
+        most = trained.n_steps // trained.steps_per_bar
+        if args.bars is not None and args.bars > most:
+            raise PianoplayError(f"--bars {args.bars}: {args.checkpoint} writes at most {most}.")
+        steps = args.bars * trained.steps_per_bar if args.bars else None
+        rolls = trained.sample(args.n, temperature=temperature, seed=args.seed, steps=steps)
     args.out.mkdir(parents=True, exist_ok=True)
     for i, roll in enumerate(rolls, 1):
         write_outputs(trained, roll, args.out / f"sample_{i}", args, title=f"sample {i}")

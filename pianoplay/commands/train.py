@@ -1,22 +1,20 @@
-"""``pianoplay train FAMILY ...``: one sub-subcommand per model family.
+"""``pianoplay train NAME ...``: one sub-subcommand per trained model family.
 
-Each family module provides ``add_train_parser(subparsers)`` that registers
-its own flags and sets ``func``.
+Each family's declaration (:mod:`pianoplay.models.families`) names its trainer module,
+whose ``add_train_parser(subparsers)`` registers its flags and sets ``func``; a module
+that trains several families (the LMs) registers each of them once.
 """
 
 from __future__ import annotations
 
 import importlib
 
-FAMILY_MODULES = (
-    "pianoplay.models.lm.train",
-    "pianoplay.models.vae.train",
-    "pianoplay.models.vae.segment_train",
-)
+from pianoplay.models.families import all_families
 
 
 def add_parser(sub) -> None:
     parser = sub.add_parser("train", help="train a model (reproduces the shipped checkpoints)")
     families = parser.add_subparsers(dest="family", required=True, metavar="FAMILY")
-    for name in FAMILY_MODULES:
-        importlib.import_module(name).add_train_parser(families)
+    trainers = dict.fromkeys(spec.trainer for spec in all_families() if spec.trainer)
+    for module in trainers:
+        importlib.import_module(module).add_train_parser(families)

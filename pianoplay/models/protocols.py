@@ -1,9 +1,9 @@
 """What the app, the CLI and the benches may call on a loaded model.
 
-The registry picks the class from ``config.json`` (``family``, and ``model.kind``
-where a family has several classes); every class it returns offers
-:class:`TrainedModel`, and what its family supports of the rest. Callers branch
-on ``family`` (never on ``hasattr``).
+The registry loads a checkpoint with the ``inference`` class its family declares
+(:mod:`pianoplay.models.families`); every such class offers :class:`TrainedModel`, and
+what its family serves of the rest. Callers ask the checkpoint's declaration what it
+serves (``CheckpointInfo.tabs``, ``.strategies``; never ``hasattr`` or a family's name).
 
 Rolls are numpy arrays on the model's own grid (``representation``): ``(T, 88)``
 uint8, or ``(T, 88, 2)`` with an onset channel.
@@ -19,13 +19,10 @@ if TYPE_CHECKING:
 
     from pianoplay.music.representation import Representation
 
-FAMILIES = ("vae", "chord-lstm", "roll-lstm")
-LM_FAMILIES = ("chord-lstm", "roll-lstm")
-
 
 @runtime_checkable
 class TrainedModel(Protocol):
-    family: str  # one of FAMILIES
+    family: str  # its family's name (FamilySpec.name)
     config: dict[str, Any]  # the checkpoint's config.json
 
     @property
@@ -47,6 +44,8 @@ class LatentModel(TrainedModel, Protocol):
 
     representation: Representation
     interpolation_modes: tuple[str, ...]  # the paths of ``interpolate``; the first is default
+
+    def prior_z(self, n: int = 1, seed: int | None = None) -> np.ndarray: ...
 
     def sample(self, n: int = 1, temperature: float = 1.0, seed: int | None = None,
                steps: int | None = None) -> list[np.ndarray]: ...

@@ -7,37 +7,16 @@ thread-safe (the Gradio server calls from worker threads).
 
 from __future__ import annotations
 
-import importlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pianoplay.errors import CheckpointError
+from pianoplay.errors import CheckpointError, PianoplayError
 from pianoplay.models.checkpoint import CONFIG, WEIGHTS, read_config
+from pianoplay.models.families import family_of, load_object
+from pianoplay.models.spec import FamilySpec
 from pianoplay.paths import CHECKPOINTS_DIR
-
-# family -> "module:Class" with a classmethod from_checkpoint(folder, device)
-LOADERS = {
-    "chord-lstm": "pianoplay.models.lm.trained:TrainedLM",
-    "roll-lstm": "pianoplay.models.lm.trained:TrainedLM",
-    "vae": "pianoplay.models.vae.trained:TrainedVAE",
-}
-# config["model"]["kind"] -> loader, for families with more than one model class
-KIND_LOADERS = {
-    "segment": "pianoplay.models.vae.segment_trained:TrainedSegmentVAE",
-}
-
-
-def loader_of(config: dict) -> str:
-    """The "module:Class" that loads a checkpoint with this config.json."""
-    kind = (config.get("model") or {}).get("kind")
-    if kind is not None:
-        if kind not in KIND_LOADERS:
-            raise CheckpointError(f"unknown model kind {kind!r} (known: "
-                                  f"{', '.join(sorted(KIND_LOADERS))}).")
-        return KIND_LOADERS[kind]
-    return LOADERS[config["family"]]
 
 
 @dataclass(frozen=True)
@@ -45,9 +24,59 @@ class CheckpointInfo:
     """What the registry knows about a checkpoint without loading it."""
 
     name: str
-    family: str
+    spec: FamilySpec
     path: Path
     config: dict[str, Any] = field(repr=False)
+
+    @property
+    def family(self) -> str:
+        return self.spec.name
+
+    def refusal(self, tab: str) -> str | None:
+        """Why this checkpoint is not offered in ``tab`` (one sentence), or None when it is:
+        its family's reason, or its own (``not_for`` in config.json)."""
+        own = (self.config.get("not_for") or {}).get(tab)
+        if own:
+            return str(own)
+        if tab in self.spec.tabs:
+            return None
+        return self.spec.refuses.get(tab) or (
+            f"a {self.family} model serves {', '.join(self.spec.tabs) or 'no tab'}."
+        )
+
+    @property
+    def tabs(self) -> tuple[str, ...]:
+        """The tabs (and CLI subcommands of the same name) this checkpoint serves."""
+        return tuple(t for t in self.spec.tabs if self.refusal(t) is None)
+
+    @property
+    def strategies(self) -> tuple[str, ...]:
+        """The decoding strategies offered (the first the default)."""
+        return tuple(s for s in self.spec.strategies if self.strategy_refusal(s) is None)
+
+    def strategy_refusal(self, strategy: str) -> str | None:
+        """Why ``strategy`` is not offered for this checkpoint, or None."""
+        own = (self.config.get("not_offered") or {}).get(strategy)
+        if own:
+            return str(own)
+        if strategy in self.spec.strategies:
+            return None
+        return self.spec.not_offered.get(strategy) or (
+            f"a {self.family} model decodes with {', '.join(self.spec.strategies) or 'none'}."
+        )
+
+    @property
+    def temperature(self) -> float:
+        """Default sampling temperature (Sample, Generate)."""
+        return float(self.config.get("decode_temperature", self.spec.temperature))
+
+    @property
+    def decode_temperature(self) -> float:
+        """Default temperature for decoding a given code (Latent sliders, Interpolate)."""
+        return float(self.config.get("decode_temperature", self.spec.decode_temperature))
+
+    def first_choice_for(self, tab: str) -> bool:
+        return tab in (self.config.get("app_roles") or ())
 
     @property
     def data(self) -> str:
@@ -109,19 +138,44 @@ class Registry:
     def names(self, family: str | None = None) -> list[str]:
         return [info.name for info in self.list(family)]
 
+    def serving(self, tab: str) -> list[CheckpointInfo]:
+        """The checkpoints offered in ``tab``: first choices (``app_roles``) first."""
+        infos = [i for i in self.list() if tab in i.tabs]
+        return sorted(infos, key=lambda i: not i.first_choice_for(tab))
+
+    def refuse(self, name_or_path: str | Path, tab: str) -> CheckpointInfo:
+        """The info of a checkpoint offered in ``tab``, or the one-sentence refusal that the
+        app and the CLI both show (a :class:`PianoplayError`)."""
+        info = self.info(name_or_path)
+        reason = info.refusal(tab)
+        if reason:
+            others = ", ".join(i.name for i in self.serving(tab) if i.name != info.name)
+            raise PianoplayError(
+                f"{info.name} is not offered for {tab}: {reason} Use: {others or 'none'}."
+            )
+        return info
+
     def info(self, name_or_path: str | Path) -> CheckpointInfo:
         return self._info(self._resolve(name_or_path))
 
     def load(self, name_or_path: str | Path):
-        """The loaded model (``TrainedLM`` or ``TrainedVAE``), cached."""
+        """The loaded model (its family's ``inference`` class), cached."""
         folder = self._resolve(name_or_path)
         with self._lock:
             if folder not in self._cache:
                 info = self._info(folder)
-                module_name, cls_name = loader_of(info.config).split(":")
-                cls = getattr(importlib.import_module(module_name), cls_name)
+                cls = load_object(info.spec.inference)
                 self._cache[folder] = cls.from_checkpoint(folder, device=self.device)
             return self._cache[folder]
+
+    def refuse_strategy(self, name_or_path: str | Path, strategy: str) -> CheckpointInfo:
+        """The info of a checkpoint that offers decoding ``strategy``, or the one-sentence
+        refusal (the app's and the CLI's, and the library's own)."""
+        info = self.info(name_or_path)
+        reason = info.strategy_refusal(strategy)
+        if reason:
+            raise PianoplayError(f"{info.name} does not offer {strategy!r}: {reason}")
+        return info
 
     def _resolve(self, name_or_path: str | Path) -> Path:
         path = Path(name_or_path)
@@ -136,10 +190,9 @@ class Registry:
     @staticmethod
     def _info(folder: Path) -> CheckpointInfo:
         config = read_config(folder)
-        if config["family"] not in LOADERS:
-            raise CheckpointError(f"{folder}: unknown family {config['family']!r}.")
+        spec = family_of(config, str(folder / CONFIG))
         if not (folder / WEIGHTS).is_file():
             raise CheckpointError(
                 f"{folder} has no {WEIGHTS}; only safetensors weights are loaded."
             )
-        return CheckpointInfo(config.get("name", folder.name), config["family"], folder, config)
+        return CheckpointInfo(config.get("name", folder.name), spec, folder, config)

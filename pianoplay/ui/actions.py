@@ -17,12 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from pianoplay.errors import PianoplayError
-from pianoplay.limits import DECODE_TEMPERATURE, PRIMER_BARS, STEPS_RANGE
+from pianoplay.limits import PRIMER_BARS, STEPS_RANGE
 from pianoplay.music.roll import shift_keys
 from pianoplay.ui.outputs import Outputs, Piece, cut_wav, render_piece
 
 Progress = Callable[[float, str], None]
-LM_FAMILIES = ("chord-lstm", "roll-lstm")
 MAX_SAMPLES = 4
 MAX_LM_BARS = 64
 MAX_CACHED_STARTS = 64  # start points of the Latent tab kept encoded
@@ -120,35 +119,22 @@ class Actions:
         self._starts: dict[tuple[str, int], object] = {}
 
     # models ---------------------------------------------------------------
-    def names(
-        self, families: tuple[str, ...] | None = None, role: str | None = None
-    ) -> list[str]:
-        """Checkpoint names of ``families``; with ``role`` ("interpolate", "latent", "sample")
-        the checkpoints whose config lists that role in ``app_roles`` come first, and those
-        whose config refuses it (``not_for``, with the reason) are left out."""
-        infos = [i for i in self.registry.list() if families is None or i.family in families]
-        if role is not None:
-            infos = [i for i in infos if role not in i.config.get("not_for", {})]
-            infos.sort(key=lambda i: role not in i.config.get("app_roles", ()))
-        return [i.name for i in infos]
+    def names(self, tab: str) -> list[str]:
+        """The checkpoints offered in ``tab`` (their families serve it and their configs do
+        not refuse it), first choices (``app_roles``) first."""
+        return [i.name for i in self.registry.serving(tab)]
 
-    def refuse(self, name: str, role: str) -> None:
-        """A PianoplayError with the checkpoint's reason when it is not offered for ``role``."""
-        reason = self.registry.info(name).config.get("not_for", {}).get(role)
-        if reason:
-            others = ", ".join(n for n in self.names(("vae",), role) if n != name) or "none"
-            raise PianoplayError(f"{name} is not offered for {role}: {reason} Use: {others}.")
+    def refuse(self, name: str, tab: str) -> None:
+        """The one-sentence PianoplayError (the CLI's too) when ``name`` is not offered in
+        ``tab``."""
+        self._info(name)
+        self.registry.refuse(name, tab)
 
     def decode_temperature(self, name: str) -> float:
-        """The temperature a VAE decodes at by default: its config's ``decode_temperature``
-        when set (vae-faithful: 0, its most likely notes, as it reproduces its input), else
-        0 for a segment VAE and ``DECODE_TEMPERATURE`` for one whose argmax drones."""
-        if not name:
-            return 0.0
-        config = self.registry.info(name).config
-        if "decode_temperature" in config:
-            return float(config["decode_temperature"])
-        return 0.0 if config.get("model", {}).get("kind") == "segment" else DECODE_TEMPERATURE
+        """The temperature a VAE decodes a code at by default (Latent sliders, Interpolate):
+        its config's ``decode_temperature`` when set (vae-faithful: 0, its most likely notes,
+        as it reproduces its input), else its family's."""
+        return self.registry.info(name).decode_temperature if name else 0.0
 
     def model_card(self, name: str) -> str:
         """Markdown: what the model is for, its data and its headline numbers with units,
@@ -163,7 +149,7 @@ class Actions:
         """Something of any checkpoint to listen to on the Model tab: a short sample
         (``PREVIEW_BARS`` bars), or, from a VAE not offered for sampling, a bundled tune as
         it gives it back (the Latent tab's start point of a random seed)."""
-        if "sample" in self._info(name).config.get("not_for", {}):
+        if "sample" not in self._info(name).tabs:
             return self.decode_latent(name, _seed(-1), {}, tempo, program)[0]
         bars = min(PREVIEW_BARS, self.max_bars(name))
         return self.sample(name, 1, bars, 1.0, -1, tempo, program)[0]
@@ -181,21 +167,16 @@ class Actions:
     def max_bars(self, name: str) -> int:
         """Longest sample a checkpoint writes: a VAE's window, else ``MAX_LM_BARS``."""
         info = self._info(name)
-        if info.family != "vae":
+        if info.spec.strategies:  # a language model writes as long as asked
             return MAX_LM_BARS
         steps_per_bar = int(info.representation.get("steps_per_bar", 8))
         return int(info.config["model"].get("max_steps", 16 * steps_per_bar)) // steps_per_bar
 
-    def _load(self, name: str, families: tuple[str, ...], what: str):
+    def _load(self, name: str, tab: str, what: str):
+        """The model of a checkpoint offered in ``tab``, loaded (``what`` names the action)."""
         if not name:
             raise PianoplayError(f"Pick a checkpoint for {what}.")
-        info = self._info(name)
-        if info.family not in families:
-            offer = ", ".join(self.names(families)) or "none installed"
-            raise PianoplayError(
-                f"{what} needs a {' or '.join(families)} checkpoint; {name!r} is a "
-                f"{info.family}. Available: {offer}."
-            )
+        self.refuse(name, tab)
         return self.registry.load(name)
 
     # sample -----------------------------------------------------------------
@@ -214,9 +195,8 @@ class Actions:
         n = check_range("Count", n, 1, MAX_SAMPLES, integer=True)
         temperature = check_range("Temperature", temperature, 0.05, 3.0)
         tempo, program = _render_args(tempo, program)
-        model = self._load(name, ("vae", *LM_FAMILIES), "Sampling")
-        self.refuse(name, "sample")
-        is_vae = model.family == "vae"
+        model = self._load(name, "sample", "Sampling")
+        is_vae = not self._info(name).spec.strategies  # a language model samples by strategy
         max_bars = model.n_steps // model.steps_per_bar if is_vae else MAX_LM_BARS
         bars = check_range("Bars", bars, 1, max_bars, integer=True)
         seed = _seed(seed)
@@ -249,7 +229,7 @@ class Actions:
     # latent sliders -----------------------------------------------------------
     def latent_labels(self, name: str) -> dict[str, str]:
         """Slider name -> label with the share of variance of each principal axis."""
-        axes = self._load(name, ("vae",), "The latent sliders").latent_axes()
+        axes = self._load(name, "latent", "The latent sliders").latent_axes()
         labels = {}
         for k, slider in enumerate(AXIS_SLIDERS):
             if k < len(axes.directions):
@@ -264,20 +244,16 @@ class Actions:
         """The z of the sliders: the encoding of ``start`` (an Encoded) when given, else the
         prior sample of ``seed`` (as ``sample`` draws it, so seed S here is sample S of the
         Sample tab), moved by each slider's amount."""
-        import torch
 
-        vae = self._load(name, ("vae",), "The latent sliders")
+        vae = self._load(name, "latent", "The latent sliders")
         axes = vae.latent_axes()
         seed = check_range("Start seed", seed, 0, 2**31 - 1, integer=True)
-        if start is None and "sample" in vae.config.get("not_for", {}):
+        if start is None and "sample" not in self._info(name).tabs:
             start = self.example_start(name, seed)  # its prior's points are not music
         if start is not None:
             z = np.asarray(start.z, dtype=np.float64)
-        elif getattr(vae, "kind", None) == "segment":
-            z = vae.prior_z(1, seed=seed)[0]  # (S, D)
         else:
-            gen = torch.Generator().manual_seed(seed)
-            z = torch.randn(1, vae.latent_dim, generator=gen)[0].numpy()
+            z = vae.prior_z(1, seed=seed)[0]  # (D,) or, one code per segment, (S, D)
         moves = {}
         for slider in AXIS_SLIDERS:
             value = check_range(slider.replace("_", " "), amounts.get(slider, 0.0), -4, 4)
@@ -345,8 +321,7 @@ class Actions:
         same sliders always give the same piece. A piece started from a file comes back
         in that file's key."""
         tempo, program = _render_args(tempo, program)
-        vae = self._load(name, ("vae",), "The latent sliders")
-        self.refuse(name, "latent")
+        vae = self._load(name, "latent", "The latent sliders")
         temperature = self._vae_temperature(name, temperature)
         start = self.file_start(name, midi) if midi is not None else None
         z = self.latent_z(name, seed, amounts, start)
@@ -367,7 +342,7 @@ class Actions:
         temperature = check_range("Temperature", temperature, 0.0, 2.0)
         if temperature == 0 and self.decode_temperature(name) > 0:
             faithful = [
-                n for n in self.names(("vae",), "interpolate") if self.decode_temperature(n) == 0
+                n for n in self.names("interpolate") if self.decode_temperature(n) == 0
             ]
             hint = (
                 f", or the model {faithful[0]}, which gives back your notes at 0"
@@ -385,7 +360,7 @@ class Actions:
 
         with self._maps_lock:
             if name not in self._maps:
-                vae = self._load(name, ("vae",), "The latent map")
+                vae = self._load(name, "latent", "The latent map")
                 self._maps[name] = LatentMap(vae.latent_axes())
             return self._maps[name]
 
@@ -414,8 +389,7 @@ class Actions:
         tempo, program = _render_args(tempo, program)
         if a is None or b is None:
             raise PianoplayError("Upload two MIDI files (or pick two examples) to interpolate.")
-        vae = self._load(name, ("vae",), "Interpolation")
-        self.refuse(name, "interpolate")
+        vae = self._load(name, "interpolate", "Interpolation")
         temperature = self._vae_temperature(name, temperature)
         mode = mode or vae.interpolation_modes[0]
         _tick(progress, 0.05, "encoding the two pieces")
@@ -501,7 +475,8 @@ class Actions:
         bars = check_range("Bars", bars, 1, MAX_LM_BARS, integer=True)
         tempo, program = _render_args(tempo, program)
         seed = _seed(seed)
-        lm = self._load(name, LM_FAMILIES, "Generation")
+        lm = self._load(name, "generate", "Generation")
+        self.registry.refuse_strategy(name, strategy)
         given = self._primer(lm, primer) if primer else None
         _tick(progress, 0.1, f"decoding ({strategy})")
         roll = lm.generate(
@@ -537,9 +512,7 @@ class Actions:
     def default_temperature(self, name: str) -> float:
         """The temperature a model samples or generates at by default (Sample and Generate
         tabs): its config's ``decode_temperature`` (chord-lstm-classical: 0.9), else 1."""
-        if not name:
-            return 1.0
-        return float(self.registry.info(name).config.get("decode_temperature", 1.0))
+        return self.registry.info(name).temperature if name else 1.0
 
     @staticmethod
     def _primer(lm, source) -> Primer:
@@ -565,9 +538,9 @@ class Actions:
         user request does not pay for imports, model loading or the soundfont."""
         for info in self.registry.list():
             try:
-                if info.family == "vae":
+                if "latent" in info.tabs:
                     self.decode_latent(info.name, 1, {}, 120, 0)
-                else:
+                elif "sample" in info.tabs:
                     self.sample(info.name, 1, 1, 1.0, 1, 120, 0)
             except PianoplayError:
                 continue  # a broken checkpoint shows its error when it is used

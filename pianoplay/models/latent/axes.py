@@ -1,4 +1,5 @@
-"""Latent axes of a trained VAE: principal directions, attribute vectors, a 2-D map.
+"""Latent axes of a trained VAE: principal directions, attribute vectors, a 2-D map, and
+their file ``latent.json`` beside the checkpoint.
 
 MusicVAE's recipe for attribute vectors: encode many training windows, rank
 them by an attribute, and take the mean posterior mean of the top quartile
@@ -10,14 +11,21 @@ A decoder that maps z alone to every key's state probabilities (the faithful seg
 can follow its own steepest path instead (:func:`soft_attributes`): a slider listed in
 ``LatentAxes.attribute_walk`` walks each segment's z along the gradient of a differentiable
 attribute of the decoded segment, with the gradients of the attributes it holds
-(``ATTRIBUTE_HOLD``) projected out; see ``TrainedSegmentVAE.walk_attribute``.
+(``ATTRIBUTE_HOLD``) projected out; see :func:`pianoplay.models.latent.walk.walk_attribute`.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
+
+from pianoplay.errors import CheckpointError
+from pianoplay.models.checkpoint import read_config, write_config
+
+LATENT_FILE = "latent.json"  # a checkpoint's latent axes, named by config["files"]["latent"]
 
 ATTRIBUTES = ("note_density", "mean_pitch", "polyphony", "rhythmic_activity")
 ATTRIBUTE_DOC = {
@@ -67,7 +75,7 @@ def soft_attributes(probs):
     (off, onset, hold) torch tensor -> name -> (N,) tensor. Expected values where a sum
     is counted (onsets, keys), and "at least one key" as 1 - prod(1 - p) over the keys;
     ``sounding`` is the share of frames with a key down."""
-    import torch
+    import torch  # deferred: the app's latent map reads this module before torch is needed
 
     onset, down = probs[..., 1], probs[..., 1] + probs[..., 2]  # (N, L, K)
     any_onset = 1 - torch.exp(torch.log1p(-onset.clamp(max=1 - 1e-6)).sum(-1))  # (N, L)
@@ -200,3 +208,20 @@ def fit_axes(
     axes.map_xy = axes.project(mu[pick])
     axes.map_values = {name: [round(float(x), 4) for x in v[pick]] for name, v in values.items()}
     return axes
+
+
+def missing_axes(folder: str | Path, how_to_fit: str) -> CheckpointError:
+    """The error of a checkpoint without ``latent.json``, saying how to fit it."""
+    return CheckpointError(f"{folder} has no {LATENT_FILE}; {how_to_fit}.")
+
+
+def save_axes(folder: str | Path, axes: LatentAxes, provenance: dict) -> dict:
+    """Write ``latent.json`` beside a checkpoint and name it in its ``config.json``
+    (``files.latent``, and ``latent_axes``: what it was fitted on); returns the config."""
+    folder = Path(folder)
+    (folder / LATENT_FILE).write_text(json.dumps(axes.to_json()) + "\n")
+    config = read_config(folder)
+    config.setdefault("files", {})["latent"] = LATENT_FILE
+    config["latent_axes"] = provenance
+    write_config(folder, config)
+    return config

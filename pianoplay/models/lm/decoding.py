@@ -18,9 +18,8 @@ import torch.nn.functional as F
 from pianoplay.decoding import run
 from pianoplay.decoding.step import DecodingError, Rules
 from pianoplay.models.derived import derived
+from pianoplay.models.lm import CHORD_LSTM, ROLL_LSTM
 
-# The roll-LSTM's greedy (each key's likelier value) is silence: no key is likelier on than off.
-ROLL_STRATEGIES = ("sample",)
 # Measured on the training sets: 99.9 % of held runs last at most 10 (Nottingham) / 8
 # (piano-midi-de) eighths, 90 % of rests at most a quarter. Both LMs fall into holds that
 # never end (up to 111 frames in a 128-frame sample) and chord-lstm-classical into rests
@@ -48,15 +47,12 @@ def check_args(
     top_p: float,
     beam_width: int,
     primer: np.ndarray | None,
-    family: str = "chord-lstm",
+    family: str = CHORD_LSTM.name,
 ) -> None:
     run.check_args(strategy, n, steps, temperature, top_k, top_p, beam_width)
-    if family == "roll-lstm" and strategy not in ROLL_STRATEGIES:
-        raise DecodingError(
-            f"the roll-LSTM predicts 88 independent keys, so it decodes with 'sample' "
-            f"only, not {strategy!r} (its greedy, each key's likelier value, is "
-            f"silence); use a chord-LSTM for {strategy}."
-        )
+    if family == ROLL_LSTM.name and strategy not in ROLL_LSTM.strategies:
+        raise DecodingError(f"the roll-LSTM does not offer {strategy!r}: "
+                            + ROLL_LSTM.not_offered.get(strategy, "unknown strategy."))
     if primer is not None:
         primer = np.asarray(primer)
         if primer.ndim != 2 or primer.shape[1] != 88 or len(primer) == 0:
@@ -89,7 +85,7 @@ def generate(
     beam sampling proposes whole bars of ``steps_per_bar`` frames. ``rules``: values of
     :class:`Rules` fields that replace :func:`chord_rules`' (a checkpoint's ``decode_rules``).
     """
-    family = "chord-lstm" if vocab is not None else "roll-lstm"
+    family = CHORD_LSTM.name if vocab is not None else ROLL_LSTM.name
     check_args(strategy, n, steps, temperature, top_k, top_p, beam_width, primer, family)
     device = next(model.parameters()).device
     gen = torch.Generator(device=device)

@@ -20,6 +20,7 @@ import typing
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from pianoplay.models.lm import FAMILIES
 from pianoplay.training.task import EpochTask
 
 REPRESENTATION = {
@@ -28,7 +29,7 @@ REPRESENTATION = {
     "onsets": False,
     "steps_per_bar": 8,
 }
-FAMILIES = {
+TRAIN_HELP = {  # the families of this trainer (pianoplay.models.lm.FAMILIES) -> --help
     "chord-lstm": "LSTM over whole-frame tokens (chord vocabulary)",
     "roll-lstm": "piano-roll LSTM baseline (88 independent Bernoullis)",
 }
@@ -115,7 +116,8 @@ SWITCHES = {"normalize_key": "--no-normalize-key", "unk_head": "--no-unk-head", 
 
 def add_train_parser(families) -> None:
     hints = typing.get_type_hints(LMTrainConfig)
-    for family, help_ in FAMILIES.items():
+    for spec in FAMILIES:
+        family, help_ = spec.train_name, TRAIN_HELP[spec.train_name]
         p = families.add_parser(family, help=help_)
         p.add_argument("--data", type=Path, required=True,
                        help="benchmark .mat/.pickle or MIDI data set folder")
@@ -311,9 +313,10 @@ def _checkpoint_config(cfg, family, data, out, rep, model_cfg, vocab, train_roll
 def _finish(out, data, rep, device, config, test, best_epoch) -> dict:
     """Measure the best weights on the test split; write config.json and the model card."""
     from pianoplay.models.checkpoint import write_config
+    from pianoplay.models.lm.card import write_card
     from pianoplay.models.lm.data import load_rolls
     from pianoplay.models.lm.evaluate import nll_metrics
-    from pianoplay.models.lm.trained import TrainedLM, write_card
+    from pianoplay.models.lm.trained import TrainedLM
 
     if test:
         trained = TrainedLM.from_checkpoint(out, device)

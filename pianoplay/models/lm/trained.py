@@ -10,10 +10,9 @@ import torch
 
 from pianoplay.errors import CheckpointError, PianoplayError
 from pianoplay.models.checkpoint import load_checkpoint
+from pianoplay.models.lm import FAMILIES
 from pianoplay.music.hand_vocab import HandVocab, load_vocab
 from pianoplay.music.vocab import ChordVocab
-
-FAMILIES = ("chord-lstm", "roll-lstm")
 
 
 def build_model(family: str, model_config: dict, vocab: ChordVocab | HandVocab | None):
@@ -41,7 +40,8 @@ def build_model(family: str, model_config: dict, vocab: ChordVocab | HandVocab |
         from pianoplay.models.lm.roll_model import RollLSTM, RollLSTMConfig
 
         return RollLSTM(RollLSTMConfig.from_dict(model_config))
-    raise CheckpointError(f"unknown LM family {family!r}; expected one of {', '.join(FAMILIES)}.")
+    known = ", ".join(spec.name for spec in FAMILIES)
+    raise CheckpointError(f"unknown LM family {family!r}; expected one of {known}.")
 
 
 class TrainedLM:
@@ -150,74 +150,3 @@ class TrainedLM:
         return roll_to_midi(
             roll, steps_per_quarter=self.steps_per_quarter, tempo=tempo, program=program
         )
-
-
-def write_card(folder: str | Path, config: dict) -> Path:
-    """The model card README.md of a checkpoint, from its config."""
-    m, t, d = config.get("metrics", {}), config.get("training", {}), config.get("data", {})
-    lines = [
-        f"# {config.get('name', Path(folder).name)}",
-        "",
-        f"Family **{config['family']}**, trained on **{d.get('name', '?')}** "
-        f"({d.get('train_pieces', '?')} pieces, {d.get('train_frames', '?')} frames).",
-        "",
-        "## Metrics",
-        "",
-        "| metric | value |",
-        "|---|---|",
-    ]
-    lines += [f"| {k} | {v} |" for k, v in m.items()]
-    lines += [
-        "",
-        "NLL in nats per frame, summed over the 88 keys, averaged over every frame except each "
-        "piece's first (benchmark protocol), exact.",
-        "",
-        "## Model",
-        "",
-        "```json",
-        _json(config["model"]),
-        "```",
-        "",
-        "## Representation",
-        "",
-        "```json",
-        _json(config.get("representation", {})),
-        "```",
-        "",
-        "## Training",
-        "",
-        f"Command: `{t.get('command', '?')}`",
-        "",
-        f"Seed {t.get('seed')}, device {t.get('device')}, torch {t.get('torch')}, "
-        f"{t.get('threads')} CPU thread(s); {t.get('epochs_run')} epochs "
-        f"(best {t.get('best_epoch')}), {t.get('train_minutes')} min, stopped by "
-        f"{t.get('stopped', '?')}; {t.get('parameters')} parameters.",
-        "",
-    ]
-    if "vocab_size" in d:
-        lines += [
-            f"Vocabulary: {d['vocab_size']} frames (min count {d.get('vocab_min_count')}) + UNK, "
-            "in `vocab.json`.",
-            "",
-        ]
-    history = t.get("history", [])
-    if history:
-        lines += ["| epoch | train NLL | valid NLL | lr | minutes |", "|---|---|---|---|---|"]
-        lines += [
-            f"| {h['epoch']} | {h['train_nll']} | {h['valid_nll']} | {h['lr']:.2g} "
-            f"| {h['minutes']} |"
-            for h in history
-        ]
-        lines.append("")
-    extra = config.get("card_notes")
-    if extra:
-        lines += ["## Notes", "", extra, ""]
-    path = Path(folder, "README.md")
-    path.write_text("\n".join(lines))
-    return path
-
-
-def _json(obj) -> str:
-    import json
-
-    return json.dumps(obj, indent=2)

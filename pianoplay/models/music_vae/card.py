@@ -1,7 +1,8 @@
 """The model card (README.md) of a VAE checkpoint, written from its config.json
 and, when present, the interpolation benchmark's JSON.
 
-    .venv/bin/python -m pianoplay.models.vae.card checkpoints/vae-nottingham [--notes NOTES.md]
+    .venv/bin/python -m pianoplay.models.music_vae.card checkpoints/vae-nottingham \
+        [--notes NOTES.md]
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from pianoplay.models.vae.model import VAEConfig
+from pianoplay.models.music_vae.model import VAEConfig
 
 PUBLISHED = [
     ("DMM (Krishnan et al. 2017)", "2.96 bound / 2.77 estimate"),

@@ -31,8 +31,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from pianoplay.models.derived import derived
-from pianoplay.models.vae.encoders import FrameEmbedding
-from pianoplay.models.vae.parts_step import FrameSteps, FusedCell
+from pianoplay.models.music_vae.encoders import FrameEmbedding
+from pianoplay.models.music_vae.parts_step import FrameSteps, FusedCell
 
 
 class FrameDecoder(nn.Module):
@@ -85,7 +85,7 @@ class FrameDecoder(nn.Module):
         unk_gen: torch.Generator | None = None,
     ) -> FrameSteps:
         """This decoder as a step function for z (B, D) and ``steps`` frames (see
-        :class:`~pianoplay.models.vae.parts_step.FrameSteps`). ``frame_matrix`` (V, 88):
+        :class:`~pianoplay.models.music_vae.parts_step.FrameSteps`). ``frame_matrix`` (V, 88):
         each token's frame, fixed for a model (its fused weights are cached until a
         parameter changes)."""
         cell = derived(self, "_fused_cell", lambda: FusedCell.of(self, frame_matrix))

@@ -1,8 +1,8 @@
 """LSTM-VAE over piano-roll windows (MusicVAE-style), one frame = one chord token.
 
 The model composes an encoder and a decoder chosen by name in the config
-(:data:`~pianoplay.models.vae.encoders.ENCODERS`,
-:data:`~pianoplay.models.vae.decoders.DECODERS`). Encoder: frame embedding ->
+(:data:`~pianoplay.models.music_vae.encoders.ENCODERS`,
+:data:`~pianoplay.models.music_vae.decoders.DECODERS`). Encoder: frame embedding ->
 bidirectional LSTM -> (mu, logvar) of a diagonal Gaussian posterior q(z | x).
 Decoder: an LSTM whose initial state comes from z and which sees z at every step
 (``flat``), or the same below a hierarchical "conductor" that turns z into one
@@ -33,9 +33,9 @@ import torch.nn.functional as F
 from pianoplay.config_io import ConfigError, check_names, from_dict
 from pianoplay.decoding import run
 from pianoplay.decoding.step import Rules
-from pianoplay.models.vae.decoders import DECODERS
-from pianoplay.models.vae.encoders import ENCODERS
-from pianoplay.models.vae.parts_step import UNK_ID
+from pianoplay.models.music_vae.decoders import DECODERS
+from pianoplay.models.music_vae.encoders import ENCODERS
+from pianoplay.models.music_vae.parts_step import UNK_ID
 
 # The VAE decodes under no rules unless its checkpoint names some (``decode_rules`` in
 # config.json, e.g. vae-nottingham: a frame at most twice in a row); UNK stays allowed.

@@ -50,7 +50,8 @@ class FusedCell:
 
 class FrameSteps:
     """``step(state, tokens) -> (logits, state)`` and ``start`` for z (B, D) decoded
-    ``steps`` frames long by ``decoder`` (a :class:`~pianoplay.models.vae.decoders.FrameDecoder`).
+    ``steps`` frames long by ``decoder`` (a
+    :class:`~pianoplay.models.music_vae.decoders.FrameDecoder`).
 
     State, batch on dim 1: ``h``, ``c`` (1, B, H) the LSTM's; ``rec`` (1, B, 4H) h's
     recurrent gates (computed with the logits); ``cond`` (1, B, 4H) the current segment's

@@ -17,8 +17,17 @@ from pathlib import Path
 
 import numpy as np
 
+from pianoplay.config_io import from_dict
+from pianoplay.data.load import load_split
+from pianoplay.errors import PianoplayError
+from pianoplay.models.checkpoint import read_config, save_checkpoint, write_config
+from pianoplay.models.latent.axes import fit_axes, save_axes
 from pianoplay.music.representation import BENCHMARK
+from pianoplay.training.options import read_json_arg
 from pianoplay.training.task import EpochTask
+
+# torch and the model are imported inside the functions that train: `pianoplay train` imports
+# every family's trainer to register its flags, and `pianoplay --help` should not pay for torch.
 
 REPRESENTATION = BENCHMARK.to_dict()
 
@@ -47,7 +56,6 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "train") -> TrainConfig:
-        from pianoplay.config_io import from_dict
 
         return from_dict(cls, d, where)
 
@@ -76,8 +84,6 @@ def add_train_parser(families) -> None:
 
 
 def parse_config(text: str | None) -> tuple[dict, dict]:
-    from pianoplay.errors import PianoplayError
-    from pianoplay.training.options import read_json_arg
 
     obj = read_json_arg(text)
     unknown = set(obj) - {"model", "train"}
@@ -89,13 +95,11 @@ def parse_config(text: str | None) -> tuple[dict, dict]:
 
 
 def load_rolls(data: Path, split: str) -> list[np.ndarray]:
-    from pianoplay.data.load import load_split
 
     return load_split(data, split, REPRESENTATION)
 
 
 def run(args) -> int:
-    from pianoplay.errors import PianoplayError
     from pianoplay.training.runtime import setup_torch
 
     device = setup_torch(args.threads, args.device)
@@ -126,7 +130,7 @@ def epoch_windows(rolls, tc: TrainConfig, rng: np.random.Generator) -> list[np.n
     """Random-phase tiling: each piece cut into consecutive windows with a random
     offset, so every frame is seen once per epoch and window lengths vary like the
     tails met at test time."""
-    from pianoplay.models.vae.evaluate import tile_windows
+    from pianoplay.models.music_vae.evaluate import tile_windows
     from pianoplay.music.roll import shift_keys
 
     out = []
@@ -160,7 +164,7 @@ def train(
     """Train and write the checkpoint folder ``out``; returns the final config dict."""
     import torch
 
-    from pianoplay.models.vae.model import MusicVAE, VAEConfig
+    from pianoplay.models.music_vae.model import MusicVAE, VAEConfig
     from pianoplay.music.vocab import ChordVocab
     from pianoplay.training.loop import LoopConfig, Resumable, fit
     from pianoplay.training.runtime import Clock, seed_all
@@ -211,7 +215,7 @@ class VAETask(EpochTask):
     def train_epoch(self, epoch, clock):
         import torch
 
-        from pianoplay.models.vae.evaluate import make_batch
+        from pianoplay.models.music_vae.evaluate import make_batch
         from pianoplay.training.runtime import progress
 
         tc, model, st = self.tc, self.model, self.st
@@ -246,7 +250,7 @@ class VAETask(EpochTask):
                 "train_elbo": (sums[0] + sums[1]) / sums[2]}, stop
 
     def validate(self):
-        from pianoplay.models.vae.evaluate import elbo
+        from pianoplay.models.music_vae.evaluate import elbo
 
         self.valid = elbo(self.model, self.vocab, self.valid_rolls, self.tc.window,
                           seed=self.tc.seed)
@@ -260,7 +264,6 @@ class VAETask(EpochTask):
     def save_best(self, st, record):
         import torch
 
-        from pianoplay.models.checkpoint import save_checkpoint
 
         out, data, tc, rolls = self.out, self.data, self.tc, self.train_rolls
         config = {
@@ -300,16 +303,30 @@ class VAETask(EpochTask):
             )
 
 
+def fit_latent_axes(trained, train_rolls: list[np.ndarray], save: bool = True):
+    """Encode the full windows of ``train_rolls`` with a loaded ``TrainedVAE``, fit
+    :class:`~pianoplay.models.latent.axes.LatentAxes` and, with ``save``, write them beside
+    its checkpoint as ``latent.json``."""
+    from pianoplay.models.music_vae.evaluate import tile_windows  # deferred: imports torch
+
+    n = trained.n_steps
+    wins = [w for _, _, w in tile_windows(train_rolls, n) if len(w) == n]
+    axes = fit_axes(trained.encode_rolls(wins), wins)
+    if save:
+        source = f"train split, consecutive {trained.n_steps}-frame windows from each piece's start"
+        save_axes(trained.folder, axes, {"windows": len(wins), "source": source})
+    return axes
+
+
 def finish(out: Path, device, data: Path, test: bool, quiet: bool) -> dict:
     """Reload the best weights, store latent axes, and measure the test split."""
-    from pianoplay.models.checkpoint import read_config, write_config
-    from pianoplay.models.vae.trained import TrainedVAE
+    from pianoplay.models.music_vae.trained import TrainedVAE  # deferred: imports torch
 
     trained = TrainedVAE.from_checkpoint(out, device)
-    trained.build_latent_axes(load_rolls(data, "train"))
+    fit_latent_axes(trained, load_rolls(data, "train"))
     config = read_config(out)
     if test:
-        from pianoplay.models.vae.evaluate import evaluate
+        from pianoplay.models.music_vae.evaluate import evaluate
 
         config["metrics"]["test"] = evaluate(trained, load_rolls(data, "test"))
         if not quiet:

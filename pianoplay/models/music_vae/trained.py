@@ -13,72 +13,54 @@ key normalised to C); ``Encoded.transpose`` undoes the key shift of a file.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from pianoplay.config_io import from_dict
+from pianoplay.decoding.step import DecodingError, Rules
+from pianoplay.device import pick_device
 from pianoplay.errors import CheckpointError, MidiError
-from pianoplay.models.checkpoint import load_checkpoint, read_config, write_config
-from pianoplay.models.vae.latent import LatentAxes, fit_axes
-from pianoplay.models.vae.model import MusicVAE, VAEConfig
+from pianoplay.limits import DECODE_TEMPERATURE
+from pianoplay.models.checkpoint import load_checkpoint
+from pianoplay.models.latent.axes import LatentAxes, missing_axes
+from pianoplay.models.latent.paths import Encoded, slerp
+from pianoplay.models.music_vae import FAMILY
+from pianoplay.models.music_vae.evaluate import make_batch
+from pianoplay.models.music_vae.model import MusicVAE, VAEConfig
+from pianoplay.music.representation import Representation
+from pianoplay.music.roll import load_roll, roll_to_midi
 from pianoplay.music.vocab import ChordVocab
-
-LATENT_FILE = "latent.json"
-from pianoplay.limits import DECODE_TEMPERATURE  # noqa: E402  (decode()'s default)
-
-
-@dataclass
-class Encoded:
-    """A window of a piece and its posterior mean."""
-
-    z: np.ndarray  # (D,) posterior mean
-    roll: np.ndarray  # (T, 88) uint8, the window that was encoded (silence-padded if short)
-    start_bar: int  # first bar used (0-based)
-    n_bars: int  # bars inside the window
-    total_bars: int  # bars in the whole piece
-    transpose: int = 0  # semitones added to reach C; pass -transpose to roll_to_midi
-    tempo: float = 120.0
-
-
-def slerp(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
-    """Spherical interpolation of (D,) vectors; linear when they are (anti)parallel."""
-    na, nb = np.linalg.norm(a), np.linalg.norm(b)
-    cos = float(np.dot(a, b) / max(na * nb, 1e-12))
-    omega = np.arccos(np.clip(cos, -1.0, 1.0))
-    if omega < 1e-6 or abs(np.pi - omega) < 1e-6:
-        return (1 - t) * a + t * b
-    return (np.sin((1 - t) * omega) * a + np.sin(t * omega) * b) / np.sin(omega)
+from pianoplay.music.windows import extract_windows
 
 
 class TrainedVAE:
-    family = "vae"
-    kind = "chord-token"  # one z per 16 bars of eighth notes, frames as chord tokens
+    """A chord-token VAE checkpoint (one z per 16 bars of eighth notes, frames as chord
+    tokens), ready to sample, encode, decode and interpolate; it neither trains nor writes
+    (latent axes are fitted by :func:`pianoplay.models.music_vae.train.fit_latent_axes`)."""
+
+    family = FAMILY.name
     interpolation_modes = ("slerp",)  # interpolate's paths; the first is its default
 
     def __init__(self, model: MusicVAE, vocab: ChordVocab, config: dict, folder: Path,
                  axes: LatentAxes | None = None) -> None:
-        from pianoplay.music.representation import Representation
-
         self.model = model.eval()
         self.vocab = vocab
         self.config = config
         self.representation = Representation.from_dict(config.get("representation", {}))
         self.folder = Path(folder)
-        self._axes = axes
+        self.axes = axes
 
     @classmethod
     def from_checkpoint(
         cls, folder: str | Path, device: torch.device | str | None = None
     ) -> TrainedVAE:
         if device is None:
-            from pianoplay.device import pick_device
-
             device = pick_device(None)
         config, state, extras = load_checkpoint(folder, "cpu")
-        if config.get("family") != "vae":
-            raise CheckpointError(f"{folder} holds a {config.get('family')!r} model, not a VAE.")
+        if not FAMILY.matches(config):
+            raise CheckpointError(f"{folder} holds no {FAMILY.name} model.")
         if "vocab" not in extras:
             raise CheckpointError(f"{folder}: config.json names no vocab file.")
         vocab = ChordVocab.from_json(extras["vocab"])
@@ -89,9 +71,6 @@ class TrainedVAE:
             raise CheckpointError(f"{folder}: weights do not match config.json ({err}).") from None
         model.set_unk_prior(vocab.key_probs, vocab.log_unk_norm)
         if "decode_rules" in config:
-            from pianoplay.config_io import from_dict
-            from pianoplay.decoding.step import Rules
-
             model.rules = from_dict(Rules, config["decode_rules"], f"{folder}: decode_rules")
         axes = LatentAxes.from_json(extras["latent"]) if "latent" in extras else None
         return cls(model.to(device), vocab, config, Path(folder), axes)
@@ -119,6 +98,12 @@ class TrainedVAE:
         return self.model.cfg.max_steps
 
     # sampling and decoding ----------------------------------------------
+    def prior_z(self, n: int = 1, seed: int | None = None) -> np.ndarray:
+        """(n, D) z ~ N(0, I), drawn on the CPU (the same z on any device), as
+        :meth:`sample` draws them."""
+        gen = torch.Generator().manual_seed(seed) if seed is not None else None
+        return torch.randn(n, self.latent_dim, generator=gen).numpy()
+
     def sample(
         self,
         n: int = 1,
@@ -175,8 +160,6 @@ class TrainedVAE:
     # encoding -----------------------------------------------------------
     def encode_rolls(self, rolls: list[np.ndarray]) -> np.ndarray:
         """Posterior means of (T, 88) rolls, batched -> (N, D)."""
-        from pianoplay.models.vae.evaluate import make_batch
-
         out = []
         with torch.inference_mode():
             for k in range(0, len(rolls), 256):
@@ -199,8 +182,6 @@ class TrainedVAE:
             roll = (roll > 0).astype(np.uint8)
             bar_starts = list(range(0, len(roll), self.steps_per_bar))
         else:
-            from pianoplay.music.roll import load_roll
-
             rep = self.config.get("representation", {})
             loaded = load_roll(
                 source,
@@ -211,8 +192,6 @@ class TrainedVAE:
             transpose, tempo = loaded.transpose, loaded.tempo
         if not roll.any():
             raise MidiError("the piece has no notes to encode.")
-        from pianoplay.music.windows import extract_windows
-
         if len(roll) < W:
             start = int(bar_starts[bar]) if bar is not None and bar < len(bar_starts) else 0
             piece = roll[start:]
@@ -284,8 +263,6 @@ class TrainedVAE:
         decoding as :meth:`decode`). ``mode`` "slerp" is the only path of one code for the
         whole window."""
         if mode not in self.interpolation_modes:
-            from pianoplay.decoding.step import DecodingError
-
             raise DecodingError(
                 f"{self.config.get('name', 'this VAE')} has one code for the whole window, so "
                 f"its path is 'slerp' only; {mode!r} needs a VAE with a code per bar "
@@ -294,12 +271,11 @@ class TrainedVAE:
         return self.decode(self.interpolate_z(a, b, steps), temperature, seed, greedy=greedy)
 
     def latent_axes(self) -> LatentAxes:
-        if self._axes is None:
-            raise CheckpointError(
-                f"{self.folder} has no {LATENT_FILE}; retrain or run "
-                "TrainedVAE.build_latent_axes(train_rolls)."
+        if self.axes is None:
+            raise missing_axes(
+                self.folder, "retrain, or run pianoplay.models.music_vae.train.fit_latent_axes"
             )
-        return self._axes
+        return self.axes
 
     def apply(self, z, amounts: dict[str, float]) -> np.ndarray:
         """z (D,) or (N, D) plus sum of amount x vector over ``amounts``
@@ -310,32 +286,7 @@ class TrainedVAE:
             z = z + float(amount) * axes.vector(name)
         return z
 
-    def build_latent_axes(self, train_rolls: list[np.ndarray], save: bool = True) -> LatentAxes:
-        """Encode the full windows of ``train_rolls`` and fit :class:`LatentAxes`;
-        written to the checkpoint folder as ``latent.json``."""
-        from pianoplay.models.vae.evaluate import tile_windows
-
-        wins = [w for _, _, w in tile_windows(train_rolls, self.n_steps) if len(w) == self.n_steps]
-        mu = self.encode_rolls(wins)
-        self._axes = fit_axes(mu, wins)
-        if save:
-            import json
-
-            (self.folder / LATENT_FILE).write_text(json.dumps(self._axes.to_json()) + "\n")
-            config = read_config(self.folder)
-            config.setdefault("files", {})["latent"] = LATENT_FILE
-            config["latent_axes"] = {
-                "windows": len(wins),
-                "source": "train split, consecutive "
-                f"{self.n_steps}-frame windows from each piece's start",
-            }
-            write_config(self.folder, config)
-            self.config = config
-        return self._axes
-
     def to_midi(self, roll: np.ndarray, tempo: float = 120.0, program: int = 0, transpose: int = 0):
-        from pianoplay.music.roll import roll_to_midi
-
         return roll_to_midi(
             roll,
             steps_per_quarter=self.steps_per_quarter,

@@ -2,7 +2,7 @@
 benchmark results under ``bench/results/`` (reconstruction, music quality, sliders,
 interpolation) when they exist.
 
-    .venv/bin/python -m pianoplay.models.vae.segment_card checkpoints/vae-faithful [--notes F]
+    .venv/bin/python -m pianoplay.models.segment_vae.card checkpoints/vae-faithful [--notes F]
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ def _rows(name: str, path: Path, key: str = "model") -> list[dict]:
 
 
 def write_card(folder: Path, intro: str, notes: str = "") -> Path:
-    from pianoplay.models.vae.segment_model import SegmentVAEConfig
+    from pianoplay.models.segment_vae.model import SegmentVAEConfig
 
     config = json.loads((folder / "config.json").read_text())
     name, tc = config["name"], config["training"]

@@ -36,6 +36,8 @@ import torch.nn.functional as F
 from pianoplay.config_io import check_names, from_dict, to_dict
 
 OFF, ONSET, HOLD = 0, 1, 2
+REFINE_LR = 0.1  # Adam step on z when an encoding is refined
+REFINE_CHECK = 5  # refinement checks every this many steps which segments are exact
 
 
 @dataclass
@@ -239,6 +241,43 @@ class SegmentVAE(nn.Module):
         prior = self.prior.nll(mu.detach().view(B, S, -1), mask)
         return {"nll": nll, "kl": kl, "prior_nll": prior, "mu": mu.view(B, S, -1),
                 "logits": logits}
+
+    def refine(self, z: torch.Tensor, states: torch.Tensor, steps: int, weight: float,
+               lr: float = REFINE_LR) -> torch.Tensor:
+        """Up to ``steps`` Adam steps on z (N, D) minimising the decoder's NLL of ``states``
+        (N, L, K) plus ``weight`` (the trained ``beta_max``) x the prior's 0.5 |z|^2 (the
+        training objective for z alone); the weights are not touched. A segment whose most
+        likely states already equal its own stops moving (checked every ``REFINE_CHECK``
+        steps), and the loop ends when all have, so easy files take a few steps and dense
+        ones the budget."""
+        out = z.detach().clone()
+        active = torch.arange(len(z), device=z.device)  # segments still moving
+        za = out.clone().requires_grad_(True)
+        opt = torch.optim.Adam([za], lr=lr)
+        with torch.enable_grad():
+            for step in range(steps):
+                target = states[active]
+                logits = self.decoder(za, target)  # (n, L, K, 3)
+                if step % REFINE_CHECK == 0:
+                    exact = (logits.argmax(-1) == target).flatten(1).all(1)  # (n,)
+                    if exact.any():  # exact segments keep their z and leave the batch
+                        out[active[exact]] = za.detach()[exact]
+                        keep = ~exact
+                        if not keep.any():
+                            return out
+                        moments = opt.state[za]
+                        za = za.detach()[keep].clone().requires_grad_(True)
+                        opt = torch.optim.Adam([za], lr=lr)
+                        opt.state[za] = {k: (v[keep] if v.dim() else v) for k, v in moments.items()}
+                        active = active[keep]
+                        continue  # the next step's forward pass is on the smaller batch
+                loss = F.cross_entropy(logits.reshape(-1, 3).float(), target.reshape(-1),
+                                       reduction="sum")
+                loss = loss + weight * 0.5 * za.pow(2).sum()
+                (za.grad,) = torch.autograd.grad(loss, za)
+                opt.step()
+        out[active] = za.detach()
+        return out
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, temperature: float = 0.0,

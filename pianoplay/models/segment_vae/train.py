@@ -22,9 +22,18 @@ from pathlib import Path
 
 import numpy as np
 
-from pianoplay.config_io import from_dict, to_dict
+from pianoplay import paths
+from pianoplay.config_io import ConfigError, from_dict, to_dict
+from pianoplay.data.midi_sets import load_midi_split
+from pianoplay.models.checkpoint import read_config, save_checkpoint
+from pianoplay.models.latent.axes import fit_axes, save_axes
+from pianoplay.models.segment_vae.states import window_states
 from pianoplay.music.representation import SIXTEENTHS
+from pianoplay.training.options import read_json_arg
 from pianoplay.training.task import EpochTask
+
+# torch and the model are imported inside the functions that train: `pianoplay train` imports
+# every family's trainer to register its flags, and `pianoplay --help` should not pay for torch.
 
 CRITERION = "nll + beta_max * kl"  # how the best checkpoint is chosen (validation)
 
@@ -61,29 +70,11 @@ class SegmentTrainConfig:
 
 
 def data_folder(name: str) -> Path:
-    from pianoplay import paths
-
     return paths.data_dir() / name
 
 
 def load_set(name: str, split: str) -> list:
-    from pianoplay.data.midi_sets import load_midi_split
-
     return load_midi_split(data_folder(name), split, SIXTEENTHS.load_args())
-
-
-def window_states(roll: np.ndarray, start: int, n_frames: int, shift: int = 0) -> np.ndarray:
-    """(n_frames, 88) int64 key states of ``roll[start:start + n_frames]`` ((T, 88, 2)),
-    padded with silence, transposed by ``shift`` semitones (dropping keys pushed off the
-    piano)."""
-    from pianoplay.music.roll import shift_keys
-
-    window = roll[start:start + n_frames]
-    frames, onsets = window[..., 0] > 0, window[..., 1] > 0
-    states = shift_keys(np.where(onsets, 1, np.where(frames, 2, 0)).astype(np.int64), shift)
-    out = np.zeros((n_frames, 88), np.int64)
-    out[: len(states)] = states
-    return out
 
 
 def draw_windows(sets, weights, tc: SegmentTrainConfig, L: int, rng: np.random.Generator):
@@ -125,7 +116,7 @@ def validate(model, windows, device) -> dict:
     accuracy on the valid segments of fixed windows."""
     import torch
 
-    from pianoplay.models.vae.segment_model import ONSET
+    from pianoplay.models.segment_vae.model import ONSET
 
     states, mask = (torch.as_tensor(x, device=device) for x in windows)
     model.eval()
@@ -159,7 +150,7 @@ def train(
 ) -> dict:
     import torch
 
-    from pianoplay.models.vae.segment_model import SegmentVAE, SegmentVAEConfig
+    from pianoplay.models.segment_vae.model import SegmentVAE, SegmentVAEConfig
     from pianoplay.training.distributed import Distributed
     from pianoplay.training.loop import LoopConfig, Resumable, fit
     from pianoplay.training.runtime import Clock, seed_all, setup_torch
@@ -286,7 +277,6 @@ class SegmentTask(EpochTask):
     def save_best(self, st, record):
         import torch
 
-        from pianoplay.models.checkpoint import save_checkpoint
 
         st["best_step"] = st["step"]
         config = {
@@ -335,7 +325,7 @@ def finish(
 ) -> dict:
     """Reload the best weights and fit the latent axes (principal directions, attribute
     vectors) on segments of the training pieces, ``max_segments`` per data set."""
-    from pianoplay.models.vae.segment_trained import TrainedSegmentVAE
+    from pianoplay.models.segment_vae.trained import TrainedSegmentVAE
 
     trained = TrainedSegmentVAE.from_checkpoint(out, device)
     rng = np.random.default_rng(tc.seed)
@@ -350,10 +340,28 @@ def finish(
         segs = [x for x in segs if x.any()]
         pick = rng.permutation(len(segs))[:max_segments]
         rolls.extend(segs[i] for i in sorted(pick))
-    trained.build_latent_axes(rolls)
+    fit_latent_axes(trained, rolls)
     if not quiet:
         print(f"latent axes fitted on {len(rolls)} training segments", flush=True)
-    return trained.config
+    return read_config(out)
+
+
+def fit_latent_axes(trained, rolls: list[np.ndarray], save: bool = True):
+    """Fit :class:`~pianoplay.models.latent.axes.LatentAxes` on the segments of ``rolls``
+    (T, 88, 2) with a loaded ``TrainedSegmentVAE`` and, with ``save``, write them beside its
+    checkpoint; the wrapper then uses them."""
+    from pianoplay.models.latent.walk import WALK, WALK_ATTRIBUTES  # deferred: imports torch
+
+    L = trained.segment_steps
+    segs = [r[k : k + L] for r in rolls for k in range(0, len(r) - L + 1, L)]
+    segs = [s for s in segs if s.any()]
+    axes = fit_axes(np.concatenate(trained.encode_rolls(segs)), segs)
+    if trained.model.cfg.decoder in ("mlp", "lstm-parallel"):  # logits from z alone
+        axes.attribute_walk = {name: dict(WALK) for name in WALK_ATTRIBUTES}
+    if save:
+        source = f"train split, consecutive {L}-frame segments"
+        save_axes(trained.folder, axes, {"segments": len(segs), "source": source})
+    return axes
 
 
 def add_train_parser(families) -> None:
@@ -391,9 +399,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from pianoplay.config_io import ConfigError
     from pianoplay.device import pick_device
-    from pianoplay.training.options import read_json_arg
 
     raw = read_json_arg(args.config)
     unknown = sorted(set(raw) - {"model", "train"})

@@ -13,80 +13,40 @@ is deterministic (each key's most likely state) unless a temperature is given.
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from pianoplay.decoding.step import DecodingError
+from pianoplay.device import pick_device
 from pianoplay.errors import CheckpointError, MidiError
-from pianoplay.models.checkpoint import load_checkpoint, read_config, write_config
-from pianoplay.models.vae.latent import (
-    ATTRIBUTE_HOLD,
-    LatentAxes,
-    attributes,
-    fit_axes,
-    soft_attributes,
-)
-from pianoplay.models.vae.segment_model import (
+from pianoplay.models.checkpoint import load_checkpoint
+from pianoplay.models.latent.axes import LatentAxes, attributes, missing_axes
+from pianoplay.models.latent.paths import Encoded, bar_cuts, slerp_rows
+from pianoplay.models.latent.walk import walk_attribute
+from pianoplay.models.segment_vae import FAMILY
+from pianoplay.models.segment_vae.model import (
     SegmentVAE,
     SegmentVAEConfig,
     start_notes,
     states_to_roll,
 )
+from pianoplay.models.segment_vae.states import window_states
 from pianoplay.music.representation import Representation
+from pianoplay.music.roll import LoadedRoll
+from pianoplay.music.windows import count_notes
 
-LATENT_FILE = "latent.json"
-REFINE_LR = 0.1  # Adam step on z when an encoding is refined
-REFINE_CHECK = 5  # refinement checks every this many steps which segments are exact
 WINDOW_BARS = 16
 INTERPOLATION_MODES = ("bars", "slerp")  # interpolate's modes; the first is its default
-# The sliders that walk the decoder's steepest path (a decoder of z alone), this far in latent
-# units per unit of amount, this much at a time (chosen on Nottingham's validation split).
-# Density and register keep MusicVAE's vectors: those move their attribute monotonically
-# and further; the vectors of polyphony and rhythm turn back (docs/cards/vae-faithful-notes.md).
-WALK = {"unit": 3.0, "substep": 1.0}
-WALK_ATTRIBUTES = ("polyphony", "rhythmic_activity")
-
-
-@dataclass
-class Encoded:
-    """A window of a piece and its posterior means."""
-
-    z: np.ndarray  # (S, D), one row per segment
-    roll: np.ndarray  # (W, 88, 2) uint8, the window that was encoded (silence-padded if short)
-    start_bar: int  # first bar used (0-based)
-    n_bars: int  # bars inside the window
-    total_bars: int  # bars in the whole piece
-    transpose: int = 0  # semitones added to reach C; to_midi(source=...) undoes it
-    tempo: float = 120.0
-    time_signature: tuple[int, int] = (4, 4)
-    key: object = None  # pianoplay.music.keys.Key of the file as given
-
-
-def slerp_rows(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
-    """Row-wise spherical interpolation of (S, D) arrays."""
-    from pianoplay.models.vae.trained import slerp
-
-    return np.stack([slerp(x, y, t) for x, y in zip(a, b)])
-
-
-def bar_cuts(segments: int, steps: int) -> np.ndarray:
-    """(steps,) int: how many of A's ``segments`` open each step of a ``"bars"`` path; all
-    at step 1, none at the last, falling evenly between. An interior step keeps at least
-    one of A's segments and takes at least one of B's position (when A has two or more)."""
-    cuts = np.rint((1.0 - np.linspace(0.0, 1.0, steps)) * segments).astype(int)
-    if segments >= 2:
-        cuts[1:-1] = np.clip(cuts[1:-1], 1, segments - 1)
-    return cuts
 
 
 class TrainedSegmentVAE:
-    family = "vae"
-    kind = "segment"
+    """A segment-VAE checkpoint, ready to encode, decode, sample, interpolate and move codes
+    along its latent axes (it neither trains nor writes; see :mod:`.train`)."""
+
+    family = FAMILY.name
     interpolation_modes = INTERPOLATION_MODES
 
     def __init__(self, model: SegmentVAE, config: dict, folder: Path,
@@ -95,13 +55,12 @@ class TrainedSegmentVAE:
         self.config = config
         self.folder = Path(folder)
         self.representation = Representation.from_dict(config["representation"])
-        self._axes = axes
+        self.axes = axes
 
     @classmethod
     def from_checkpoint(cls, folder: str | Path, device: torch.device | str | None = None
                         ) -> TrainedSegmentVAE:
         if device is None:
-            from pianoplay.device import pick_device
             device = pick_device(None)
         config, state, extras = load_checkpoint(folder, "cpu")
         model = SegmentVAE(SegmentVAEConfig.from_dict(config["model"], f"{folder}/config.json"))
@@ -190,8 +149,6 @@ class TrainedSegmentVAE:
         ``encode_refine_steps``, 0 = the posterior mean alone) of gradient descent on z
         towards the decoder's likelihood of the segment (semi-amortised inference: the
         encoder's guess is closed on by the decoder itself; see :meth:`refine`)."""
-        from pianoplay.models.vae.segment_train import window_states
-
         L = self.segment_steps
         segs, counts = [], []
         for roll in rolls:
@@ -215,42 +172,11 @@ class TrainedSegmentVAE:
     def refine_steps(self) -> int:
         return int(self.config.get("encode_refine_steps", 0))
 
-    def refine(self, z: torch.Tensor, states: torch.Tensor, steps: int,
-               lr: float = REFINE_LR) -> torch.Tensor:
-        """Up to ``steps`` Adam steps on z (N, D) minimising the decoder's NLL of ``states``
-        (N, L, K) plus ``beta_max`` x the prior's 0.5 |z|^2 (the training objective for z
-        alone); the weights are not touched. A segment whose most likely states already
-        equal its own stops moving (checked every ``REFINE_CHECK`` steps), and the loop ends
-        when all have, so easy files take a few steps and dense ones the budget."""
+    def refine(self, z: torch.Tensor, states: torch.Tensor, steps: int) -> torch.Tensor:
+        """:meth:`SegmentVAE.refine` of z (N, D) towards ``states`` (N, L, K), weighing the
+        prior as this checkpoint was trained (``beta_max``)."""
         weight = float(self.config.get("training", {}).get("config", {}).get("beta_max", 0.01))
-        out = z.detach().clone()
-        active = torch.arange(len(z), device=z.device)  # segments still moving
-        za = out.clone().requires_grad_(True)
-        opt = torch.optim.Adam([za], lr=lr)
-        with torch.enable_grad():
-            for step in range(steps):
-                target = states[active]
-                logits = self.model.decoder(za, target)  # (n, L, K, 3)
-                if step % REFINE_CHECK == 0:
-                    exact = (logits.argmax(-1) == target).flatten(1).all(1)  # (n,)
-                    if exact.any():  # exact segments keep their z and leave the batch
-                        out[active[exact]] = za.detach()[exact]
-                        keep = ~exact
-                        if not keep.any():
-                            return out
-                        moments = opt.state[za]
-                        za = za.detach()[keep].clone().requires_grad_(True)
-                        opt = torch.optim.Adam([za], lr=lr)
-                        opt.state[za] = {k: (v[keep] if v.dim() else v) for k, v in moments.items()}
-                        active = active[keep]
-                        continue  # the next step's forward pass is on the smaller batch
-                loss = F.cross_entropy(logits.reshape(-1, 3).float(), target.reshape(-1),
-                                       reduction="sum")
-                loss = loss + weight * 0.5 * za.pow(2).sum()
-                (za.grad,) = torch.autograd.grad(loss, za)
-                opt.step()
-        out[active] = za.detach()
-        return out
+        return self.model.refine(z, states, steps, weight)
 
     def load(self, source):
         """A MIDI path or bytes as a ``LoadedRoll`` on this model's grid (key moved to C)."""
@@ -262,9 +188,6 @@ class TrainedSegmentVAE:
         a (T, 88, 2) roll). With ``bar`` the window starts there; otherwise at the bar line
         whose window holds the most notes (the first of equals). Short pieces are padded.
         ``latent=False`` leaves ``z`` None (:meth:`encode_many` encodes windows together)."""
-        from pianoplay.music.roll import LoadedRoll
-        from pianoplay.music.windows import count_notes
-
         if isinstance(source, np.ndarray):
             roll = np.asarray(source)
             if roll.ndim != 3 or roll.shape[1:] != (88, 2):
@@ -363,8 +286,6 @@ class TrainedSegmentVAE:
         if steps < 2:
             raise ValueError(f"steps must be at least 2 (the two endpoints), got {steps}")
         if mode not in INTERPOLATION_MODES:
-            from pianoplay.decoding.step import DecodingError  # a ValueError too
-
             raise DecodingError(
                 f"mode must be one of {', '.join(INTERPOLATION_MODES)}, not {mode!r}"
             )
@@ -401,12 +322,11 @@ class TrainedSegmentVAE:
         return rolls
 
     def latent_axes(self) -> LatentAxes:
-        if self._axes is None:
-            raise CheckpointError(
-                f"{self.folder} has no {LATENT_FILE}; run "
-                "`pianoplay train vae-segment --out FOLDER --finish-only`."
+        if self.axes is None:
+            raise missing_axes(
+                self.folder, "run `pianoplay train vae-segment --out FOLDER --finish-only`"
             )
-        return self._axes
+        return self.axes
 
     def apply(self, z, amounts: dict[str, float]) -> np.ndarray:
         """z (S, D) moved by each slider of ``amounts`` in turn: an attribute listed in the
@@ -422,48 +342,12 @@ class TrainedSegmentVAE:
         return z
 
     def walk_attribute(self, z: np.ndarray, name: str, amount: float) -> np.ndarray:
-        """z (S, D) after an attribute slider at ``amount``: each segment's z walks
-        ``|amount| * unit`` (``LatentAxes.attribute_walk[name]``) along the decoder's steepest path
-        of the attribute (the gradient of :func:`soft_attributes` of its decoded segment,
-        with the gradients of the attributes in ``ATTRIBUTE_HOLD`` projected out), up for a
-        positive amount, ``substep`` at a time. A segment stops before the first step that
-        moves its attribute the wrong way, expected or decoded (most likely states), so a
-        larger amount walks further on the same path and the decoded attribute of each
-        segment never turns back. A straight vector fitted on the whole training set does
-        not suit every segment: down the rhythm vector few segments thin out and many
-        flicker into new onsets (docs/cards/vae-faithful-notes.md)."""
-        if not amount:
-            return np.array(z, dtype=np.float64)
+        """z (S, D) after attribute slider ``name`` at ``amount``: each segment walks the
+        decoder's steepest path of the attribute (:func:`~pianoplay.models.latent.walk.
+        walk_attribute`, with this checkpoint's ``attribute_walk`` settings)."""
         walk = self.latent_axes().attribute_walk[name]
-        sign, left = (1.0 if amount > 0 else -1.0), abs(amount) * walk["unit"]
-        x = torch.as_tensor(z, dtype=torch.float32, device=self.device).clone()  # (S, D)
-        moving = torch.ones(len(x), dtype=torch.bool, device=x.device)
-        before = None  # x, expected and decoded attribute before the last step
-        with torch.enable_grad():
-            while True:
-                xg = x.detach().clone().requires_grad_(True)
-                logits = self.model.decoder(xg).float()  # (S, L, K, 3)
-                soft = soft_attributes(logits.softmax(-1))
-                value = torch.stack([soft[name].detach(), self._decoded(logits, name)])  # (2, S)
-                if before is not None:  # undo the last step where it went the wrong way
-                    back = moving & (sign * (value - before[1]) < 0).any(0)
-                    x[back], value[:, back] = before[0][back], before[1][:, back]
-                    moving &= ~back
-                step = min(walk["substep"], left)
-                if step <= 1e-9 or not moving.any():
-                    return x.cpu().numpy().astype(np.float64)
-                grad = torch.autograd.grad(soft[name].sum(), xg, retain_graph=True)[0]
-                basis = []  # per segment, orthonormal: the held attributes' gradients
-                for held in ATTRIBUTE_HOLD[name]:
-                    h = torch.autograd.grad(soft[held].sum(), xg, retain_graph=True)[0]
-                    for b in basis:
-                        h = h - (h * b).sum(-1, keepdim=True) * b
-                    basis.append(F.normalize(h, dim=-1))
-                for b in basis:
-                    grad = grad - (grad * b).sum(-1, keepdim=True) * b
-                before = (x.clone(), value)
-                x = x + (sign * step) * F.normalize(grad, dim=-1) * moving[:, None]
-                left -= step
+        return walk_attribute(self.model.decoder, self._decoded, z, walk, name, amount,
+                              self.device)
 
     @staticmethod
     def _decoded(logits: torch.Tensor, name: str) -> torch.Tensor:
@@ -471,27 +355,6 @@ class TrainedSegmentVAE:
         :meth:`decode` does (most likely states); a silent segment's pitch is NaN."""
         rolls = states_to_roll(start_notes(logits.detach().argmax(-1))).cpu().numpy()
         return torch.tensor([attributes(r)[name] for r in rolls], device=logits.device)
-
-    def build_latent_axes(self, rolls: list[np.ndarray], save: bool = True) -> LatentAxes:
-        """Fit :class:`LatentAxes` on the segments of ``rolls`` (T, 88, 2) and store them."""
-        L = self.segment_steps
-        segs = [r[k : k + L] for r in rolls for k in range(0, len(r) - L + 1, L)]
-        segs = [s for s in segs if s.any()]
-        mu = np.concatenate(self.encode_rolls(segs))
-        self._axes = fit_axes(mu, segs)
-        if self.model.cfg.decoder in ("mlp", "lstm-parallel"):  # logits from z alone
-            self._axes.attribute_walk = {name: dict(WALK) for name in WALK_ATTRIBUTES}
-        if save:
-            (self.folder / LATENT_FILE).write_text(json.dumps(self._axes.to_json()) + "\n")
-            config = read_config(self.folder)
-            config.setdefault("files", {})["latent"] = LATENT_FILE
-            config["latent_axes"] = {
-                "segments": len(segs),
-                "source": f"train split, consecutive {L}-frame segments",
-            }
-            write_config(self.folder, config)
-            self.config = config
-        return self._axes
 
     def to_midi(
         self,
