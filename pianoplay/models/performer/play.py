@@ -1,0 +1,160 @@
+"""Play a score: a trained performer sets every note's velocity and writes the sustain pedal.
+
+    from pianoplay.models.performer import load_performer, perform
+    perform(pm, load_performer())        # pm (PrettyMIDI) now has velocities and CC64
+
+The pedal is written as CC64 on every pitched instrument's channel: a run of down steps is
+pressed a 32nd after its first step's onset and lifted at the end of its last step; a change
+inside a run lifts the pedal at the new step's onset and presses it again a 32nd later
+(legato pedalling). Every press has its release, and no event falls after the last note ends.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from pianoplay.errors import CheckpointError
+from pianoplay.models.checkpoint import load_checkpoint
+from pianoplay.models.performer.calibrate import raw_outputs, spread_velocities
+from pianoplay.models.performer.evaluate import decode_pedal
+from pianoplay.models.performer.features import (
+    SPQ,
+    note_features,
+    piano_notes,
+    quarters_to_seconds,
+    read_score,
+    step_features,
+)
+from pianoplay.models.performer.model import Performer, PerformerConfig
+from pianoplay.paths import CHECKPOINTS_DIR
+
+DEFAULT = "performer-classical"
+PEDAL = 64
+PRESS_DELAY = 0.5  # steps after the onset at which the pedal goes (back) down
+
+
+class TrainedPerformer:
+    """A performer checkpoint on the CPU, in eval mode."""
+
+    family = "performer"
+
+    def __init__(self, config: dict[str, Any], model: Performer):
+        self.config = config
+        self.cfg = model.cfg
+        self.model = model.eval()
+
+    @classmethod
+    def from_checkpoint(cls, folder: str | Path, device="cpu") -> TrainedPerformer:
+        config, state, _ = load_checkpoint(folder, "cpu")
+        if config.get("family") != "performer":
+            raise CheckpointError(f"{folder} is a {config.get('family')!r} checkpoint, not a "
+                                  f"performer.")
+        model = Performer(PerformerConfig.from_dict(config["model"]))
+        model.load_state_dict(state)
+        return cls(config, model)
+
+    def predict(self, score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(velocities (N,) ints 1..127, down (S,), press (S,)) for a ``ScoreNotes``."""
+        with torch.inference_mode():
+            v, p_down, p_press = raw_outputs(self.model, note_features(score),
+                                             step_features(score))
+        down, press = decode_pedal(p_down, p_press, self.cfg.down_threshold,
+                                   self.cfg.press_threshold)
+        return spread_velocities(v, self.cfg.spread).astype(np.int64), down, press
+
+
+_LOADED: dict[Path, TrainedPerformer] = {}
+_LOCK = threading.Lock()
+
+
+def load_performer(name_or_path: str | Path = DEFAULT) -> TrainedPerformer:
+    """A performer checkpoint by name (under ``checkpoints/``) or folder, loaded once."""
+    folder = Path(name_or_path)
+    if not folder.is_dir():
+        folder = CHECKPOINTS_DIR / str(name_or_path)
+    if not (folder / "config.json").is_file():
+        raise CheckpointError(f"no performer checkpoint {str(name_or_path)!r} (looked in "
+                              f"{folder}); render flat or install it.")
+    folder = folder.resolve()
+    with _LOCK:
+        if folder not in _LOADED:
+            _LOADED[folder] = TrainedPerformer.from_checkpoint(folder)
+        return _LOADED[folder]
+
+
+def has_expression(pm) -> tuple[bool, bool]:
+    """(own velocities, own pedal): more than one velocity; any CC64 event."""
+    vels = {n.velocity for _, n in piano_notes(pm)}
+    pedal = any(c.number == PEDAL for i in pm.instruments for c in i.control_changes)
+    return len(vels) > 1, pedal
+
+
+def perform(pm, performer: TrainedPerformer | None = None, keep_own: bool = False):
+    """Set the velocities and the sustain pedal of ``pm`` (a ``PrettyMIDI``, changed in
+    place and returned). With ``keep_own`` a file that already has velocities (more than
+    one) or pedal keeps them and gets only what it lacks."""
+    performer = performer or load_performer()
+    own_vel, own_pedal = has_expression(pm) if keep_own else (False, False)
+    if own_vel and own_pedal:
+        return pm
+    flat = piano_notes(pm)
+    if not flat:
+        return pm
+    score = read_score(pm)
+    vel, down, press = performer.predict(score)
+    if not own_vel:
+        for i, v in zip(score.order, vel):
+            flat[i][1].velocity = int(v)
+    if not own_pedal:
+        end = max(n.end for _, n in flat)
+        write_pedal(pm, down, press, end)
+    return pm
+
+
+def pedal_events(pm, down: np.ndarray, press: np.ndarray, end: float) -> list[tuple[float, int]]:
+    """(time s, value) CC64 events of a decoded pedal, ordered, every down with its up,
+    none after ``end`` (seconds)."""
+    events: list[tuple[float, int]] = []
+    n = len(down)
+    starts = np.flatnonzero(down & press)
+    if len(starts) == 0:
+        return events
+    run_end = np.flatnonzero(down & ~np.r_[down[1:], False]) + 1  # step after each run
+    marks = sorted([(int(s), 1) for s in starts] + [(int(e), 0) for e in run_end])
+    q_down = []  # (press step, lift step) in steps
+    open_at = None
+    for step, kind in marks:
+        if kind == 1:
+            if open_at is not None:
+                q_down.append((open_at, step))  # a change: lift at this onset
+            open_at = step + PRESS_DELAY
+        elif open_at is not None:
+            q_down.append((open_at, step))
+            open_at = None
+    if open_at is not None:
+        q_down.append((open_at, n))
+    q = np.array(q_down, dtype=np.float64) / SPQ
+    secs = quarters_to_seconds(pm, q.ravel()).reshape(-1, 2)
+    for on, off in secs:
+        off = min(off, end)
+        if off - on > 0.02:
+            events += [(float(on), 127), (float(off), 0)]
+    return events
+
+
+def write_pedal(pm, down: np.ndarray, press: np.ndarray, end: float) -> None:
+    """Replace the CC64 events of every pitched instrument with the decoded pedal."""
+    import pretty_midi
+
+    events = pedal_events(pm, down, press, end)
+    for inst in pm.instruments:
+        if inst.is_drum:
+            continue
+        inst.control_changes = [c for c in inst.control_changes if c.number != PEDAL]
+        inst.control_changes += [pretty_midi.ControlChange(PEDAL, v, t) for t, v in events]
+        inst.control_changes.sort(key=lambda c: c.time)

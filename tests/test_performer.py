@@ -1,0 +1,154 @@
+"""The performer: a tiny one trains and plays; the shipped one plays generated rolls; the pedal
+it writes is well formed; the bench's measures count what they say."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pretty_midi
+import pytest
+
+from pianoplay.config_io import ConfigError
+from pianoplay.models.performer.data import split_files
+from pianoplay.models.performer.evaluate import change_counts, decode_pedal, harmony_counts
+from pianoplay.models.performer.model import PerformerConfig
+from pianoplay.models.performer.play import has_expression, load_performer, perform
+from pianoplay.music.roll import load_roll, roll_to_midi
+
+TINY = {"model": {"hidden": 8, "blocks": 2}, "iters": 2, "max_epochs": 1, "limit": 2,
+        "batch": 2, "crop": 64}
+
+
+def check_pedal(pm: pretty_midi.PrettyMIDI) -> int:
+    """Every instrument's CC64 alternates down, up, ..., ends up, inside the piece; returns
+    the number of presses."""
+    end = max(n.end for i in pm.instruments for n in i.notes)
+    presses = None
+    for inst in pm.instruments:
+        cc = [c for c in inst.control_changes if c.number == 64]
+        values = [c.value >= 64 for c in cc]
+        assert values == [True, False] * (len(cc) // 2), "pedal downs and ups do not alternate"
+        times = [c.time for c in cc]
+        assert times == sorted(times)
+        assert all(0 <= t <= end + 1e-9 for t in times), "pedal event outside the piece"
+        assert presses in (None, len(cc) // 2), "instruments got different pedals"
+        presses = len(cc) // 2
+    return presses or 0
+
+
+def check_velocities(pm: pretty_midi.PrettyMIDI) -> set[int]:
+    vels = {n.velocity for i in pm.instruments for n in i.notes}
+    assert all(1 <= v <= 127 for v in vels)
+    return vels
+
+
+def sixteen_bars(path, steps_per_quarter: int = 4) -> pretty_midi.PrettyMIDI:
+    """The first 16 bars of 4/4 of a file as a model writes a roll: one velocity, no pedal."""
+    loaded = load_roll(str(path), steps_per_quarter=steps_per_quarter, normalize_key=False)
+    return roll_to_midi(loaded.roll[: 16 * 4 * steps_per_quarter],
+                        steps_per_quarter=steps_per_quarter)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from pianoplay.models.performer.train import PerformerTrainConfig, train
+
+    out = tmp_path_factory.mktemp("performer") / "tiny"
+    config = train(PerformerTrainConfig.from_dict(TINY), out)
+    return out, config
+
+
+def test_tiny_performer_trains_and_performs(tiny):
+    out, config = tiny
+    assert config["family"] == "performer"
+    assert (out / "model.safetensors").is_file() and json.loads((out / "config.json").read_text())
+    cfg = PerformerConfig.from_dict(config["model"])
+    assert cfg.spread >= 1.0 and 0 < cfg.down_threshold < 1 and 0 < cfg.press_threshold < 1
+    performer = load_performer(out)
+    pm = sixteen_bars(split_files("test")[0])
+    assert len(check_velocities(pm)) == 1
+    n_notes = sum(len(i.notes) for i in pm.instruments)
+    perform(pm, performer)
+    check_velocities(pm)
+    check_pedal(pm)
+    assert sum(len(i.notes) for i in pm.instruments) == n_notes
+
+
+def test_training_resumes_where_it_stopped(tmp_path):
+    from pianoplay.models.performer.train import PerformerTrainConfig, train
+
+    cfg = PerformerTrainConfig.from_dict({**TINY, "max_epochs": 1})
+    train(cfg, tmp_path / "p")
+    again = train(PerformerTrainConfig.from_dict({**TINY, "max_epochs": 2}), tmp_path / "p",
+                  resume=True)
+    assert again["training"]["epochs"] == 2
+    history = json.loads((tmp_path / "p" / "history.json").read_text())
+    assert [h["epoch"] for h in history] == [1, 2]
+
+
+def test_shipped_performer_plays_a_generated_roll():
+    """A Nottingham-style roll (eighth notes, melody over held chords) gets dynamics and
+    pedal from the classical performer; so does a multi-instrument file."""
+    performer = load_performer()
+    from pianoplay.paths import data_dir
+
+    tune = sorted((data_dir() / "nottingham" / "test").glob("*.mid"))[0]
+    pm = sixteen_bars(tune, steps_per_quarter=2)
+    perform(pm, performer)
+    assert len(check_velocities(pm)) > 1
+    assert check_pedal(pm) > 0
+    real = pretty_midi.PrettyMIDI(str(split_files("test")[0]))  # two hands, own expression
+    for inst in real.instruments:
+        inst.control_changes = []
+        for n in inst.notes:
+            n.velocity = 64
+    perform(real, performer)
+    assert len(check_velocities(real)) > 1
+    assert check_pedal(real) > 0
+
+
+def test_keep_own_keeps_a_files_expression():
+    performer = load_performer()
+    pm = pretty_midi.PrettyMIDI(str(split_files("test")[1]))
+    before = [(n.velocity, n.start) for i in pm.instruments for n in i.notes]
+    pedal = [(c.time, c.value) for i in pm.instruments for c in i.control_changes]
+    assert has_expression(pm) == (True, True)
+    perform(pm, performer, keep_own=True)
+    assert [(n.velocity, n.start) for i in pm.instruments for n in i.notes] == before
+    assert [(c.time, c.value) for i in pm.instruments for c in i.control_changes] == pedal
+    flat = sixteen_bars(split_files("test")[1])
+    perform(flat, performer, keep_own=True)  # one velocity, no pedal: performed
+    assert len(check_velocities(flat)) > 1 and check_pedal(flat) > 0
+
+
+def test_empty_and_one_note_pieces():
+    performer = load_performer()
+    empty = pretty_midi.PrettyMIDI()
+    assert perform(empty, performer) is empty
+    pm = roll_to_midi(np.pad(np.ones((3, 1), np.uint8), ((0, 0), (39, 48))))
+    perform(pm, performer)
+    check_velocities(pm)
+    check_pedal(pm)
+
+
+def test_config_refuses_unknown_keys_and_archs():
+    with pytest.raises(ConfigError, match="hiden"):
+        PerformerConfig.from_dict({"hiden": 3})
+    with pytest.raises(ConfigError, match="arch"):
+        PerformerConfig.from_dict({"arch": "transformer"})
+    from pianoplay.models.performer.train import PerformerTrainConfig
+
+    with pytest.raises(ConfigError, match="epochz"):
+        PerformerTrainConfig.from_dict({"epochz": 3})
+
+
+def test_pedal_measures():
+    down, press = decode_pedal(np.array([0.1, 0.9, 0.9, 0.9, 0.2, 0.9]),
+                               np.array([0.0, 0.0, 0.1, 0.8, 0.0, 0.0]))
+    assert down.tolist() == [False, True, True, True, False, True]
+    assert press.tolist() == [False, True, False, True, False, True]  # run starts and a change
+    assert change_counts(press, np.array([0, 0, 1, 0, 0, 0], bool)) == (1, 3, 1)
+    harmony = np.array([0, 0, 0, 1, 0, 0], bool)
+    assert harmony_counts(down, press, harmony) == (1, 1)
+    assert harmony_counts(down, np.zeros(6, bool), harmony) == (0, 1)
