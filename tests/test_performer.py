@@ -152,3 +152,28 @@ def test_pedal_measures():
     harmony = np.array([0, 0, 0, 1, 0, 0], bool)
     assert harmony_counts(down, press, harmony) == (1, 1)
     assert harmony_counts(down, np.zeros(6, bool), harmony) == (0, 1)
+
+
+def test_keep_from_gives_the_users_notes_their_expression():
+    """A continuation of a user's primer: the primer's notes keep the user's velocities and
+    pedal; what the model added is performed; the pedal stays well formed."""
+    from pianoplay.models.performer.play import keep_from
+
+    performer = load_performer()
+    source = pretty_midi.PrettyMIDI(str(split_files("test")[1]))
+    primer_q = 16.0  # the first 4 bars of 4/4
+    out = sixteen_bars(split_files("test")[1])  # the same notes, flat, at another tempo
+    perform(out, performer)
+    matched = keep_from(out, source, primer_q)
+    assert matched > 10
+    check_velocities(out)
+    check_pedal(out)
+    from pianoplay.models.performer.features import seconds_to_quarters
+
+    own = {(n.pitch, round(float(seconds_to_quarters(source, np.array([n.start]))[0]) * 4)):
+           n.velocity for i in source.instruments for n in i.notes}
+    early = [n for n in out.instruments[0].notes
+             if float(seconds_to_quarters(out, np.array([n.start]))[0]) < primer_q]
+    kept = sum(own.get((n.pitch, round(float(seconds_to_quarters(out, np.array([n.start]))[0])
+                                        * 4))) == n.velocity for n in early)
+    assert kept >= 0.9 * len(early)

@@ -28,9 +28,11 @@ from pianoplay.models.performer.features import (
     piano_notes,
     quarters_to_seconds,
     read_score,
+    seconds_to_quarters,
     step_features,
 )
 from pianoplay.models.performer.model import Performer, PerformerConfig
+from pianoplay.models.performer.targets import pedal_intervals
 from pianoplay.paths import CHECKPOINTS_DIR
 
 DEFAULT = "performer-classical"
@@ -158,3 +160,60 @@ def write_pedal(pm, down: np.ndarray, press: np.ndarray, end: float) -> None:
         inst.control_changes = [c for c in inst.control_changes if c.number != PEDAL]
         inst.control_changes += [pretty_midi.ControlChange(PEDAL, v, t) for t, v in events]
         inst.control_changes.sort(key=lambda c: c.time)
+
+
+def keep_from(pm, source, end_quarters: float, tolerance: float = 0.125) -> int:
+    """Give ``pm``'s notes before ``end_quarters`` (score position) the expression of the
+    user's file ``source`` where the notes are the user's: a note of the same pitch starting
+    at the same score position (within ``tolerance`` quarters) takes its velocity, and the
+    pedal before ``end_quarters`` is the source's (cut there; the performer's from there on).
+    Both in score time, so a different tempo does not matter. Returns the notes matched."""
+    import pretty_midi
+
+    src = {}
+    for _, n in piano_notes(source):
+        q = float(seconds_to_quarters(source, np.array([n.start]))[0])
+        if q < end_quarters + tolerance:
+            src.setdefault(n.pitch, []).append((q, n.velocity))
+    matched = 0
+    for _, n in piano_notes(pm):
+        q = float(seconds_to_quarters(pm, np.array([n.start]))[0])
+        if q >= end_quarters:
+            continue
+        near = [v for sq, v in src.get(n.pitch, ()) if abs(sq - q) <= tolerance]
+        if near:
+            n.velocity, matched = int(near[0]), matched + 1
+    cut = float(quarters_to_seconds(pm, np.array([end_quarters]))[0])
+    own = []  # the source's pedal, moved onto pm's clock, before the cut
+    for a, b in _intervals(source):
+        qa, qb = seconds_to_quarters(source, np.array([a, b]))
+        if qa < end_quarters:
+            ta, tb = quarters_to_seconds(pm, np.array([qa, min(qb, end_quarters)]))
+            own.append((float(ta), float(min(tb, cut))))
+    for inst in pm.instruments:
+        if inst.is_drum:
+            continue
+        later = [(a, b) for a, b in _intervals(pm, inst) if b > cut]
+        events = [iv for iv in own if iv[1] > iv[0]]
+        events += [(max(a, cut), b) for a, b in later if b > max(a, cut)]
+        inst.control_changes = [c for c in inst.control_changes if c.number != PEDAL]
+        for a, b in events:
+            inst.control_changes += [pretty_midi.ControlChange(PEDAL, 127, a),
+                                     pretty_midi.ControlChange(PEDAL, 0, b)]
+        inst.control_changes.sort(key=lambda c: c.time)
+    return matched
+
+
+def _intervals(pm, inst=None) -> list[tuple[float, float]]:
+    """[press, release) seconds of the sustain pedal of one instrument (or all)."""
+    if inst is None:
+        return [tuple(iv) for iv in pedal_intervals(pm)]
+    events = sorted((c.time, c.value >= 64) for c in inst.control_changes if c.number == PEDAL)
+    out, at = [], None
+    for t, down in events:
+        if down and at is None:
+            at = t
+        elif not down and at is not None:
+            out.append((at, t))
+            at = None
+    return out
