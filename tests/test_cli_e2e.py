@@ -198,7 +198,7 @@ def test_generate_with_primer(tmp_path):
                        "--primer", D_MAJOR, "--primer-bars", "2", "--seed", "1", "--out", tmp_path)
     assert_ok(result)
     assert f"transposed {D_MAJOR.name} (D major) by -2 semitones to C" in result.stdout
-    stem = "chord-lstm-nottingham-sample-1"
+    stem = "chord-lstm-nottingham-top-p-1"  # the app's strategy, pianoplay.defaults
     assert_files(tmp_path, f"{stem}.mid", f"{stem}.png", f"{stem}.wav")
 
 
@@ -209,7 +209,8 @@ def test_generate_bad_input(bad, corrupt, tmp_path):
             "family": ["--checkpoint", "vae-nottingham"],
             "primer": [*lm, "--primer", tmp_path / "nope.mid"],
             "corrupt": [*lm, "--primer", corrupt],
-            "top-k": [*lm, "--strategy", "top-k"], "bars": [*lm, "--bars", "0"]}[bad]
+            "top-k": [*lm, "--strategy", "top-k", "--top-k", "0"],
+            "bars": [*lm, "--bars", "0"]}[bad]
     word = {"checkpoint": "no-such-model", "family": "vae-nottingham is not offered for generate",
             "primer": "nope.mid",
             "corrupt": "corrupt.mid", "top-k": "--top-k", "bars": "--bars"}[bad]
@@ -250,7 +251,7 @@ def test_train_chord_lstm_then_generate_from_its_folder(tmp_path):
     result = pianoplay("generate", "--checkpoint", out, "--bars", "1", "--no-audio",
                        "--out", tmp_path / "gen")
     assert_ok(result)
-    assert_files(tmp_path / "gen", "tiny-sample-1.mid")
+    assert_files(tmp_path / "gen", "tiny-top-p-1.mid")
 
 
 @pytest.mark.slow
