@@ -141,7 +141,11 @@ def test_sample_shows_its_seed_and_the_playhead_follows_the_audio(page):
 
 def test_generate_shows_the_controls_of_the_chosen_strategy(page):
     page.get_by_role("tab", name="Generate").click()
-    assert page.locator("#generate-top-p").is_visible()
+    page.locator("#generate-checkpoint input").click()
+    page.get_by_role("option", name="chord-lstm-nottingham").click()
+    page.get_by_label("greedy", exact=True).wait_for(timeout=10_000)  # it offers greedy
+    page.get_by_label("top-p", exact=True).check()
+    page.locator("#generate-top-p").wait_for(state="visible", timeout=10_000)
     assert not page.locator("#generate-beam-width").is_visible()
     page.get_by_label("beam", exact=True).check()
     page.locator("#generate-beam-width").wait_for(state="visible", timeout=10_000)

@@ -27,6 +27,14 @@ STRATEGIES: dict[str, str] = {
     "beam": "beam sampling: each beam samples candidate bars at the temperature, the most likely "
     "are kept (width = beams)",
 }
+# The controls each strategy reads: the app shows only these (the CLI ignores the others).
+CONTROLS: dict[str, tuple[str, ...]] = {
+    "sample": ("temperature",),
+    "top-k": ("temperature", "top_k"),
+    "top-p": ("temperature", "top_p"),
+    "greedy": (),
+    "beam": ("temperature", "beam_width"),
+}
 # Decoded by run.decode but not offered (UI, CLI), with the reason.
 NOT_OFFERED: dict[str, str] = {
     "beam-search": "argmax beam search loops over a few frames on chord-lstm-classical "

@@ -1,8 +1,9 @@
-"""The library side of the browser app (``app.py`` only wires it to Gradio).
+"""The browser app's library side (``app.py`` only wires the tabs into a page).
 
-``actions`` holds one function per app action (sample, decode_latent,
-interpolate, generate); each takes plain values, writes MIDI / WAV / PNG files
-into a fresh output folder and returns their paths. ``outputs`` renders rolls
-to those files; ``latent_map`` draws the 2-D map of a VAE's latent space.
-Nothing here imports Gradio.
+``tabs/`` holds one module per tab (its layout, callbacks and the action behind them; see
+:mod:`pianoplay.ui.tabs` for the API); ``core`` the Gradio-free part every tab's actions
+share; ``actions`` combines every tab's actions into ``Actions`` (what the tests, benches
+and warm-up call); ``page`` what the tabs share on the page; ``outputs`` renders rolls to
+MIDI / WAV / PNG files; ``latent_map`` draws a VAE's latent map; ``model_card`` the Model
+tab's card; ``server`` starts ``app.py`` for tests and benches.
 """
