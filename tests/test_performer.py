@@ -177,3 +177,40 @@ def test_keep_from_gives_the_users_notes_their_expression():
     kept = sum(own.get((n.pitch, round(float(seconds_to_quarters(out, np.array([n.start]))[0])
                                         * 4))) == n.velocity for n in early)
     assert kept >= 0.9 * len(early)
+
+
+def _envelope(audio: np.ndarray, window: int = 1024) -> np.ndarray:
+    x = audio.astype(np.float64).reshape(len(audio), -1)[:, 0]
+    m = len(x) // window * window
+    return np.sqrt((x[:m].reshape(-1, window) ** 2).mean(axis=1))
+
+
+@pytest.mark.parametrize("which", ["held", "performed", "real"])
+def test_pedalled_pieces_render_in_chunks_like_one_synth(which):
+    """A file with pedal renders on several synths side by side (the performer must not
+    slow the app's audio down) and sounds like one synth: the chunks start early enough for
+    the notes the pedal holds."""
+    from pianoplay.audio.synth import render
+
+    if which == "held":  # an organ chord the pedal holds for 14 s: longer than any overlap
+        pm = pretty_midi.PrettyMIDI()
+        organ = pretty_midi.Instrument(program=19)
+        organ.notes = [pretty_midi.Note(90, p, 0.0, 0.2) for p in (60, 64, 67)]
+        organ.notes.append(pretty_midi.Note(90, 72, 20.0, 30.0))
+        organ.control_changes = [pretty_midi.ControlChange(64, 127, 0.1),
+                                 pretty_midi.ControlChange(64, 0, 14.0)]
+        pm.instruments.append(organ)
+    elif which == "performed":
+        pm = perform(sixteen_bars(split_files("test")[2]), load_performer())
+    else:  # the real file's own pedal, its first 40 s
+        pm = pretty_midi.PrettyMIDI(str(split_files("test")[3]))
+        for inst in pm.instruments:
+            inst.notes = [n for n in inst.notes if n.end < 40]
+            inst.control_changes = [c for c in inst.control_changes if c.time < 40]
+    assert check_pedal(pm) > 0 if which == "performed" else True
+    one = render(pm, 22050, effects=False, workers=1)
+    chunked = render(pm, 22050, effects=False, workers=3)
+    assert chunked.shape == one.shape
+    a, b = _envelope(one), _envelope(chunked)
+    assert np.abs(a - b).mean() / a.mean() < 0.01
+    assert np.abs(a - b).max() / a.max() < 0.1

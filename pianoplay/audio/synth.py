@@ -346,8 +346,8 @@ def render(
         (default: one per CPU core, at most ``MAX_WORKERS``; pieces shorter
         than ``2 * CHUNK_SECONDS`` use one). The chunks overlap so that notes
         and their release carry over; the result matches a single synth up to
-        sound that rings longer than the overlap. Files with sustain pedal
-        always use one synth.
+        sound that rings longer than the overlap (a note the sustain pedal holds
+        counts as sounding until the pedal is lifted).
 
     Returns
     -------
@@ -366,13 +366,11 @@ def render(
     n_samples = int(np.ceil((midi.get_end_time() + TAIL_SECONDS) * sample_rate))
     workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
     n_chunks = max(1, min(workers, int(n_samples / sample_rate // CHUNK_SECONDS)))
-    if any(e[1] == 1 and e[3] in (64, 66, 67) for e in events):
-        n_chunks = 1  # a pedal keeps notes sounding past their end: render in one go
     audio = np.empty((n_samples, 2), dtype=np.float32)
     if n_chunks == 1:
         _render_chunk(pool, events, audio, 0, 0)
     else:
-        notes = _note_spans(events)
+        notes = _held_by_pedal(_note_spans(events), events)
         ring = int((RING_SECONDS_WET if effects else RING_SECONDS) * sample_rate)
         plan = plan_chunks(notes, n_samples, n_chunks, ring)
         jobs = [
@@ -399,6 +397,37 @@ def _note_spans(events: list[tuple]) -> list[tuple[int, int]]:
         elif kind == 0 and sounding.get((chan, pitch)):
             spans.append((sounding[(chan, pitch)].pop(0), when))
     return spans
+
+
+def _held_by_pedal(spans: list[tuple[int, int]], events: list[tuple]) -> list[tuple[int, int]]:
+    """Note spans with each end moved to the lift of a sustain (64) or sostenuto (66) pedal
+    that is down when the note is released (on any channel: conservative), so that chunks
+    start early enough for notes the pedal holds."""
+    down_at: dict[int, int] = {}
+    downs = []
+    for when, kind, chan, number, value in events:
+        if kind == 1 and number in (64, 66):
+            if value >= 64:
+                down_at.setdefault(chan, when)
+            elif chan in down_at:
+                downs.append((down_at.pop(chan), when))
+    downs += [(at, events[-1][0]) for at in down_at.values()]
+    if not downs:
+        return spans
+    merged = []  # union of the channels' pedal-down spans
+    for a, b in sorted(downs):
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    downs = merged
+    starts = np.array([a for a, _ in downs])
+    ends = np.array([b for _, b in downs])
+    out = []
+    for start, end in spans:
+        k = int(np.searchsorted(starts, end, side="right")) - 1
+        out.append((start, max(end, int(ends[k])) if k >= 0 and end < ends[k] else end))
+    return out
 
 
 def _to_int16(audio: np.ndarray, peak: float = 0.89, max_gain: float = 8.0) -> np.ndarray:
