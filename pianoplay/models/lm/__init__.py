@@ -10,7 +10,7 @@ evaluator (exact NLL), so this one folder declares both families.
 from pianoplay.decoding import STRATEGIES
 from pianoplay.models.spec import FamilySpec
 
-NO_LATENT = "a language model has no latent space to move or walk through; use a VAE."
+NO_LATENT = "a language model has no latent space to move or walk through."
 LM_TABS = ("sample", "generate")
 LM_REFUSES = {"latent": NO_LATENT, "interpolate": NO_LATENT}
 
