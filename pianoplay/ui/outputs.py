@@ -130,14 +130,18 @@ def render_piece(
     png: bool = True,
     seed: int | None = None,
     marks: dict[int, str] | None = None,
+    layout=None,
+    bar_starts: list[int] | None = None,
 ) -> Piece:
     """Write ``stem.mid`` (and ``stem.wav``, ``stem.png``) of a (T, 88) roll.
 
     ``model`` is a ``TrainedLM`` or ``TrainedVAE``: its ``to_midi`` and
     ``steps_per_bar`` fix the timing of the roll. The PNG records its time scale
-    (seconds per step) for the page's playhead.
+    (seconds per step) for the page's playhead. ``layout``
+    (:class:`pianoplay.audio.plot.Layout`): the size the roll is shown at; ``bar_starts``:
+    the piece's own bars (a primer's 6/8 bars), else the model's.
     """
-    from pianoplay.audio.plot import roll_png
+    from pianoplay.audio.plot import WIDE, roll_png
     from pianoplay.audio.synth import render, write_wav
     from pianoplay.music.midi_write import write_midi
 
@@ -158,6 +162,8 @@ def render_piece(
             title=title,
             step_seconds=60.0 / (tempo * model.steps_per_quarter),
             marks=marks,
+            layout=layout or WIDE,
+            bar_starts=bar_starts,
         )
     return Piece(roll=roll, midi=midi_path, wav=wav_path, png=png_path, seconds=seconds, seed=seed)
 
