@@ -7,7 +7,8 @@ import gradio as gr
 import pytest
 
 from pianoplay.errors import PianoplayError
-from pianoplay.ui.inputs import Notes, keep_on_refusal, open_dropdown, open_slider
+from pianoplay.ui.inputs import keep_on_refusal, open_dropdown, open_slider
+from pianoplay.ui.notes import Notes
 
 
 def test_open_controls_let_the_action_decide():
