@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from pianoplay.errors import PianoplayError
 from pianoplay.ui.model_card import card_markdown
+from pianoplay.ui.notes import Notes
 from pianoplay.ui.outputs import Outputs
 
 Progress = Callable[[float, str], None]
@@ -52,7 +53,12 @@ def new_seed(seed) -> int:
 
 
 
-def render_args(tempo, program) -> tuple[float, int]:
+def render_args(tempo, program, notes: Notes | None = None) -> tuple[float, int]:
+    """The tempo and General MIDI program to render at. With ``notes`` a tempo outside
+    ``TEMPO_RANGE`` is played at the nearest end and noted ("tempo 5000 is above 240:
+    played at 240"); without, it is refused."""
+    if notes is not None:
+        tempo = notes.clamp("tempo", tempo, *TEMPO_RANGE, done="played")
     return (
         check_range("Tempo (bpm)", tempo, *TEMPO_RANGE),
         check_range("Instrument (General MIDI program)", program, 0, 127, integer=True),
