@@ -110,7 +110,7 @@ class Registry:
         if device not in (None, "", "auto"):
             self._device = self._pick(device)  # a bad --device fails now, not at first load
         self._cache: dict[Path, Any] = {}
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a prior loads its VAE inside its own load
 
     @staticmethod
     def _pick(device: str | None):
@@ -165,8 +165,26 @@ class Registry:
             if folder not in self._cache:
                 info = self._info(folder)
                 cls = load_object(info.spec.inference)
-                self._cache[folder] = cls.from_checkpoint(folder, device=self.device)
+                if info.spec.via:  # a model that decodes through another checkpoint
+                    via = self.load(self._via(info))
+                    self._cache[folder] = cls.from_checkpoint(folder, device=self.device,
+                                                              via=via)
+                else:
+                    self._cache[folder] = cls.from_checkpoint(folder, device=self.device)
             return self._cache[folder]
+
+    def _via(self, info: CheckpointInfo) -> str:
+        """The checkpoint a model goes through (``config["via"]``), checked to be of the
+        family its spec names."""
+        name = info.config.get("via")
+        if not name:
+            raise CheckpointError(f"{info.name}: config.json names no 'via' checkpoint (a "
+                                  f"{info.spec.via} model it decodes through).")
+        dep = self.info(name)
+        if dep.spec.name != info.spec.via:
+            raise CheckpointError(f"{info.name} goes through {name}, a {dep.spec.name} model, "
+                                  f"not a {info.spec.via} one.")
+        return name
 
     def refuse_strategy(self, name_or_path: str | Path, strategy: str) -> CheckpointInfo:
         """The info of a checkpoint that offers decoding ``strategy``, or the one-sentence

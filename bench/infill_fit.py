@@ -1,0 +1,146 @@
+"""Does an infill belong to its piece? (issue 18; used by ``bench/latent_prior.py --infill``)
+
+For test pieces of each set with at least 12 bars, bars 5-8 are rewritten through the
+app's path (``pianoplay.models.latent_prior.infill``) and written as MIDI. Measured:
+- kept: onset F1 in place (no offset or transposition search, one step of tolerance) of
+  the output against the input outside bars 5-8;
+- pitch-class overlap of the new bars with the kept bars, onsets per bar of the new bars
+  over the kept bars' mean, silent new bars;
+- an independent judge's NLL (a chord-LSTM that made none of it: chord-lstm-nottingham
+  for Nottingham, chord-lstm-classical-frames for piano-midi-de) per eighth frame of bars
+  4-9 (the new bars and one on each side) for the infill, the original, the bar before
+  the gap copied into it, and prior samples drawn without the context spliced in.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from pianoplay import paths
+from pianoplay.data.midi_sets import split_files
+from pianoplay.models.latent_prior.infill import infill, parse_bars, splice
+from pianoplay.music.measures import grid_notes
+from pianoplay.music.midi_write import write_midi
+from pianoplay.music.roll import load_roll
+
+JUDGES = {"nottingham": "chord-lstm-nottingham", "piano-midi-de": "chord-lstm-classical-frames"}
+BARS = "5-8"
+
+
+def in_place_f1(out_notes, ref_notes, lo: int, hi: int, tol: int = 1) -> float:
+    """Onset F1 of onsets outside steps [lo, hi), in place, ``tol`` steps either side."""
+    def keep(n):
+        on = np.unique(n[:, [1, 0]], axis=0)
+        return on[(on[:, 0] < lo) | (on[:, 0] >= hi)]
+    o, r = keep(out_notes), keep(ref_notes)
+    if len(o) == 0 or len(r) == 0:
+        return 0.0
+    rs = {(int(t), int(p)) for t, p in r}
+    os_ = {(int(t), int(p)) for t, p in o}
+    hit_o = sum(any((t + d, p) in rs for d in range(-tol, tol + 1)) for t, p in os_)
+    hit_r = sum(any((t + d, p) in os_ for d in range(-tol, tol + 1)) for t, p in rs)
+    prec, rec = hit_o / len(os_), hit_r / len(rs)
+    return 0.0 if prec + rec == 0 else 2 * prec * rec / (prec + rec)
+
+
+def pc_hist(notes: np.ndarray) -> np.ndarray:
+    h = np.zeros(12)
+    np.add.at(h, notes[:, 0] % 12, np.maximum(notes[:, 2] - notes[:, 1], 1))
+    return h / max(h.sum(), 1e-9)
+
+
+def judge_nll(judge, midi: Path, lo8: int, hi8: int) -> float:
+    """Mean NLL per eighth frame of frames [lo8, hi8) of a file (its key moved to C)."""
+    roll = load_roll(midi, steps_per_quarter=2, normalize_key=True).roll
+    scores = judge.log_prob([roll])[0]
+    return float(np.mean(scores[max(lo8, 1):hi8]))
+
+
+def fit_row(vae, prior, judge, style: str, path: Path, folder: Path, seed: int) -> dict | None:
+    loaded = vae.load(path)
+    starts = list(loaded.bar_starts)
+    if len(starts) < 12:
+        return None
+    span = parse_bars(BARS, len(starts))
+    result = infill(vae, prior, loaded, span, style=style, seed=seed)
+    a, b = result.new_steps
+    files = {}
+    files["infill"] = folder / f"{path.stem}_infill.mid"
+    write_midi(vae.to_midi(result.roll, source=loaded), files["infill"])
+    files["original"] = Path(path)
+    # baseline 1: the bar before the gap copied into every bar of the gap
+    copy = loaded.roll.copy()
+    prev = loaded.roll[starts[span.first - 1]:starts[span.first]]
+    for k in range(span.first, span.last):
+        lo, hi = starts[k], starts[k + 1] if k + 1 < len(starts) else len(copy)
+        n = min(hi - lo, len(prev))
+        copy[lo:lo + n] = prev[:n]
+        copy[lo + n:hi] = 0
+    files["copy"] = folder / f"{path.stem}_copy.mid"
+    write_midi(vae.to_midi(copy, source=loaded), files["copy"])
+    # baseline 2: prior samples without the context, spliced into the gap
+    S = -(-len(loaded.roll) // vae.segment_steps)
+    free = vae.decode(prior.sample(1, style=style, seed=seed, segments=S))[0]
+    padded = np.zeros_like(free)
+    padded[: len(loaded.roll)] = loaded.roll
+    files["no_context"] = folder / f"{path.stem}_free.mid"
+    write_midi(vae.to_midi(splice(padded, free, a, b)[: len(loaded.roll)], source=loaded),
+               files["no_context"])
+    # measures on the sixteenth grid of the written files
+    out_notes, ref_notes = grid_notes(files["infill"], 4), grid_notes(path, 4)
+    new = out_notes[(out_notes[:, 1] >= a) & (out_notes[:, 1] < b)]
+    kept = out_notes[(out_notes[:, 1] < a) | (out_notes[:, 1] >= b)]
+    n_new_bars = span.last - span.first
+    kept_bars = len(starts) - n_new_bars
+    bar_onsets = [len(new[(new[:, 1] >= starts[k]) & (new[:, 1] < (starts[k + 1] if k + 1 <
+                                                                   len(starts) else b))])
+                  for k in range(span.first, span.last)]
+    ends = starts[1:] + [10**9]
+    real_silent_bars = sum(
+        1 for lo, hi in zip(starts, ends)
+        if not ((ref_notes[:, 1] >= lo) & (ref_notes[:, 1] < hi)).any())
+    lo8 = starts[span.first - 1] // 2
+    hi8 = (starts[span.last + 1] if span.last + 1 < len(starts) else len(loaded.roll)) // 2
+    nll = {k: judge_nll(judge, f, lo8, hi8) for k, f in files.items()}
+    return {
+        "piece": path.name, "bars": len(starts), "style": style,
+        "kept_f1_in_place": in_place_f1(out_notes, ref_notes, a, b),
+        "pc_overlap": float(np.minimum(pc_hist(new), pc_hist(kept)).sum()) if len(new) else 0.0,
+        "onsets_ratio": float(np.mean(bar_onsets) / max(len(kept) / max(kept_bars, 1), 1e-9)),
+        "silent_new_bars": int(sum(1 for c in bar_onsets if c == 0)),
+        "piece_has_silent_bars": real_silent_bars > 0,
+        "nll": nll,
+        "excess_over_original": nll["infill"] - nll["original"],
+    }
+
+
+def infill_rows(vae, prior, n: int, folder: Path) -> dict:
+    from pianoplay.models.registry import Registry
+
+    out = {}
+    for style in prior.styles:
+        judge = Registry().load(JUDGES[style])
+        files = split_files(paths.data_dir() / style, "test")
+        rows = []
+        for k, path in enumerate(files):
+            if len(rows) >= n:
+                break
+            row = fit_row(vae, prior, judge, style, path, folder, seed=k)
+            if row is not None:
+                rows.append(row)
+        summary = {key: float(np.mean([r[key] for r in rows]))
+                   for key in ("kept_f1_in_place", "pc_overlap", "onsets_ratio",
+                               "excess_over_original")}
+        summary["kept_f1_min"] = float(min(r["kept_f1_in_place"] for r in rows))
+        summary["nll"] = {k: float(np.mean([r["nll"][k] for r in rows]))
+                          for k in rows[0]["nll"]}
+        summary["silent_new_bars"] = int(sum(r["silent_new_bars"] for r in rows))
+        summary["pieces"] = len(rows)
+        print(f"infill {style}: " + ", ".join(
+            f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in summary.items()
+            if k != "nll") + " | nll " + ", ".join(f"{k} {v:.2f}" for k, v in
+                                                   summary["nll"].items()), flush=True)
+        out[style] = {"summary": summary, "rows": rows}
+    return out

@@ -1,0 +1,163 @@
+"""Latent priors over vae-faithful's codes: do their samples sound like the data set,
+are they new, and does infilling fit the piece? (issue 18)
+
+    python bench/latent_prior.py --priors prior-faithful --json bench/results/latent_prior.json
+
+For each prior (a checkpoint name or folder) and style: ``--n-nottingham`` / ``--n-classical``
+pieces of 16 bars are drawn, decoded by the VAE and written as MIDI (what the app writes);
+they are measured against the style's test split (set similarity, ``shared/MUSIC-MEASURES.md``)
+and against its real test pieces (the variety band of ``bench/music_quality.py``), and their
+4-bar windows against every training piece (best onset F1: a copy scores near 1).
+``--infill N``: bars 5-8 of N test pieces of each set are rewritten; see ``infill_fit``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from pianoplay import paths  # noqa: E402
+from pianoplay.data.midi_sets import split_files  # noqa: E402
+from pianoplay.music.measures import grid_notes, variety  # noqa: E402
+from pianoplay.music.midi_write import write_midi  # noqa: E402
+from pianoplay.music.novelty import CopyIndex  # noqa: E402
+from pianoplay.music.similarity import histogram_similarity, set_histograms  # noqa: E402
+
+SETS = {"nottingham": "nottingham", "piano-midi-de": "piano-midi-de"}
+VARIETY_KEYS = ("held", "silent", "distinct", "notes_per_frame")
+
+
+def band(row: dict, real: dict) -> list[str]:
+    """issue 12's band: held <= real + 0.15, distinct >= 0.6 real, silent <= real + 0.05,
+    notes/frame within 30 % of real (the checks ``row`` fails)."""
+    failed = []
+    if row["held"] > real["held"] + 0.15:
+        failed.append("held")
+    if row["distinct"] < 0.6 * real["distinct"]:
+        failed.append("distinct")
+    if row["silent"] > real["silent"] + 0.05:
+        failed.append("silent")
+    if abs(row["notes_per_frame"] - real["notes_per_frame"]) > 0.3 * real["notes_per_frame"]:
+        failed.append("notes/frame")
+    return failed
+
+
+def mean_variety(files) -> dict:
+    rows = [variety(f) for f in files]
+    return {k: float(np.mean([r[k] for r in rows])) for k in VARIETY_KEYS}
+
+
+class Reference:
+    """A data set's test histograms, real variety and training-copy index (built once)."""
+
+    def __init__(self, name: str):
+        folder = paths.data_dir() / SETS[name]
+        self.test = split_files(folder, "test")
+        self.hist = set_histograms(self.test)
+        self.real = mean_variety(self.test[:64])
+        self._index = None
+        self.folder = folder
+
+    @property
+    def index(self) -> CopyIndex:
+        if self._index is None:
+            self._index = CopyIndex([grid_notes(f, 4) for f in split_files(self.folder, "train")])
+        return self._index
+
+
+def write_all(vae, rolls, folder: Path, stem: str) -> list[Path]:
+    out = []
+    for i, roll in enumerate(rolls):
+        path = folder / f"{stem}_{i:02d}.mid"
+        write_midi(vae.to_midi(roll), path)
+        out.append(path)
+    return out
+
+
+def measure_samples(vae, prior, style: str, ref: Reference, n: int, seed: int,
+                    novelty: bool, folder: Path) -> dict:
+    t = time.time()
+    z = prior.sample(n, style=style, seed=seed)
+    rolls = vae.decode(z)
+    seconds = time.time() - t
+    files = write_all(vae, rolls, folder, f"{style}_{seed}")
+    sim = histogram_similarity(set_histograms(files), ref.hist)
+    var = mean_variety(files)
+    row = {"style": style, "n": n, "seed": seed, "similarity": sim["similarity"],
+           "similarity_parts": sim, **var, "real": ref.real,
+           "band_failed": band(var, ref.real), "seconds": seconds}
+    if novelty:
+        best = [ref.index.best(grid_notes(f, 4))["f1"] for f in files]
+        row["copy_f1_max"] = float(np.max(best))
+        row["copy_f1_mean"] = float(np.mean(best))
+        row["copies_over_0.9"] = int(np.sum(np.asarray(best) >= 0.9))
+    return row
+
+
+def load_prior(name: str):
+    from pianoplay.models.latent_prior.trained import TrainedPrior
+
+    folder = Path(name) if Path(name).is_dir() else paths.CHECKPOINTS_DIR / name
+    return TrainedPrior.from_checkpoint(folder)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--priors", nargs="+", default=["prior-faithful"])
+    p.add_argument("--vae", default="vae-faithful")
+    p.add_argument("--n-nottingham", type=int, default=64)
+    p.add_argument("--n-classical", type=int, default=32)
+    p.add_argument("--seeds", type=int, nargs="+", default=[0])
+    p.add_argument("--no-novelty", action="store_true")
+    p.add_argument("--infill", type=int, default=0, help="test pieces per set to infill")
+    p.add_argument("--json", type=Path)
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    from pianoplay.models.registry import Registry
+
+    vae = Registry().load(args.vae)
+    refs = {name: Reference(name) for name in SETS}
+    result = {"command": "python bench/latent_prior.py " + " ".join(argv or sys.argv[1:]),
+              "priors": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.priors:
+            prior = load_prior(name)
+            rows = []
+            for style in prior.styles:
+                n = args.n_nottingham if style == "nottingham" else args.n_classical
+                for seed in args.seeds:
+                    row = measure_samples(vae, prior, style, refs[style], n, seed,
+                                          not args.no_novelty, Path(tmp))
+                    rows.append(row)
+                    print(f"{name} {style} seed {seed}: similarity {row['similarity']:.3f} "
+                          f"held {row['held']:.2f} silent {row['silent']:.2f} distinct "
+                          f"{row['distinct']:.1f} notes/frame {row['notes_per_frame']:.2f} "
+                          f"band {'PASS' if not row['band_failed'] else row['band_failed']} "
+                          f"copy max {row.get('copy_f1_max', float('nan')):.2f} "
+                          f"({row['seconds']:.2f} s)", flush=True)
+            entry = {"samples": rows, "objective": prior.model.cfg.objective,
+                     "step": prior.config.get("training", {}).get("step")}
+            if args.infill:
+                from infill_fit import infill_rows  # bench/infill_fit.py
+
+                entry["infill"] = infill_rows(vae, prior, args.infill, Path(tmp))
+            result["priors"][name] = entry
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    random.seed(0)
+    raise SystemExit(main())

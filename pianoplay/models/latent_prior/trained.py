@@ -1,0 +1,186 @@
+"""Inference wrapper of a latent prior: code sequences for a segment VAE to decode.
+
+    prior = TrainedPrior.from_checkpoint("checkpoints/prior-faithful")
+    z = prior.sample(4, style="nottingham", seed=1)             # (4, S, D): decode with the VAE
+    z = prior.complete(codes, known, style="piano-midi-de")     # codes (L, D), known (L,) bool
+
+A window holds ``segments`` codes; longer sequences are completed window by window
+(each window centred on what is missing, with as much known context as fits, and
+what it fills becomes context for the next).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pianoplay.errors import CheckpointError, PianoplayError
+from pianoplay.models.checkpoint import load_checkpoint
+from pianoplay.models.latent_prior.model import Denoiser, PriorConfig, sample
+
+
+class TrainedPrior:
+    """A prior and, when loaded through the registry, the VAE whose codes it writes
+    (``via``): then it samples pieces as the VAE would (:meth:`sample`)."""
+
+    def __init__(self, model: Denoiser, config: dict, folder: Path, vae=None) -> None:
+        self.model = model.eval()
+        self.config = config
+        self.folder = Path(folder)
+        self.vae = vae
+
+    @classmethod
+    def from_checkpoint(cls, folder: str | Path, device: torch.device | str | None = None,
+                        via=None) -> TrainedPrior:
+        """Load a prior; ``via`` is the loaded VAE of ``config["via"]`` (the registry
+        passes it), needed to write pieces rather than codes."""
+        config, state, _ = load_checkpoint(folder, "cpu")
+        model = Denoiser(PriorConfig.from_dict(config["model"], f"{folder}/config.json"))
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as err:
+            raise CheckpointError(f"{folder}: weights do not match config.json ({err}).") from None
+        return cls(model.to(device or "cpu"), config, Path(folder), via)
+
+    # the VAE's side, so the app treats a prior as a VAE that samples ---------------
+    def _need_vae(self):
+        if self.vae is None:
+            raise CheckpointError(f"{self.folder.name} needs its VAE ({self.vae_name}); "
+                                  "load it through the registry.")
+        return self.vae
+
+    @property
+    def steps_per_bar(self) -> int:
+        return self._need_vae().steps_per_bar
+
+    @property
+    def steps_per_quarter(self) -> int:
+        return self._need_vae().steps_per_quarter
+
+    @property
+    def n_steps(self) -> int:
+        """Frames of one window (16 bars of 4/4)."""
+        return self.segments * self._need_vae().segment_steps
+
+    def to_midi(self, roll, tempo: float = 120.0, program: int = 0, transpose: int = 0,
+                source=None):
+        return self._need_vae().to_midi(roll, tempo=tempo, program=program,
+                                        transpose=transpose, source=source)
+
+    def sample_pieces(self, n: int = 1, style: str | None = None, seed: int | None = None,
+                      steps: int | None = None) -> list[np.ndarray]:
+        """``n`` rolls (steps, 88, 2): code sequences from the prior, decoded by the VAE
+        at its most likely notes."""
+        vae = self._need_vae()
+        steps = steps or self.n_steps
+        segments = max(1, -(-steps // vae.segment_steps))
+        z = self.sample(n, style=style, seed=seed, segments=max(segments, 1))
+        return [r[:steps] for r in vae.decode(z)]
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.mean.device
+
+    @property
+    def vae_name(self) -> str:
+        return str(self.config["via"])
+
+    @property
+    def styles(self) -> list[str]:
+        return list(self.model.cfg.styles)
+
+    @property
+    def segments(self) -> int:
+        return self.model.cfg.segments
+
+    def style_id(self, style: str | None) -> int:
+        if style is None:
+            return 0
+        if style not in self.styles:
+            raise PianoplayError(f"style must be one of {', '.join(self.styles)}, "
+                                 f"not {style!r}.")
+        return self.styles.index(style)
+
+    def _generator(self, seed: int | None) -> torch.Generator:
+        return torch.Generator(device=self.device).manual_seed(
+            int(seed) if seed is not None else int(torch.randint(0, 2**31 - 1, ())))
+
+    # sampling --------------------------------------------------------------
+    def sample(self, n: int = 1, style: str | None = None, seed: int | None = None,
+               segments: int | None = None, steps: int | None = None) -> np.ndarray:
+        """(n, segments, D) code sequences drawn from the prior (default: one window).
+        Longer sequences continue the first window window by window."""
+        S = segments or self.segments
+        D = self.model.cfg.latent_dim
+        z = np.zeros((n, S, D), np.float32)
+        known = np.zeros((n, S), bool)
+        return self.complete(z, known, style, seed, steps)
+
+    @torch.no_grad()
+    def complete(self, z, known, style: str | None = None, seed: int | None = None,
+                 steps: int | None = None) -> np.ndarray:
+        """Codes (L, D) or (N, L, D) with the positions where ``known`` (L,) or (N, L) is
+        False generated and the others kept (un-normalised codes in and out)."""
+        z = np.asarray(z, np.float32)
+        known = np.asarray(known, bool)
+        single = z.ndim == 2
+        if single:
+            z, known = z[None], known[None]
+        gen = self._generator(seed)
+        x = self.model.normalise(torch.as_tensor(z, device=self.device))
+        k = torch.as_tensor(known, device=self.device)
+        style_ids = torch.full((len(x),), self.style_id(style), device=self.device)
+        W = self.segments
+        L = x.shape[1]
+        while not bool(k.all()):
+            start = window_start(k.cpu().numpy(), W)
+            part = slice(start, start + W)
+            filled = sample(self.model, x[:, part], k[:, part], style_ids, steps, gen)
+            x[:, part] = filled
+            k[:, part] = True
+            if L <= W:
+                break
+        out = self.model.denormalise(x).cpu().numpy()
+        return out[0] if single else out
+
+    @torch.no_grad()
+    def project(self, z, style: str | None = None, strength: float = 0.3,
+                seed: int | None = None, keep=None, steps: int = 12) -> np.ndarray:
+        """Pull codes (L, D) toward the prior's support: noise them to level ``strength``
+        (0..1) and denoise (SDEdit), window by window. ``keep`` (L,) bool marks codes
+        left as they are."""
+        z = np.asarray(z, np.float32)
+        L = len(z)
+        keep = np.zeros(L, bool) if keep is None else np.asarray(keep, bool)
+        gen = self._generator(seed)
+        x = self.model.normalise(torch.as_tensor(z[None], device=self.device))
+        style_ids = torch.full((1,), self.style_id(style), device=self.device)
+        W = self.segments
+        out = x.clone()
+        starts = list(range(0, max(L - W, 0) + 1, W))
+        if starts[-1] + W < L:
+            starts.append(L - W)
+        for start in starts:
+            part = slice(start, start + W)
+            k = torch.as_tensor(keep[part][None], device=self.device)
+            out[:, part] = sample(self.model, x[:, part], k, style_ids, steps, gen,
+                                  start_t=strength, start_x=x[:, part])
+        return self.model.denormalise(out).cpu().numpy()[0]
+
+
+def window_start(known: np.ndarray, W: int) -> int:
+    """First position of the window that fills the first gap of ``known`` (N, L): the gap
+    centred when it fits, else the window starting half a window before it."""
+    L = known.shape[1]
+    missing = ~known.all(0)
+    a = int(np.argmax(missing))
+    b = a
+    while b < L and missing[b]:
+        b += 1
+    if b - a <= W:
+        start = a - (W - (b - a)) // 2
+    else:
+        start = a - W // 2
+    return int(min(max(start, 0), max(L - W, 0)))
