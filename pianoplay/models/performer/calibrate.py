@@ -36,9 +36,9 @@ def calibrate(model, pieces) -> dict:
             continue
         if best is None or m["velocity_mae"] < best[0]:
             best = (m["velocity_mae"], float(round(spread, 2)))
-    down_t = max(np.arange(0.2, 0.81, 0.05), key=lambda t: pedal_metrics(
+    down_t = max(np.arange(0.05, 0.81, 0.05), key=lambda t: pedal_metrics(
         pieces, [decode_pedal(d, q, t, 0.5) for _, d, q in outs])["pedal_frame_f1"])
-    press_t = max(np.arange(0.2, 0.91, 0.05), key=lambda t: pedal_metrics(
+    press_t = max(np.arange(0.05, 0.91, 0.05), key=lambda t: pedal_metrics(
         pieces, [decode_pedal(d, q, down_t, t) for _, d, q in outs])["pedal_change_f1"])
     return {"spread": best[1], "down_threshold": round(float(down_t), 2),
             "press_threshold": round(float(press_t), 2)}

@@ -30,6 +30,7 @@ class PerformerConfig:
     layers: int = 2  # GRU layers (arch "gru")
     blocks: int = 6  # residual blocks (arch "conv"): dilations 1, 2, ..., 2**(blocks-1)
     kernel: int = 3
+    pool: bool = True  # (conv) add the mean over the whole sequence: what the piece is like
     dropout: float = 0.1
     spread: float = 1.0  # velocity deviations from the piece's mean are scaled by this
     down_threshold: float = 0.5  # pedal down where P(down) exceeds it
@@ -64,11 +65,14 @@ class ConvNet(nn.Module):
         self.inp = nn.Linear(n_in, cfg.hidden)
         self.blocks = nn.Sequential(*[Block(cfg.hidden, cfg.kernel, 2**i, cfg.dropout)
                                       for i in range(cfg.blocks)])
+        self.pool = nn.Linear(cfg.hidden, cfg.hidden) if cfg.pool else None
         self.out = nn.Sequential(nn.GELU(), nn.Linear(cfg.hidden, n_out))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.inp(x).transpose(1, 2)  # (B, C, T)
-        return self.out(self.blocks(h).transpose(1, 2))  # (B, T, n_out)
+        h = self.blocks(self.inp(x).transpose(1, 2)).transpose(1, 2)  # (B, T, C)
+        if self.pool is not None:
+            h = h + self.pool(h.mean(dim=1, keepdim=True))  # the piece's mean, everywhere
+        return self.out(h)  # (B, T, n_out)
 
 
 class SeqNet(nn.Module):

@@ -1,7 +1,8 @@
 """Train a performer on the piano-midi-de training split (resumable, one thread by default).
 
-    python -m pianoplay.models.performer.train --out checkpoints/performer-classical \
-        [--config '{"hidden": 64, "max_minutes": 30}'] [--resume]
+    pianoplay train performer --out checkpoints/performer-classical \
+        [--config '{"max_minutes": 25, "model": {"hidden": 64}}'] [--resume]
+    (or python -m pianoplay.models.performer.train with the same flags)
 
 Each epoch draws ``iters`` batches of random crops (``crop`` notes and ``crop`` steps) from
 the training pieces; validation runs every valid piece whole. The score kept is the
@@ -23,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from pianoplay.config_io import from_dict
-from pianoplay.models.checkpoint import save_checkpoint
+from pianoplay.models.checkpoint import WEIGHTS, save_checkpoint
 from pianoplay.models.performer.calibrate import calibrate
 from pianoplay.models.performer.data import load_split
 from pianoplay.models.performer.model import VEL_CENTER, VEL_SCALE, Performer, PerformerConfig
@@ -38,6 +39,7 @@ FAMILY = "performer"
 class PerformerTrainConfig:
     model: dict = field(default_factory=dict)  # PerformerConfig fields
     lr: float = 2e-3
+    weight_decay: float = 0.01  # AdamW
     batch: int = 16
     crop: int = 384
     iters: int = 60  # batches per epoch
@@ -88,11 +90,22 @@ def losses(model: Performer, notes, vel, nmask, steps, down, press, press_weight
 
 
 class PerformerTask(EpochTask):
+    """The velocity net and the pedal net share no weight, so each is kept at its own best
+    epoch: the loop's score is the sum of the two best-so-far validation scores (it improves
+    when either does), and the checkpoint holds each net's best weights."""
+
     curves = None
 
-    def __init__(self, model, opt, rng, cfg: PerformerTrainConfig, train, valid, out, config):
+    def __init__(self, model, opt, rng, cfg: PerformerTrainConfig, train, valid, out, config,
+                 history=()):
         self.model, self.opt, self.rng, self.cfg = model, opt, rng, cfg
         self.train, self.valid, self.out, self.config = train, valid, out, config
+        self.best = {"notes": min((h["valid_velocity_mae"] for h in history), default=np.inf),
+                     "steps": min((h["valid_pedal_bce"] for h in history), default=np.inf)}
+        self.best_epoch = {part: next((h["epoch"] for h in history if h[key] == self.best[part]),
+                                      0) for part, key in (("notes", "valid_velocity_mae"),
+                                                           ("steps", "valid_pedal_bce"))}
+        self.improved: set[str] = set()
 
     def train_epoch(self, epoch, clock):
         self.model.train()
@@ -129,14 +142,28 @@ class PerformerTask(EpochTask):
             bce += float(F.binary_cross_entropy_with_logits(
                 lg[:, 1], torch.from_numpy(p.press.astype(np.float32)), reduction="sum"))
             m += len(p.down)
-        mae = err / n
-        score = mae / 10 + bce / m
-        return score, {"valid_score": score, "valid_velocity_mae": mae, "valid_pedal_bce": bce / m}
+        now = {"notes": err / n, "steps": bce / m}
+        self.improved = {k for k in now if now[k] < self.best[k]}
+        for k in self.improved:
+            self.best[k] = now[k]
+        score = self.best["notes"] / 10 + self.best["steps"]
+        return score, {"valid_score": score, "valid_velocity_mae": now["notes"],
+                       "valid_pedal_bce": now["steps"]}
 
     def save_best(self, st, record):
-        save_checkpoint(self.out, {**self.config, "training": {**self.config["training"],
-                                                              "best_epoch": record["epoch"]}},
-                        self.model.state_dict())
+        state = self.model.state_dict()
+        path = self.out / WEIGHTS
+        if path.is_file() and len(self.improved) < 2:  # keep the other net's best weights
+            from safetensors.torch import load_file
+
+            kept = load_file(str(path))
+            state = {k: (v if k.split(".")[0] in self.improved else kept.get(k, v))
+                     for k, v in state.items()}
+        for part in self.improved:
+            self.best_epoch[part] = record["epoch"]
+        training = {**self.config["training"], "best_epoch": {
+            "velocity": self.best_epoch["notes"], "pedal": self.best_epoch["steps"]}}
+        save_checkpoint(self.out, {**self.config, "training": training}, state)
 
     def end_epoch(self, st, record, improved):
         print(json.dumps({k: round(v, 4) if isinstance(v, float) else v
@@ -153,7 +180,7 @@ def train(cfg: PerformerTrainConfig, out: Path, resume: bool = False, cache: Pat
     sets = {s: load_split(s, cache / f"cache-{s}.npz" if cache else None, cfg.limit)
             for s in ("train", "valid")}
     model = Performer(mcfg)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = plateau(opt)
     config = {
         "name": out.name, "family": FAMILY, "model": asdict(mcfg),
@@ -166,7 +193,8 @@ def train(cfg: PerformerTrainConfig, out: Path, resume: bool = False, cache: Pat
     res = Resumable(out / "resume", model, opt, sched, rng)
     st = res.start(resume)
     clock = Clock(cfg.max_minutes, st["elapsed_s"])
-    task = PerformerTask(model, opt, rng, cfg, sets["train"], sets["valid"], out, config)
+    task = PerformerTask(model, opt, rng, cfg, sets["train"], sets["valid"], out, config,
+                         st["history"])
     t0 = time.time()
     why = fit(task, st, LoopConfig(max_epochs=cfg.max_epochs, patience=cfg.patience),
               res, clock, out)
@@ -177,7 +205,9 @@ def train(cfg: PerformerTrainConfig, out: Path, resume: bool = False, cache: Pat
     model.eval()
     tuned = calibrate(model, sets["valid"])
     config["model"] = {**asdict(mcfg), **tuned}
-    config["training"].update(stopped=why, epochs=st["epoch"], best_epoch=st["best_epoch"],
+    config["training"].update(stopped=why, epochs=st["epoch"], best_epoch={
+                                  "velocity": task.best_epoch["notes"],
+                                  "pedal": task.best_epoch["steps"]},
                               minutes=round(st["elapsed_s"] / 60, 1),
                               this_run_s=round(time.time() - t0, 1))
     save_checkpoint(out, config, model.state_dict())
@@ -185,18 +215,12 @@ def train(cfg: PerformerTrainConfig, out: Path, resume: bool = False, cache: Pat
 
 
 def main(argv=None) -> int:
+    from pianoplay.models.performer.train_cli import add_arguments, run
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--config", default="{}", help="JSON object or file of the training config")
-    ap.add_argument("--cache", default="runs/performer", help="npz cache folder; \"\" for none")
-    ap.add_argument("--resume", action="store_true")
+    add_arguments(ap)
     args = ap.parse_args(argv)
-    text = Path(args.config).read_text() if Path(args.config).is_file() else args.config
-    cfg = PerformerTrainConfig.from_dict(json.loads(text))
-    command = "python -m pianoplay.models.performer.train " + " ".join(sys.argv[1:])
-    config = train(cfg, args.out, args.resume, args.cache, command)
-    print(json.dumps(config["training"], default=str))
-    return 0
+    return run(args, sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":
