@@ -70,3 +70,31 @@ def keep_on_refusal(n_results: int, message_at: int | None = None) -> Callable:
         return run
 
     return wrap
+
+
+def refusing(action: Callable) -> Callable:
+    """``action`` with a :class:`PianoplayError` turned into a ``gr.Error`` toast whose
+    message is the app's sentence (one log line, no traceback): for API callers, who get
+    the message as the call's error."""
+
+    @functools.wraps(action)
+    def run(*args, **kwargs):
+        try:
+            return action(*args, **kwargs)
+        except PianoplayError as err:
+            log.warning("refused: %s", err)
+            raise gr.Error(str(err), print_exception=False) from None
+
+    return run
+
+
+def wire(trigger, fn: Callable, inputs, outputs, api_name: str, message_at: int, **kwargs):
+    """Run ``fn`` on ``trigger`` (a button's ``click``) for the page and offer it as API
+    endpoint ``api_name``: on the page a refusal keeps the previous results and shows its
+    message in ``outputs[message_at]`` (:func:`keep_on_refusal`); an API caller gets it as
+    the call's error (:func:`refusing`; a hidden button carries the endpoint). Returns the
+    page's event, for ``.then``."""
+    hidden = gr.Button(visible=False, elem_classes=["pp-api"])
+    hidden.click(refusing(fn), inputs, outputs, api_name=api_name, **kwargs)
+    page_fn = keep_on_refusal(len(outputs), message_at)(fn)
+    return trigger(page_fn, inputs, outputs, api_visibility="private", **kwargs)

@@ -9,12 +9,17 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
-from pianoplay.audio.plot import roll_grid_png
+from pianoplay import defaults
+from pianoplay.audio.plot import HALF, Layout, roll_grid_png
 from pianoplay.errors import PianoplayError
 from pianoplay.limits import STEPS_RANGE
+from pianoplay.music.join import join_steps
 from pianoplay.music.keys import NAMES
+from pianoplay.music.midi import collect_repairs
 from pianoplay.music.roll import shift_keys
 from pianoplay.ui.core import ActionsCore, Progress, check_range, render_args, tick
+from pianoplay.ui.inputs import open_dropdown, open_slider, wire
+from pianoplay.ui.notes import Notes
 from pianoplay.ui.outputs import Piece, cut_wav, render_piece
 from pianoplay.ui.page import (
     INTERACTIVE,
@@ -30,6 +35,9 @@ from pianoplay.ui.page import (
 
 TAB = "interpolate"
 TITLE = "Interpolate"
+# each step's roll, two to a row: 16 bars in two rows of 8 (one height for every step)
+STEP_LAYOUT = Layout(width=580, row_height=110, bars_per_row=8)
+STEP_ROLL_HEIGHT = 290  # CSS px: a 16-bar step's picture; shorter steps keep the box
 PATH_NOTES = {
     "bars": "- **Path**: bar by bar: each bar's code switches from A's to B's at a step of its "
     "own, so the steps between play bars of A, then bars of B.",
@@ -42,8 +50,8 @@ PATH_NOTES = {
 class Interpolation:
     """The decoded path between two pieces."""
 
-    steps: list[Piece]  # one MIDI per step, A first and B last
-    path: Piece  # the whole path as one MIDI and one WAV
+    steps: list[Piece]  # one MIDI and roll per step (at its own length), A first, B last
+    path: Piece  # the whole path as one MIDI and one WAV: the steps one after the other
     grid: Path  # piano rolls of every step
     step_seconds: list[float]  # length of each step in the path audio
     summary: str  # which bars were taken from each piece, and the keys (Markdown)
@@ -81,15 +89,18 @@ class Actions(ActionsCore):
 
         Step 1 is the model's reconstruction of A and the last step that of B; each step
         is written in a key moving from A's (step 1) to B's (last step)."""
-        steps = check_range("Steps", steps, STEPS_RANGE[0], STEPS_RANGE[1], integer=True)
-        tempo, program = render_args(tempo, program)
+        notes = Notes()
+        steps = notes.clamp("steps", steps, *STEPS_RANGE, integer=True)
+        tempo, program = render_args(tempo, program, notes)
         if a is None or b is None:
             raise PianoplayError("Upload two MIDI files (or pick two examples) to interpolate.")
         vae = self._load(name, "interpolate", "Interpolation")
         temperature = self.vae_temperature(name, temperature)
         mode = mode or vae.interpolation_modes[0]
         tick(progress, 0.05, "encoding the two pieces")
-        enc = vae.encode_many([a, b])
+        with collect_repairs() as repairs:
+            enc = vae.encode_many([a, b])
+        notes.extend(repairs)
         tick(progress, 0.2, "decoding the path")
         rolls = vae.interpolate(
             enc[0], enc[1], steps, temperature=temperature or None, seed=0,
@@ -100,12 +111,11 @@ class Actions(ActionsCore):
         keyed = [shift_keys(r, int(k)) for r, k in zip(rolls, shifts)]
         folder = self.outputs.new("interpolate")
         tick(progress, 0.4, "rendering audio")
-        path = render_piece(vae, np.concatenate(keyed), folder, "path", tempo, program, png=False)
-        pieces = [
-            render_piece(vae, r, folder, f"step_{i + 1:02d}", tempo, program, wav=False, png=False)
-            for i, r in enumerate(keyed)
-        ]
-        tick(progress, 0.9, "drawing piano rolls")
+        # each step at its own length: a tune shorter than the window is not padded with
+        # bars of silence (at most a beat between two steps)
+        joined = join_steps(keyed, vae.steps_per_quarter)
+        path = render_piece(vae, joined.roll, folder, "path", tempo, program, png=False)
+        tick(progress, 0.8, "drawing piano rolls")
         titles = [
             f"step {i + 1}"
             + (
@@ -118,7 +128,13 @@ class Actions(ActionsCore):
             for i in range(steps)
         ]
         spb = vae.steps_per_bar
-        grid = roll_grid_png(keyed, folder / "rolls.png", titles=titles, steps_per_bar=spb)
+        trimmed = [joined.roll[s:e] for s, e in zip(joined.starts, joined.ends)]
+        pieces = [
+            render_piece(vae, r, folder, f"step_{i + 1:02d}", tempo, program, wav=False,
+                         title=titles[i], layout=STEP_LAYOUT)
+            for i, r in enumerate(trimmed)
+        ]
+        grid = roll_grid_png(trimmed, folder / "rolls.png", titles=titles, steps_per_bar=spb)
         shown = [
             shift_keys(enc[0].roll, -enc[0].transpose),
             keyed[0],
@@ -130,6 +146,7 @@ class Actions(ActionsCore):
             shown,
             folder / "compare.png",
             steps_per_bar=spb,
+            layout=HALF,
             titles=[
                 "A: your file (the bars used)",
                 "A: reconstruction (step 1)",
@@ -137,17 +154,22 @@ class Actions(ActionsCore):
                 "B: reconstruction (last step)",
             ],
         )
-        step_seconds = [len(r) * 60.0 / (tempo * vae.steps_per_quarter) for r in rolls]
+        step_seconds = [len(r) * 60.0 / (tempo * vae.steps_per_quarter) for r in trimmed]
         summary = _bars_summary(enc, [a, b]) + "\n" + _keys_summary(enc, shifts)
         summary += "\n" + PATH_NOTES[mode]
-        return Interpolation(pieces, path, grid, step_seconds, summary, comparison)
+        if notes.lines:
+            summary += "\n\n**Changed to play it:**\n" + notes.markdown()
+        out = Interpolation(pieces, path, grid, step_seconds, summary, comparison)
+        for i in range(steps):  # every step's player, cut from the path's audio
+            out.step_wav(i)
+        return out
 
 
 def build(page: Page) -> gr.Dropdown:
     actions, render = page.actions, page.render
     names = actions.names("interpolate")
     bundled = examples()
-    checkpoint = gr.Dropdown(names, value=first(names), label="VAE checkpoint", min_width=300)
+    checkpoint = open_dropdown(names, value=first(names), label="VAE checkpoint", min_width=300)
     uploads = []
     with gr.Row():
         for label in "AB":
@@ -170,8 +192,9 @@ def build(page: Page) -> gr.Dropdown:
                 )
                 uploads.append(upload)
     with gr.Row():
-        steps = gr.Slider(*STEPS_RANGE, value=8, step=1, label="Steps (A and B included)")
-        temperature = gr.Slider(
+        steps = open_slider(*STEPS_RANGE, value=defaults.INTERPOLATION_STEPS, step=1,
+                            label="Steps (A and B included)")
+        temperature = open_slider(
             0,
             1.5,
             value=actions.decode_temperature(first(names)),
@@ -191,12 +214,14 @@ def build(page: Page) -> gr.Dropdown:
             elem_id="interpolate-path",
         )
     button = gr.Button("Interpolate", variant="primary", elem_id="interpolate-button")
-    summary = gr.Markdown()
+    summary = gr.Markdown(elem_id="interpolate-summary")
     path_audio = gr.Audio(
-        label="The whole path", type="filepath", interactive=False, elem_id="path-audio"
+        label="The whole path (each step at its own length)", type="filepath",
+        interactive=False, elem_id="path-audio",
     )
     with gr.Row():
-        step = gr.Slider(1, 16, value=1, step=1, label="Play step")
+        step = open_slider(1, STEPS_RANGE[1], value=1, step=1, label="Play step",
+                           info="drag, or type a step number", elem_id="play-step")
         step_audio = gr.Audio(
             label="Step", type="filepath", interactive=False, elem_id="step-audio"
         )
@@ -210,10 +235,27 @@ def build(page: Page) -> gr.Dropdown:
         type="filepath",
         interactive=False,
     )
-    gr.Markdown("**Piano rolls of every step**")
-    grid = gr.Image(
-        label="Piano rolls of every step", show_label=False, type="filepath", interactive=False
-    )
+    gr.Markdown("**Every step**: its piano roll, and a player under it")
+    slots = []
+    for row in range(STEPS_RANGE[1] // 2):
+        with gr.Row(equal_height=True):
+            for i in (2 * row, 2 * row + 1):
+                with gr.Column(visible=False, min_width=300) as column:
+                    slots.append((
+                        column,
+                        gr.Image(
+                            label=f"Step {i + 1}", show_label=False, type="filepath",
+                            interactive=False, height=STEP_ROLL_HEIGHT,
+                            elem_id=f"step-{i + 1}-roll", elem_classes=["pp-roll"],
+                        ),
+                        gr.Audio(label=f"Step {i + 1}", type="filepath", interactive=False,
+                                 elem_id=f"step-{i + 1}-audio"),
+                    ))
+    with gr.Accordion("Every step in one picture", open=False):
+        grid = gr.Image(
+            label="Piano rolls of every step", show_label=False, type="filepath",
+            interactive=False,
+        )
     files = gr.File(
         label="Downloads: MIDI of each step, MIDI and WAV of the path",
         file_count="multiple",
@@ -235,33 +277,48 @@ def build(page: Page) -> gr.Dropdown:
         """Interpolate between two MIDI files. Returns path WAV, roll grid PNG, list of MIDI/WAV
         files (step MIDIs, then path MIDI and WAV), a Markdown note of the bars and keys used,
         and a PNG of A and B beside their reconstructions. Temperature 0: most likely notes.
-        Path: "bars", "slerp" or "default" (the checkpoint's own)."""
-        with user_errors():
-            out = actions.interpolate(
-                checkpoint, midi_a, midi_b, steps, tempo, program, temperature,
-                progress=progress_of(progress), mode=None if path in ("", "default") else path,
-            )
+        Path: "bars", "slerp" or "default" (the checkpoint's own). A refused request
+        leaves the page as it was and says why in the summary."""
+        out = actions.interpolate(
+            checkpoint, midi_a, midi_b, steps, tempo, program, temperature,
+            progress=progress_of(progress), mode=None if path in ("", "default") else path,
+        )
         downloads = [str(p.midi) for p in out.steps] + [str(out.path.midi), str(out.path.wav)]
         return str(out.path.wav), str(out.grid), downloads, out.summary, str(out.comparison), out
 
     def play_step(out, index):
-        if out is None:
-            return None
+        if out is None or index is None:
+            return gr.skip()
         with user_errors():
-            return str(out.step_wav(min(int(index), len(out.steps)) - 1))
+            index = min(max(int(round(float(index))), 1), len(out.steps))
+            return str(out.step_wav(index - 1))
 
-    def first_step(out):
-        n = len(out.steps) if out is not None else 16
-        return gr.Slider(maximum=n, value=1), play_step(out, 1)
+    def show_steps(out):
+        n = len(out.steps) if out is not None else 0
+        updates = [gr.Slider(maximum=max(n, 2), value=1), play_step(out, 1) if n else None]
+        for i, (_, roll, audio) in enumerate(slots):
+            shown = i < n
+            updates += [gr.Column(visible=shown),
+                        str(out.steps[i].png) if shown else None,
+                        str(out.step_wav(i)) if shown else None]
+        return updates
 
-    button.click(
+    wire(
+        button.click,
         interpolate,
         [checkpoint, *uploads, steps, temperature, path_choice, *render],
         [path_audio, grid, files, summary, compare, result],
         api_name="interpolate",
+        message_at=3,
         **LONG,
-    ).then(first_step, result, [step, step_audio], api_visibility="private")
-    step.release(play_step, [result, step], step_audio, api_visibility="private", **INTERACTIVE)
+    ).then(
+        show_steps, result, [step, step_audio, *(c for slot in slots for c in slot)],
+        api_visibility="private",
+    )
+    # a typed step number plays as a dragged one does
+    for event in (step.release, step.input):
+        event(play_step, [result, step], step_audio, api_visibility="private",
+              trigger_mode="always_last", **INTERACTIVE)
     return checkpoint
 
 
