@@ -19,9 +19,11 @@ import threading
 import gradio as gr
 from gradio.utils import get_upload_folder
 
+from pianoplay import defaults
 from pianoplay.errors import PianoplayError
 from pianoplay.paths import ASSETS_DIR
 from pianoplay.ui.actions import Actions
+from pianoplay.ui.inputs import open_dropdown, open_slider
 from pianoplay.ui.outputs import Outputs
 from pianoplay.ui.page import Page
 from pianoplay.ui.tabs import TABS
@@ -49,9 +51,11 @@ def build_app(registry) -> gr.Blocks:
             "interpolate, and chord-LSTMs with beam search. Everything renders to audio here."
         )
         with gr.Accordion("Rendering", open=False), gr.Row():
-            tempo = gr.Slider(40, 240, value=120, step=1, label="Tempo (bpm)")
-            program = gr.Dropdown(
-                _programs(), value=0, label="Instrument (General MIDI program)"
+            # the actions check both (a tempo outside is played at the nearest end, noted)
+            tempo = open_slider(*defaults.TEMPO_RANGE, value=defaults.TEMPO, step=1,
+                                label="Tempo (bpm)", elem_id="tempo")
+            program = open_dropdown(
+                _programs(), value=defaults.PROGRAM, label="Instrument (General MIDI program)"
             )
         page = Page(actions, [tempo, program])
         with gr.Tabs():
