@@ -193,3 +193,59 @@ def test_model_tab_plays_a_short_sample(page):
     link = page.locator("#model-audio a[download]")
     link.wait_for(timeout=60_000)
     assert link.get_attribute("download").endswith(".wav")
+
+
+ERRORS = ".toast-body.error, .error"  # a refusal's toast, a component's red "Error" badge
+
+
+def no_error_badge(page) -> None:
+    shown = [e.inner_text() for e in page.locator(ERRORS).all() if e.is_visible()]
+    assert not shown, shown
+
+
+def test_every_checkpoint_on_the_model_tab_then_every_tab(page, app):
+    """Each playable checkpoint picked on the Model tab moves into exactly the tabs that
+    offer it (and no picker refuses it); then every tab runs with its model, without an
+    error badge, and the server logs no traceback."""
+    from pianoplay.models.registry import Registry
+
+    registry = Registry(device="cpu")
+    titles = {"sample": "Sample", "latent": "Latent sliders", "interpolate": "Interpolate",
+              "generate": "Generate"}
+    pickers = {"sample": "#sample-checkpoint", "latent": "#latent-checkpoint",
+               "interpolate": "#interpolate-checkpoint", "generate": "#generate-checkpoint"}
+    playable = [i for i in registry.list() if i.tabs]
+    for info in playable:
+        page.get_by_role("tab", name="Model").click()
+        page.locator("#model-checkpoint input").click()
+        page.get_by_role("option", name=info.name, exact=True).click()
+        page.wait_for_function(
+            "name => document.querySelector('#model-serves').innerText.includes('Offered in')"
+            " && document.querySelector('#model-checkpoint input').value === name",
+            arg=info.name, timeout=30_000,
+        )
+        served = page.locator("#model-serves").inner_text()
+        for tab in info.tabs:
+            assert titles[tab] in served
+            page.get_by_role("tab", name=titles[tab]).click()
+            page.wait_for_function(
+                "([sel, name]) => document.querySelector(sel + ' input').value === name",
+                arg=[pickers[tab], info.name], timeout=30_000,
+            )
+        no_error_badge(page)
+    # every tab, used with the last choice it took
+    page.get_by_role("tab", name="Sample").click()
+    page.locator("#sample-button").click()
+    page.locator("#sample-1-roll img").wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Latent sliders").click()
+    page.get_by_role("button", name="Decode").click()
+    page.locator("#latent-roll img").wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Generate").click()
+    page.locator("#generate-button").click()
+    page.locator("#generate-roll img").wait_for(timeout=60_000)
+    page.get_by_role("tab", name="Interpolate").click()
+    page.locator("#interpolate-button").click()  # the files of the test above, or a refusal
+    page.wait_for_timeout(2_000)
+    no_error_badge(page)
+    log = app.log.read_text(errors="replace")
+    assert "Traceback" not in log and "not in the list of choices" not in log, log[-3000:]

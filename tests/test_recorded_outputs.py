@@ -119,7 +119,8 @@ def test_shipped_checkpoint_gives_the_recorded_outputs(registry, name):
 
 
 def test_every_shipped_checkpoint_is_recorded(registry):
-    shipped = {n for n in registry.names() if not n.startswith("prior-")}  # issue 18's own
+    recorded_families = {"music-vae", "segment-vae", "chord-lstm", "roll-lstm"}  # newer ones
+    shipped = {i.name for i in registry.list() if i.family in recorded_families}  # record theirs
     assert shipped <= set(RECORDED)
 
 

@@ -30,7 +30,7 @@ from pianoplay.models.music_vae import FAMILY
 from pianoplay.models.music_vae.evaluate import make_batch
 from pianoplay.models.music_vae.model import MusicVAE, VAEConfig
 from pianoplay.music.representation import Representation
-from pianoplay.music.roll import load_roll, roll_to_midi
+from pianoplay.music.roll import LoadedRoll, load_roll, roll_to_midi
 from pianoplay.music.vocab import ChordVocab
 from pianoplay.music.windows import extract_windows
 
@@ -168,9 +168,19 @@ class TrainedVAE:
                 out.append(mu.cpu().numpy())
         return np.concatenate(out) if out else np.zeros((0, self.latent_dim), np.float32)
 
+    def load(self, source) -> LoadedRoll:
+        """A MIDI path or bytes as a ``LoadedRoll`` on this model's grid (key moved to C
+        unless the representation says otherwise)."""
+        rep = self.config.get("representation", {})
+        return load_roll(
+            source,
+            steps_per_quarter=self.steps_per_quarter,
+            normalize_key=rep.get("normalize_key", True),
+        )
+
     def encode(self, source, bar: int | None = None) -> Encoded:
-        """Encode a 16-bar window of ``source`` (MIDI path or bytes, or a (T, 88)
-        roll). With ``bar`` the window starts there; otherwise the first window
+        """Encode a 16-bar window of ``source`` (MIDI path or bytes, a ``LoadedRoll``, or a
+        (T, 88) roll). With ``bar`` the window starts there; otherwise the first window
         with the most notes among the piece's bar-aligned windows is taken.
         Pieces shorter than a window are padded with silence."""
         W = self.n_steps
@@ -182,12 +192,7 @@ class TrainedVAE:
             roll = (roll > 0).astype(np.uint8)
             bar_starts = list(range(0, len(roll), self.steps_per_bar))
         else:
-            rep = self.config.get("representation", {})
-            loaded = load_roll(
-                source,
-                steps_per_quarter=self.steps_per_quarter,
-                normalize_key=rep.get("normalize_key", True),
-            )
+            loaded = source if isinstance(source, LoadedRoll) else self.load(source)
             roll, bar_starts = loaded.roll, list(loaded.bar_starts) or [0]
             transpose, tempo = loaded.transpose, loaded.tempo
         if not roll.any():

@@ -13,10 +13,13 @@ import gradio as gr
 import numpy as np
 
 from pianoplay.errors import PianoplayError
+from pianoplay.music.midi import collect_repairs
 from pianoplay.music.roll import shift_keys
 from pianoplay.paths import ASSETS_DIR
 from pianoplay.ui.core import SEED_MAX, ActionsCore, check_range, render_args
+from pianoplay.ui.inputs import keep_on_refusal, open_dropdown, open_slider, refusing
 from pianoplay.ui.latent_map import LatentMap
+from pianoplay.ui.notes import Notes
 from pianoplay.ui.outputs import Piece, render_piece
 from pianoplay.ui.page import (
     INTERACTIVE,
@@ -49,6 +52,7 @@ class Actions(ActionsCore):
         # (checkpoint, seed) -> Encoded: encoding a tune (with refinement) takes ~200 ms,
         # and every slider release of one start point needs the same one
         self._starts: dict[tuple[str, object], object] = {}
+        self._repairs: dict[tuple[str, object], list[str]] = {}  # what reading a file repaired
 
     def latent_labels(self, name: str) -> dict[str, str]:
         """Slider name -> label with the share of variance of each principal axis."""
@@ -95,12 +99,23 @@ class Actions(ActionsCore):
         Cached (the last ``MAX_CACHED_STARTS``): it does not change while sliders move."""
         return self._cached_start((name, int(seed)), lambda: self._example_start(name, seed))
 
-    def file_start(self, name: str, midi):
+    def file_start(self, name: str, midi, notes: Notes | None = None):
         """The encoding of an uploaded file (path or bytes), cached like a bundled tune's:
-        every slider release of the same upload reuses it."""
+        every slider release of the same upload reuses it. What reading it repaired goes
+        into ``notes`` each time."""
         data = midi if isinstance(midi, bytes) else Path(midi).read_bytes()
         key = (name, hashlib.sha256(data).hexdigest())
-        return self._cached_start(key, lambda: self.registry.load(name).encode(midi))
+
+        def encode():
+            with collect_repairs() as repairs:
+                start = self.registry.load(name).encode(midi)
+            self._repairs[key] = repairs
+            return start
+
+        start = self._cached_start(key, encode)
+        if notes is not None:
+            notes.extend(self._repairs.get(key, []))
+        return start
 
     def _cached_start(self, key, make):
         with self._maps_lock:
@@ -131,6 +146,7 @@ class Actions(ActionsCore):
         program,
         temperature=None,
         midi=None,
+        notes: Notes | None = None,
     ) -> tuple[Piece, Path]:
         """Decode the sliders' z; returns the piece and the latent map PNG.
 
@@ -138,11 +154,12 @@ class Actions(ActionsCore):
         prior sample of ``seed``. ``temperature`` None is the checkpoint's own default; 0
         takes the most likely notes; above 0 samples with noise fixed by ``seed``, so the
         same sliders always give the same piece. A piece started from a file comes back
-        in that file's key."""
-        tempo, program = render_args(tempo, program)
+        in that file's key. ``notes`` collects what was changed (a clamped tempo, the
+        file's repairs)."""
+        tempo, program = render_args(tempo, program, notes)
         vae = self._load(name, "latent", "The latent sliders")
         temperature = self.vae_temperature(name, temperature)
-        start = self.file_start(name, midi) if midi is not None else None
+        start = self.file_start(name, midi, notes) if midi is not None else None
         z = self.latent_z(name, seed, amounts, start)
         roll = vae.decode(
             z[None], temperature=temperature or None, seed=int(seed), greedy=temperature == 0
@@ -192,18 +209,18 @@ def build(page: Page) -> gr.Dropdown:
         "attribute vectors; releasing a slider re-decodes."
     )
     with gr.Row():
-        checkpoint = gr.Dropdown(
-            names, value=first(names), label="VAE checkpoint", min_width=300, scale=2
+        checkpoint = open_dropdown(
+            names, value=first(names), label="VAE checkpoint", min_width=300, scale=2,
+            elem_id="latent-checkpoint",
         )
-        seed = gr.Number(
+        seed = gr.Number(  # no minimum: the action refuses a negative seed in its words
             1,
             precision=0,
-            minimum=0,
             label="Start point (seed)",
             info="a random one when the page opens; Randomize draws another",
             elem_id="latent-seed",
         )
-        temperature = gr.Slider(
+        temperature = open_slider(
             0,
             1.5,
             value=actions.decode_temperature(first(names)),
@@ -228,7 +245,7 @@ def build(page: Page) -> gr.Dropdown:
     with gr.Row():
         with gr.Column():
             axes = {
-                name: gr.Slider(
+                name: open_slider(
                     -3,
                     3,
                     value=0,
@@ -240,7 +257,7 @@ def build(page: Page) -> gr.Dropdown:
             }
         with gr.Column():
             attributes = {
-                name: gr.Slider(-2, 2, value=0, step=0.1, label=name, info=info)
+                name: open_slider(-2, 2, value=0, step=0.1, label=name, info=info)
                 for name, (_, info) in ATTRIBUTE_SLIDERS.items()
             }
             latent_map = gr.Image(
@@ -254,6 +271,7 @@ def build(page: Page) -> gr.Dropdown:
             label="Decoded", type="filepath", interactive=False, elem_id="latent-audio"
         )
         midi = gr.File(label="MIDI", interactive=False)
+    note = gr.Markdown(elem_id="latent-notes")
     roll = gr.Image(
         label="Piano roll",
         show_label=False,
@@ -270,35 +288,50 @@ def build(page: Page) -> gr.Dropdown:
         """Decode the start point (the prior sample `seed`, or the encoding of `midi` when
         given) moved by the slider amounts. Temperature 0: the most likely notes.
         Returns WAV, roll PNG, map PNG and MIDI paths."""
-        with user_errors():
-            piece, map_png = actions.decode_latent(
-                checkpoint, seed, amounts, tempo, program, temperature, midi
-            )
+        piece, map_png = actions.decode_latent(
+            checkpoint, seed, amounts, tempo, program, temperature, midi
+        )
         return str(piece.wav), str(piece.png), str(map_png), str(piece.midi)
+
+    @keep_on_refusal(5, message_at=4)
+    def decode_on_page(
+        checkpoint, seed=1, temperature=0.0, tempo=120.0, program=0, midi=None, **amounts
+    ):
+        notes = Notes()
+        piece, map_png = actions.decode_latent(
+            checkpoint, seed, amounts, tempo, program, temperature, midi, notes=notes
+        )
+        return str(piece.wav), str(piece.png), str(map_png), str(piece.midi), notes.markdown()
 
     def relabel(checkpoint):
         with user_errors():
             labels = actions.latent_labels(checkpoint) if checkpoint else {}
         return [gr.Slider(label=labels.get(name, name)) for name in AXIS_SLIDERS]
 
-    run = dict(
-        fn=decode_latent,
-        inputs=[checkpoint, seed, temperature, *render, start_midi],
-        inputs_kwargs=sliders,
-        outputs=[audio, roll, latent_map, midi],
-        **INTERACTIVE,
+    inputs = dict(inputs=[checkpoint, seed, temperature, *render, start_midi],
+                  inputs_kwargs=sliders)
+    # the API: its four outputs, a refusal as the call's error; the page: a note of what
+    # was changed, and a refusal shown there while the last piece stays
+    gr.Button(visible=False).click(
+        refusing(decode_latent), **inputs, outputs=[audio, roll, latent_map, midi],
+        api_name="decode_latent", **INTERACTIVE,
     )
-    decode.click(**run, api_name="decode_latent")
-    start_midi.change(**run, api_visibility="private")
-    for slider in sliders.values():
+    run = dict(fn=decode_on_page, **inputs, outputs=[audio, roll, latent_map, midi, note],
+               **INTERACTIVE)
+    decode.click(**run, api_visibility="private")
+    zero = dict(fn=lambda: [0.0] * len(sliders), inputs=None, outputs=list(sliders.values()),
+                queue=False, api_visibility="private")
+    # a new file is heard as it is first: every slider back to 0
+    start_midi.change(**zero).then(**run, api_visibility="private")
+    for slider in [*sliders.values(), temperature]:
         slider.release(**run, api_visibility="private")
     randomize.click(
         lambda: random.randint(0, 2**31 - 1), None, seed, queue=False, api_visibility="private"
     ).then(**run, api_visibility="private")
-    reset.click(
-        lambda: [0.0] * len(sliders),
-        None,
-        list(sliders.values()),
+    reset.click(  # every slider, the temperature too (to the model's own)
+        lambda name: [0.0] * len(sliders) + [actions.decode_temperature(name)],
+        checkpoint,
+        [*sliders.values(), temperature],
         queue=False,
         api_visibility="private",
     ).then(**run, api_visibility="private")
