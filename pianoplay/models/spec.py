@@ -23,8 +23,9 @@ class FamilySpec:
     """One model family.
 
     - ``name``: the family's name (``info.family``, ``model.family``), e.g. ``"segment-vae"``.
-    - ``summary``: what it is for, in a sentence or two of Markdown (the model card's first
-      paragraph).
+    - ``summary``: what it is for, in a sentence or two of Markdown (the model card's
+      purpose); ``plain_for`` and ``plain_expect``: one plain line each, what it is for and
+      what a listener can expect (the first lines of its card).
     - ``recognise``: the ``config.json`` fields that identify a checkpoint of this family,
       dotted key -> value (``None``: the key is absent), e.g. ``{"family": "vae",
       "model.kind": "segment"}``. Every checkpoint matches exactly one family.
@@ -55,6 +56,8 @@ class FamilySpec:
     summary: str
     recognise: dict[str, Any]
     inference: str
+    plain_for: str = ""
+    plain_expect: str = ""
     trainer: str | None = None
     train_name: str | None = None
     evaluator: str | None = None

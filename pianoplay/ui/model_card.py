@@ -54,59 +54,14 @@ HEADLINE = (
     "valid.elbo_nll_per_frame",
     "valid_nll_per_frame",
 )
-PURPOSE = {
-    "vae": "A variational autoencoder of 16-bar pieces: samples new pieces (**Sample**), "
-    "encodes your MIDI into a point you can move (**Latent sliders**) and walks between two "
-    "pieces (**Interpolate**).",
-    "segment": "A variational autoencoder with one code per bar (or two) of sixteenth notes, "
-    "made to give your notes back (at temperature 0): your file in the **Latent sliders** "
-    "tab, moved, and paths between two files (**Interpolate**).",
-    "chord-lstm": "A language model over chords (each frame's set of notes is one token, or, "
-    "for classical piano, two: the right hand's chord and the left's): writes and continues "
-    "music (**Generate**: sampling, top-k, top-p, greedy where offered, beam) and scores it "
-    "exactly (nats per frame).",
-    "roll-lstm": "A language model with one yes/no per key and frame (88 Bernoullis): the "
-    "likelihood baseline of the benchmark; it samples too (**Generate**, **Sample**).",
-}
-
-
-# The card's first three lines, in plain words: what it is for (FOR), what it learnt from
-# (DATA_WORDS, by data set name) and what a listener can expect (EXPECT); by the model's
-# kind, else its family.
-FOR = {
-    "vae": "Makes new 16-bar folk tunes and blends between two pieces.",
-    "segment": "Takes your own MIDI file, lets you move it with sliders and walks between two "
-    "of your files.",
-    "chord-lstm": "Writes new music, or continues a piece you give it.",
-    "roll-lstm": "Writes new music one key at a time: the benchmark's baseline.",
-    "performer": "Plays a score with a pianist's timing and dynamics.",
-}
+# The card's first three lines, in plain words: what it is for and what a listener can
+# expect (its family's declaration: FamilySpec.plain_for / plain_expect), and what it learnt
+# from (DATA_WORDS, by data set name).
 DATA_WORDS = {
     "Nottingham": "about 700 British and Irish folk tunes with chords (the Nottingham set)",
     "nottingham": "about 700 British and Irish folk tunes with chords (the Nottingham set)",
     "piano-midi-de": "about 270 classical piano pieces (piano-midi.de)",
 }
-EXPECT = {
-    "vae": "Tunes of 16 bars with a melody over chords, in C major or C minor; "
-    "paths between two pieces change gradually.",
-    "segment": "At temperature 0 your notes come back almost exactly; sliders change the "
-    "texture (more or fewer notes together, busier rhythm) bar by bar.",
-    "chord-lstm": "Music in the style of what it learnt from, one chord after another; "
-    "top-p and beam give the steadiest results.",
-    "roll-lstm": "Busy, less tuneful music: it is measured, not meant to compose.",
-    "performer": "Your notes unchanged, with timing and loudness shaped like a performance.",
-}
-
-
-ALIASES = {"music-vae": "vae", "segment-vae": "segment"}  # family names -> the keys above
-
-
-def _by_kind(table: dict[str, str], info, default: str) -> str:
-    kind = (info.config.get("model") or {}).get("kind") or ""
-    for key in (kind, info.family, ALIASES.get(info.family, "")):
-        if key in table:
-            return table[key]
-    return default
 
 
 def summary_lines(info) -> list[str]:
@@ -115,9 +70,9 @@ def summary_lines(info) -> list[str]:
     names = [data["name"]] if "name" in data else list(data.get("sets", {}))
     words = [DATA_WORDS.get(n, n) for n in names] or ["data not recorded"]
     return [
-        f"**What it is for:** {_by_kind(FOR, info, f'A {info.family} model.')}",
+        f"**What it is for:** {info.spec.plain_for or f'A {info.family} model.'}",
         f"**Trained on:** {' and '.join(words)}.",
-        f"**What to expect:** {_by_kind(EXPECT, info, 'see the details below.')}",
+        f"**What to expect:** {info.spec.plain_expect or 'see the details below.'}",
     ]
 
 
@@ -234,7 +189,7 @@ def card_markdown(info) -> str:
     (:func:`summary_lines`), then folded under "Details": purpose, data, headline number,
     every metric with its unit, and the checkpoint's README."""
     config = info.config
-    purpose = _by_kind(PURPOSE, info, f"A {info.family} model.")
+    purpose = info.spec.summary
     lines = [
         f"## {info.name}",
         "",

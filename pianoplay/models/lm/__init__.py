@@ -20,6 +20,9 @@ CHORD_LSTM = FamilySpec(
     "classical piano, two: the right hand's chord and the left's): writes and continues music "
     "(**Generate**: sampling, top-k, top-p, greedy where offered, beam) and scores it exactly "
     "(nats per frame).",
+    plain_for="Writes new music, or continues a piece you give it.",
+    plain_expect="Music in the style of what it learnt from, one chord after another; top-p "
+    "and beam give the steadiest results.",
     recognise={"family": "chord-lstm"},
     inference="pianoplay.models.lm.trained:TrainedLM",
     trainer="pianoplay.models.lm.train",
@@ -33,6 +36,8 @@ ROLL_LSTM = FamilySpec(
     name="roll-lstm",
     summary="A language model with one yes/no per key and frame (88 Bernoullis): the "
     "likelihood baseline of the benchmark; it samples too (**Generate**, **Sample**).",
+    plain_for="Writes new music one key at a time: the benchmark's baseline.",
+    plain_expect="Busy, less tuneful music: it is measured, not meant to compose.",
     recognise={"family": "roll-lstm"},
     inference="pianoplay.models.lm.trained:TrainedLM",
     trainer="pianoplay.models.lm.train",

@@ -14,6 +14,9 @@ FAMILY = FamilySpec(
     summary="A variational autoencoder of 16-bar pieces: samples new pieces (**Sample**), "
     "encodes your MIDI into a point you can move (**Latent sliders**) and walks between two "
     "pieces (**Interpolate**).",
+    plain_for="Makes new 16-bar folk tunes and blends between two pieces.",
+    plain_expect="Tunes of 16 bars with a melody over chords, in C major or C minor; paths "
+    "between two pieces change gradually.",
     recognise={"family": "vae", "model.kind": None},
     inference="pianoplay.models.music_vae.trained:TrainedVAE",
     trainer="pianoplay.models.music_vae.train",

@@ -25,6 +25,8 @@ FAMILY = FamilySpec(
     summary="Plays a score: every note's velocity and the sustain pedal (CC64), learned from "
     "the piano-midi-de performances. Not a generator: every piece the app and the CLI render "
     "goes through it (**Rendering**: performed, or flat with `--flat` / `performed=False`).",
+    plain_for="Plays a score with a pianist's timing and dynamics.",
+    plain_expect="Your notes unchanged, with timing and loudness shaped like a performance.",
     recognise={"family": "performer"},
     inference="pianoplay.models.performer.play:TrainedPerformer",
     trainer="pianoplay.models.performer.train_cli",
