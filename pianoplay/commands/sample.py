@@ -12,7 +12,7 @@ from pathlib import Path
 
 def add_parser(sub) -> None:
     p = sub.add_parser("sample", help="sample new pieces (a VAE's prior or a language model)")
-    p.add_argument("--checkpoint", default="vae-nottingham",
+    p.add_argument("--checkpoint", default="vae-faithful",
                    help="registry name or folder (one the app's Sample tab offers)")
     p.add_argument("-n", type=int, default=4, help="how many pieces (1-64)")
     p.add_argument("--temperature", type=float, default=None,
@@ -20,6 +20,9 @@ def add_parser(sub) -> None:
     p.add_argument("--bars", type=int, default=None,
                    help="bars per piece (default: a VAE's window, 16 for a language model)")
     p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--style", default=None,
+                   help="the music a latent prior imitates (vae-faithful: nottingham or "
+                   "piano-midi-de; default: the first)")
     add_output_args(p)
     p.set_defaults(func=run)
 
@@ -75,6 +78,24 @@ def write_outputs(
         write_wav(stem.with_suffix(".wav"), render(pm))
 
 
+def check_style(args, info) -> str | None:
+    """``--style`` checked against the checkpoint's styles (the app's rule and words)."""
+    from pianoplay.errors import PianoplayError
+    from pianoplay.models.registry import Registry
+
+    styles = Registry().styles(info.path)
+    if not styles:
+        if args.style:
+            raise PianoplayError(f"{info.name} has no styles; leave --style out.")
+        return None
+    if args.style is None:
+        return styles[0]
+    if args.style not in styles:
+        raise PianoplayError(f"style must be one of {', '.join(styles)} for {info.name}, "
+                             f"not {args.style!r}.")
+    return args.style
+
+
 def run(args) -> int:
     from pianoplay.errors import PianoplayError
 
@@ -87,7 +108,19 @@ def run(args) -> int:
     check_common(args)
     info, trained = load_for(args, "sample")
     temperature = info.temperature if args.temperature is None else args.temperature
-    if info.strategies:  # a language model: its sampling strategy
+    style = check_style(args, info)
+    if style is not None:  # a latent prior (vae-faithful's) writes the codes
+        from pianoplay.models.registry import Registry
+
+        registry = Registry(device=args.device)
+        trained = registry.load(registry.sampler(args.checkpoint))
+        steps = args.bars * trained.steps_per_bar if args.bars else None
+        if args.bars is not None and args.bars > trained.n_steps // trained.steps_per_bar:
+            raise PianoplayError(f"--bars {args.bars}: {args.checkpoint} writes at most "
+                                 f"{trained.n_steps // trained.steps_per_bar}.")
+        rolls = trained.sample_pieces(args.n, style=style, seed=args.seed, steps=steps,
+                                      temperature=args.temperature or 1.0)
+    elif info.strategies:  # a language model: its sampling strategy
         steps = (args.bars or 16) * trained.steps_per_bar
         rolls = trained.generate(n=args.n, steps=steps, strategy="sample",
                                  temperature=temperature, seed=args.seed)

@@ -16,7 +16,7 @@ from pianoplay.errors import CheckpointError, PianoplayError
 from pianoplay.models.checkpoint import CONFIG, WEIGHTS, read_config
 from pianoplay.models.families import family_of, load_object
 from pianoplay.models.spec import FamilySpec
-from pianoplay.paths import CHECKPOINTS_DIR
+from pianoplay.paths import CHECKPOINTS_DIR, personal_dir
 
 
 @dataclass(frozen=True)
@@ -101,10 +101,14 @@ class CheckpointInfo:
 
 
 class Registry:
-    """Checkpoints under ``root`` (default ``checkpoints/``), loaded on first use."""
+    """Checkpoints under ``root`` (default ``checkpoints/``), then the user's own under
+    ``personal`` (default ``paths.personal_dir()``; ``pianoplay personalise``), loaded on
+    first use. A personal folder named like a shipped checkpoint is not listed."""
 
-    def __init__(self, root: str | Path | None = None, device: str | None = None) -> None:
+    def __init__(self, root: str | Path | None = None, device: str | None = None,
+                 personal: str | Path | None = None) -> None:
         self.root = Path(root) if root is not None else CHECKPOINTS_DIR
+        self.personal = Path(personal) if personal is not None else personal_dir()
         self._device_arg = device
         self._device = None
         if device not in (None, "", "auto"):
@@ -126,14 +130,31 @@ class Registry:
         return self._device
 
     def list(self, family: str | None = None) -> list[CheckpointInfo]:
-        """Every valid checkpoint folder under ``root``, sorted by name."""
-        infos = []
-        for cfg in sorted(self.root.glob(f"*/{CONFIG}")):
-            try:
-                infos.append(self._info(cfg.parent))
-            except CheckpointError:
-                continue  # incomplete folders are not offered
+        """Every valid checkpoint folder under ``root``, sorted by name, then the personal
+        ones (by name) whose names the shipped ones do not take."""
+        infos, names = [], set()
+        for root in (self.root, self.personal):
+            found = []
+            for cfg in sorted(root.glob(f"*/{CONFIG}")):
+                try:
+                    found.append(self._info(cfg.parent))
+                except CheckpointError:
+                    continue  # incomplete folders are not offered
+            infos += [i for i in found if i.name not in names]
+            names |= {i.name for i in found}
         return [i for i in infos if family is None or i.family == family]
+
+    def is_personal(self, name: str) -> bool:
+        """Whether ``name`` is one of the user's own checkpoints (not a shipped one)."""
+        return (not (self.root / name / CONFIG).is_file()
+                and (self.personal / name / CONFIG).is_file())
+
+    def forget(self, name_or_path: str | Path) -> None:
+        """Drop a loaded model from the cache (a personal checkpoint deleted or remade)."""
+        with self._lock:
+            for folder in [f for f in self._cache
+                           if f.name == Path(name_or_path).name or f == Path(name_or_path)]:
+                del self._cache[folder]
 
     def names(self, family: str | None = None) -> list[str]:
         return [info.name for info in self.list(family)]
@@ -173,6 +194,20 @@ class Registry:
                     self._cache[folder] = cls.from_checkpoint(folder, device=self.device)
             return self._cache[folder]
 
+    def sampler(self, name_or_path: str | Path) -> str:
+        """The checkpoint that samples for ``name_or_path`` in the Sample tab: the prior its
+        config names (``"prior"``: vae-faithful samples through prior-faithful), else itself."""
+        info = self.info(name_or_path)
+        return str(info.config.get("prior") or name_or_path)
+
+    def styles(self, name_or_path: str | Path) -> list[str]:
+        """The styles a checkpoint samples in (a prior's, or its own prior's); none for the
+        others. Read from config.json, nothing is loaded."""
+        info = self.info(self.sampler(name_or_path))
+        if info.spec.via is None:
+            return []
+        return list(info.config.get("model", {}).get("styles", []))
+
     def _via(self, info: CheckpointInfo) -> str:
         """The checkpoint a model goes through (``config["via"]``), checked to be of the
         family its spec names."""
@@ -199,9 +234,10 @@ class Registry:
         path = Path(name_or_path)
         if path.is_dir():
             return path.resolve()
-        folder = self.root / str(name_or_path)
-        if (folder / CONFIG).is_file():
-            return folder.resolve()
+        for root in (self.root, self.personal):
+            folder = root / str(name_or_path)
+            if (folder / CONFIG).is_file():
+                return folder.resolve()
         known = ", ".join(self.names()) or "none"
         raise CheckpointError(f"unknown checkpoint {str(name_or_path)!r}; available: {known}.")
 

@@ -113,6 +113,27 @@ class ActionsCore:
             )
         return self.registry.info(name)
 
+    def styles(self, name: str | None) -> list[str]:
+        """The styles a checkpoint samples in (a latent prior's; none for other models)."""
+        if not name or name not in self.registry.names():
+            return []
+        return self.registry.styles(name)
+
+    def check_style(self, name: str, style) -> str | None:
+        """``style`` checked against the checkpoint's styles (empty: its first), or None
+        for a model without styles."""
+        styles = self.styles(name)
+        if not styles:
+            if style not in (None, ""):
+                raise PianoplayError(f"{name} has no styles; leave style empty.")
+            return None
+        if style in (None, ""):
+            return styles[0]
+        if style not in styles:
+            raise PianoplayError(f"style must be one of {', '.join(styles)} for {name}, "
+                                 f"not {str(style)!r}.")
+        return str(style)
+
     def max_bars(self, name: str) -> int:
         """Longest sample a checkpoint writes: a VAE's window, else ``MAX_LM_BARS``."""
         info = self._info(name)

@@ -130,22 +130,32 @@ def render_piece(
     png: bool = True,
     seed: int | None = None,
     marks: dict[int, str] | None = None,
+    performed: bool = True,
     layout=None,
     bar_starts: list[int] | None = None,
+    source=None,
 ) -> Piece:
     """Write ``stem.mid`` (and ``stem.wav``, ``stem.png``) of a (T, 88) roll.
 
     ``model`` is a ``TrainedLM`` or ``TrainedVAE``: its ``to_midi`` and
     ``steps_per_bar`` fix the timing of the roll. The PNG records its time scale
-    (seconds per step) for the page's playhead. ``layout``
-    (:class:`pianoplay.audio.plot.Layout`): the size the roll is shown at; ``bar_starts``:
-    the piece's own bars (a primer's 6/8 bars), else the model's.
+    (seconds per step) for the page's playhead. ``performed``: the performer
+    (``pianoplay.models.performer``, checkpoint ``performer-classical``) sets the
+    velocities and the sustain pedal; else every note has one velocity and no pedal.
+    ``layout`` (:class:`pianoplay.audio.plot.Layout`): the size the roll is shown at;
+    ``bar_starts``: the piece's own bars (a primer's 6/8 bars), else the model's.
     """
     from pianoplay.audio.plot import WIDE, roll_png
     from pianoplay.audio.synth import render, write_wav
     from pianoplay.music.midi_write import write_midi
 
-    pm = model.to_midi(roll, tempo=tempo, program=program)
+    # ``source`` (a LoadedRoll): the roll goes back into that file's key and metre
+    moved = {"source": source} if source is not None else {}
+    pm = model.to_midi(roll, tempo=tempo, program=program, **moved)
+    if performed:
+        from pianoplay.models.performer import perform
+
+        perform(pm)
     midi_path = folder / f"{stem}.mid"
     write_midi(pm, midi_path)
     wav_path = png_path = None

@@ -135,20 +135,22 @@ def loss(model: Denoiser, x: torch.Tensor, known: torch.Tensor, style: torch.Ten
 @torch.no_grad()
 def sample(model: Denoiser, known_x: torch.Tensor, known: torch.Tensor, style: torch.Tensor,
            steps: int | None = None, generator: torch.Generator | None = None,
-           start_t: float = 1.0, start_x: torch.Tensor | None = None) -> torch.Tensor:
+           start_t: float = 1.0, start_x: torch.Tensor | None = None,
+           temperature: float = 1.0) -> torch.Tensor:
     """Standardised codes (B, S, D): the unknown positions generated, the known ones
     (``known_x`` where ``known``) kept.
 
     ``start_t`` < 1 with ``start_x`` denoises from ``start_x`` noised to that level
     (SDEdit): a few steps that pull an edited code sequence back to the prior's support.
+    ``temperature`` scales the starting noise (below 1: closer to the typical piece).
     """
     objective = model.cfg.objective
     steps = steps or model.cfg.sample_steps
-    e = torch.randn(known_x.shape, device=known_x.device, generator=generator)
+    e = temperature * torch.randn(known_x.shape, device=known_x.device, generator=generator)
     B = known_x.shape[0]
     ts = torch.linspace(start_t, 0.0, steps + 1, device=known_x.device)
     if start_x is None:
-        x = e if objective == "flow" else e  # pure noise at t = 1 for both
+        x = e  # pure noise at t = 1 for both objectives
     else:
         x, _ = noisy(objective, start_x, e, ts[0].expand(B))
     for i in range(steps):

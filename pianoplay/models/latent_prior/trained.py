@@ -70,13 +70,13 @@ class TrainedPrior:
                                         transpose=transpose, source=source)
 
     def sample_pieces(self, n: int = 1, style: str | None = None, seed: int | None = None,
-                      steps: int | None = None) -> list[np.ndarray]:
+                      steps: int | None = None, temperature: float = 1.0) -> list[np.ndarray]:
         """``n`` rolls (steps, 88, 2): code sequences from the prior, decoded by the VAE
         at its most likely notes."""
         vae = self._need_vae()
         steps = steps or self.n_steps
         segments = max(1, -(-steps // vae.segment_steps))
-        z = self.sample(n, style=style, seed=seed, segments=max(segments, 1))
+        z = self.sample(n, style=style, seed=seed, segments=segments, temperature=temperature)
         return [r[:steps] for r in vae.decode(z)]
 
     @property
@@ -109,18 +109,19 @@ class TrainedPrior:
 
     # sampling --------------------------------------------------------------
     def sample(self, n: int = 1, style: str | None = None, seed: int | None = None,
-               segments: int | None = None, steps: int | None = None) -> np.ndarray:
+               segments: int | None = None, steps: int | None = None,
+               temperature: float = 1.0) -> np.ndarray:
         """(n, segments, D) code sequences drawn from the prior (default: one window).
         Longer sequences continue the first window window by window."""
         S = segments or self.segments
         D = self.model.cfg.latent_dim
         z = np.zeros((n, S, D), np.float32)
         known = np.zeros((n, S), bool)
-        return self.complete(z, known, style, seed, steps)
+        return self.complete(z, known, style, seed, steps, temperature)
 
     @torch.no_grad()
     def complete(self, z, known, style: str | None = None, seed: int | None = None,
-                 steps: int | None = None) -> np.ndarray:
+                 steps: int | None = None, temperature: float = 1.0) -> np.ndarray:
         """Codes (L, D) or (N, L, D) with the positions where ``known`` (L,) or (N, L) is
         False generated and the others kept (un-normalised codes in and out)."""
         z = np.asarray(z, np.float32)
@@ -137,7 +138,8 @@ class TrainedPrior:
         while not bool(k.all()):
             start = window_start(k.cpu().numpy(), W)
             part = slice(start, start + W)
-            filled = sample(self.model, x[:, part], k[:, part], style_ids, steps, gen)
+            filled = sample(self.model, x[:, part], k[:, part], style_ids, steps, gen,
+                            temperature=temperature)
             x[:, part] = filled
             k[:, part] = True
             if L <= W:

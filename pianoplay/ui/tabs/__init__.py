@@ -17,6 +17,6 @@ A tab module defines
 A new tab is a new module here and one line in :data:`TABS`.
 """
 
-from pianoplay.ui.tabs import generate, interpolate, latent, model, sample
+from pianoplay.ui.tabs import generate, infill, interpolate, latent, model, sample
 
-TABS = (model, sample, latent, interpolate, generate)  # in the order the page shows them
+TABS = (model, sample, latent, interpolate, infill, generate)  # in the order the page shows them

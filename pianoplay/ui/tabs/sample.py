@@ -3,11 +3,16 @@ language model's sampling), with audio, piano rolls and downloads."""
 
 from __future__ import annotations
 
+import functools
+
 import gradio as gr
 
+from pianoplay import defaults
+from pianoplay.audio.plot import QUARTER
 from pianoplay.ui.core import (
     MAX_LM_BARS,
     MAX_SAMPLES,
+    TEMPO_RANGE,
     ActionsCore,
     Progress,
     check_range,
@@ -15,6 +20,8 @@ from pianoplay.ui.core import (
     render_args,
     tick,
 )
+from pianoplay.ui.inputs import open_dropdown, open_slider, wire
+from pianoplay.ui.notes import Notes
 from pianoplay.ui.outputs import Piece, render_piece
 from pianoplay.ui.page import (
     SAMPLING,
@@ -41,19 +48,27 @@ class Actions(ActionsCore):
         tempo,
         program,
         progress: Progress | None = None,
+        performed: bool = True,
+        style: str | None = None,
     ) -> list[Piece]:
-        """``n`` new pieces of ``bars`` bars from any checkpoint (VAE prior or LM sampling)."""
+        """``n`` new pieces of ``bars`` bars from any checkpoint (VAE prior or LM sampling),
+        performed (velocities and pedal) unless ``performed`` is False."""
         n = check_range("Count", n, 1, MAX_SAMPLES, integer=True)
         temperature = check_range("Temperature", temperature, 0.05, 3.0)
         tempo, program = render_args(tempo, program)
-        model = self._load(name, "sample", "Sampling")
+        self.refuse(name, "sample")
+        style = self.check_style(name, style)
+        model = self.registry.load(self.registry.sampler(name))  # vae-faithful: its prior
         is_vae = not self._info(name).spec.strategies  # a language model samples by strategy
         max_bars = model.n_steps // model.steps_per_bar if is_vae else MAX_LM_BARS
         bars = check_range("Bars", bars, 1, max_bars, integer=True)
         seed = new_seed(seed)
         steps = bars * model.steps_per_bar
         tick(progress, 0.1, "sampling")
-        if is_vae:  # decode z from the prior
+        if style is not None:  # a latent prior writes codes for its VAE
+            rolls = model.sample_pieces(n, style=style, seed=seed, steps=steps,
+                                        temperature=temperature)
+        elif is_vae:  # decode z from the VAE's own prior
             rolls = model.sample(n, temperature=temperature, seed=seed, steps=steps)
         else:
             rolls = model.generate(
@@ -71,8 +86,10 @@ class Actions(ActionsCore):
                     f"sample_{i + 1}_seed{seed}",
                     tempo,
                     program,
-                    title=f"sample {i + 1}, seed {seed}",
+                    title=f"sample {i + 1}, seed {seed}" + (f", {style}" if style else ""),
                     seed=seed,
+                    layout=QUARTER,  # four side by side
+                    performed=performed,
                 )
             )
         return pieces
@@ -82,30 +99,35 @@ def build(page: Page) -> gr.Dropdown:
     actions, render = page.actions, page.render
     names = actions.names("sample")
     with gr.Row():
-        checkpoint = gr.Dropdown(
+        checkpoint = open_dropdown(
             names,
             value=first(names),
             label="Checkpoint",
             min_width=260,
             elem_id="sample-checkpoint",
         )
-        count = gr.Slider(1, MAX_SAMPLES, value=2, step=1, label="Count")
+        count = open_slider(1, MAX_SAMPLES, value=defaults.SAMPLES, step=1, label="Count")
         # API calls may ask up to MAX_LM_BARS (an LM); the page narrows it to the chosen
         # checkpoint's limit on load and on every change of checkpoint
-        bars = gr.Slider(
+        bars = open_slider(
             1,
             MAX_LM_BARS,
-            value=16,
+            value=defaults.BARS,
             step=1,
             label="Bars",
             info="up to what the checkpoint writes (a VAE: its window)",
             elem_id="sample-bars",
         )
-        temperature = gr.Slider(
-            0.1, 2.0, value=actions.default_temperature(first(names)), step=0.05,
+        temperature = open_slider(
+            *defaults.TEMPERATURE_RANGE, value=actions.default_temperature(first(names)), step=0.05,
             label="Temperature", info=actions.temperature_hint(first(names)),
         )
-        seed = gr.Number(-1, precision=0, minimum=-1, label="Seed", info=SEED_INFO)
+        seed = gr.Number(-1, precision=0, label="Seed", info=SEED_INFO)  # checked by the action
+        styles = actions.styles(first(names))
+        style = gr.Dropdown(
+            styles, value=first(styles), label="Style", allow_custom_value=True,
+            info="the music the prior imitates", visible=bool(styles), elem_id="sample-style",
+        )
     button = gr.Button("Sample", variant="primary", elem_id="sample-button")
     seed_note = gr.Markdown(elem_id="sample-seed")
     slots = []
@@ -146,20 +168,27 @@ def build(page: Page) -> gr.Dropdown:
         seed=-1,
         tempo=120.0,
         program=0,
+        performed=True,
+        style="",
         progress=gr.Progress(),
     ):
         """Sample `count` pieces (seed -1: a new random seed, written into the file names as
-        `_seedS`). Returns lists of WAV, MIDI and PNG file paths, one per piece."""
+        `_seedS`); `style` names the music a latent prior imitates (vae-faithful:
+        nottingham or piano-midi-de; empty: the first). Returns lists of WAV, MIDI and PNG
+        file paths, one per piece."""
         with user_errors():
             pieces = actions.sample(
-                checkpoint, count, bars, temperature, seed, tempo, program, progress_of(progress)
+                checkpoint, count, bars, temperature, seed, tempo, program, progress_of(progress),
+                performed=performed, style=style,
             )
         files = [[str(getattr(p, kind)) for p in pieces] for kind in ("wav", "midi", "png")]
         return *files, (list(zip(files[0], files[2])), pieces[0].seed)
 
     def show(result):
-        pieces, used_seed = result or ([], None)
-        updates = [seed_text(used_seed)]
+        if isinstance(result, str):  # refused: the message, and the last pieces stay
+            return [result] + [gr.skip()] * (3 * len(slots))
+        pieces, used_seed, *notes = result or ([], None)
+        updates = [seed_text(used_seed) + (f"\n\n{notes[0]}" if notes and notes[0] else "")]
         for i in range(len(slots)):
             wav, png = pieces[i] if i < len(pieces) else (None, None)
             updates += [gr.Column(visible=wav is not None), wav, png]
@@ -177,11 +206,19 @@ def build(page: Page) -> gr.Dropdown:
                                info=actions.temperature_hint(name)),
         checkpoint, temperature, queue=False, api_visibility="private",
     )
-    button.click(
+    checkpoint.change(
+        lambda name: gr.update(choices=actions.styles(name), value=first(actions.styles(name)),
+                               visible=bool(actions.styles(name))),
+        checkpoint, style, queue=False, api_visibility="private",
+    )
+    sample = _noted(sample)
+    wire(
+        button.click,
         sample,
-        [checkpoint, count, bars, temperature, seed, *render],
+        [checkpoint, count, bars, temperature, seed, *render, page.shared["performed"], style],
         [wavs, midis, pngs, shown],
         api_name="sample",
+        message_at=3,
         **SAMPLING,
     ).then(
         show,
@@ -192,3 +229,18 @@ def build(page: Page) -> gr.Dropdown:
     )
     page.loads.append(follow_limits)
     return checkpoint
+
+
+def _noted(sample):
+    """The tab's ``sample`` with a tempo outside the app's range played at its nearest end,
+    and that change noted beside the seed (``shown`` carries the note)."""
+
+    @functools.wraps(sample)
+    def run(checkpoint, count=2, bars=16, temperature=1.0, seed=-1, tempo=120.0, *rest, **kw):
+        notes = Notes()
+        tempo = notes.clamp("tempo", tempo, *TEMPO_RANGE, done="played")
+        *files, (pairs, used_seed) = sample(checkpoint, count, bars, temperature, seed, tempo,
+                                            *rest, **kw)
+        return *files, (pairs, used_seed, notes.markdown())
+
+    return run

@@ -1,0 +1,327 @@
+"""A personal prior: the latent prior fine-tuned on a user's own MIDI files, on the CPU in
+under a minute (issue 19).
+
+The uploads are read on the VAE's grid (key moved to C), encoded by the frozen VAE
+(posterior means, one code per 16 sixteenths) at every transposition of ``shifts``, and a
+copy of the base prior is fine-tuned on windows of their codes (16 codes, or the whole
+piece when it is shorter) with the base's masks (sample / continue / introduce / infill),
+under a single new style, the user's name, that starts from the base style whose loss on
+the uploads is lowest. Training stops at ``max_steps`` or after ``train_seconds``.
+
+The checkpoint is written into a hidden folder of the personal folder and renamed into
+place at the end, so a failed or interrupted fit leaves nothing listed, and two fits of
+one name cannot both land (the second is refused).
+
+    folder = fit_personal(["a.mid", "b.mid"], "my-style", registry)
+    Registry().load("my-style").sample_pieces(4, seed=1)
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from pianoplay.config_io import from_dict, to_dict
+from pianoplay.errors import MidiError, PianoplayError
+from pianoplay.models.checkpoint import save_checkpoint
+from pianoplay.models.latent_prior import FAMILY
+from pianoplay.models.latent_prior.codes import encode_pieces
+from pianoplay.models.latent_prior.model import Denoiser, PriorConfig, count_parameters, loss, masks
+from pianoplay.music.midi import MidiLimits
+
+MAX_FILES = 20
+MAX_BYTES = 2_000_000
+NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+PARTIAL = ".partial"  # hidden folder of fits under way (never listed)
+SUFFIXES = (".mid", ".midi")
+# a user's own pieces: 2 MB each, but long, slow or dense pieces are theirs to give
+LIMITS = MidiLimits(max_bytes=MAX_BYTES, max_notes=200_000, max_seconds=4 * 3600.0,
+                    min_bpm=1.0, max_bpm=10_000.0)
+
+
+@dataclass
+class PersonalConfig:
+    base: str = "prior-faithful"
+    shift_min: int = -5
+    shift_max: int = 6
+    batch: int = 32
+    lr: float = 3e-4
+    max_steps: int = 200
+    train_seconds: float = 40.0  # training stops here even if max_steps is not reached
+    threads: int = 2
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return to_dict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict, where: str = "personal") -> PersonalConfig:
+        return from_dict(cls, d, where)
+
+
+@dataclass
+class Upload:
+    name: str  # file name as the user gave it
+    codes: list[np.ndarray]  # (S, D) per transposition, silent bars at either end cut
+    bars: int  # segments (bars of 16 sixteenths) used
+
+
+def check_name(name: str, registry) -> str:
+    """A plain, new checkpoint name (lower case letters, digits, - and _), or one line."""
+    name = (name or "").strip()
+    if not name:
+        raise PianoplayError("give the personal model a name (e.g. my-style).")
+    if not NAME.fullmatch(name):
+        raise PianoplayError(f"{name!r} is not a plain name: use up to 40 lower-case letters, "
+                             "digits, '-' and '_', starting with a letter or digit.")
+    if name in registry.names():
+        raise PianoplayError(f"a checkpoint named {name!r} exists already; pick another name "
+                             "or delete it first.")
+    return name
+
+
+def check_files(files) -> list[Path]:
+    """1 to ``MAX_FILES`` readable MIDI files of at most ``MAX_BYTES`` each, or one line."""
+    files = [Path(f) for f in (files or [])]
+    if not files:
+        raise PianoplayError("give at least one MIDI file.")
+    if len(files) > MAX_FILES:
+        raise PianoplayError(f"give at most {MAX_FILES} MIDI files, not {len(files)}.")
+    for f in files:
+        if not f.is_file():
+            raise PianoplayError(f"{f.name}: no such file.")
+        if f.suffix.lower() not in SUFFIXES:
+            raise PianoplayError(f"{f.name} is not a MIDI file (.mid or .midi).")
+        if f.stat().st_size > MAX_BYTES:
+            raise PianoplayError(f"{f.name} is {f.stat().st_size / 1e6:.1f} MB; each file may "
+                                 f"be at most {MAX_BYTES / 1e6:g} MB.")
+    return files
+
+
+def read_uploads(vae, files, shifts, names=None) -> list[Upload]:
+    """Each file's code sequences at every shift; refuses (one line) files with no notes."""
+    out = []
+    for k, path in enumerate(files):
+        name = names[k] if names else Path(path).name
+        try:
+            loaded = vae.representation.load(path, limits=LIMITS)
+        except MidiError as err:
+            text = str(err)
+            raise PianoplayError(text if name in text else f"{name}: {text}") from None
+        roll = np.asarray(loaded.roll)
+        L = vae.segment_steps
+        S = -(-len(roll) // L)
+        sounding = [bool(roll[i * L:(i + 1) * L].any()) for i in range(S)]
+        if not any(sounding):
+            raise PianoplayError(f"{name} has no usable bars (no notes on the grid).")
+        first = sounding.index(True)
+        last = S - sounding[::-1].index(True)
+        roll = roll[first * L:last * L]
+        codes, _ = encode_pieces(vae, [roll], shifts)
+        out.append(Upload(name, codes, last - first))
+    return out
+
+
+def windows_of(uploads: list[Upload], W: int) -> list[tuple[int, int, int, int]]:
+    """(upload, shift index, first code, length) of every window: ``W`` codes, or the whole
+    sequence when it is shorter."""
+    out = []
+    for u, up in enumerate(uploads):
+        for s, z in enumerate(up.codes):
+            n = min(W, len(z))
+            out += [(u, s, a, n) for a in range(len(z) - n + 1)]
+    return out
+
+
+def batch(model: Denoiser, uploads, windows, B: int, rng: np.random.Generator):
+    """Standardised codes (B, S, D) of windows of one length (the length of a window drawn
+    first: short pieces train on themselves, long ones on 16 codes)."""
+    first = windows[rng.integers(len(windows))]
+    same = [w for w in windows if w[3] == first[3]]
+    pick = rng.integers(len(same), size=B)
+    z = np.stack([uploads[u].codes[s][a:a + n] for u, s, a, n in (same[i] for i in pick)])
+    return model.normalise(torch.from_numpy(z))
+
+
+@torch.no_grad()
+def upload_loss(model: Denoiser, uploads, windows, style: int, n: int = 64) -> float:
+    """Denoising loss (nothing known) on up to ``n`` fixed windows, in ``style``."""
+    model.eval()
+    rng = np.random.default_rng(0)
+    gen = torch.Generator().manual_seed(0)
+    total, count = 0.0, 0
+    for _ in range(max(1, n // 16)):
+        x = batch(model, uploads, windows, 16, rng)
+        known = torch.zeros(x.shape[:2], dtype=torch.bool)
+        total += float(loss(model, x, known, torch.full((len(x),), style), gen))
+        count += 1
+    return total / count
+
+
+@contextmanager
+def torch_threads(n: int):
+    before = torch.get_num_threads()
+    torch.set_num_threads(max(1, n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def fit_model(base: Denoiser, uploads, pc: PersonalConfig, name: str, progress=None,
+              start: float | None = None) -> tuple[Denoiser, dict]:
+    """The fine-tuned copy of ``base`` (one style, ``name``) and what the fit measured."""
+    start = time.perf_counter() if start is None else start
+    windows = windows_of(uploads, base.cfg.segments)
+    before = {s: upload_loss(base, uploads, windows, k) for k, s in enumerate(base.cfg.styles)}
+    nearest = min(before, key=before.get)
+    cfg = PriorConfig.from_dict({**base.cfg.to_dict(), "styles": [name]})
+    model = Denoiser(cfg)
+    state = copy.deepcopy(base.state_dict())
+    state["style.weight"] = state["style.weight"][[base.cfg.styles.index(nearest)]]
+    model.load_state_dict(state)
+    torch.manual_seed(pc.seed)
+    rng = np.random.default_rng(pc.seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=pc.lr, weight_decay=0.01)
+    model.train()
+    step, losses, t0 = 0, [], time.perf_counter()
+    style = torch.zeros(pc.batch, dtype=torch.long)
+    while step < pc.max_steps and time.perf_counter() - t0 < pc.train_seconds:
+        x = batch(model, uploads, windows, pc.batch, rng)
+        value = loss(model, x, masks(len(x), x.shape[1]), style)
+        opt.zero_grad(set_to_none=True)
+        value.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        step += 1
+        losses.append(float(value.detach()))
+        if progress is not None:
+            done = max(step / pc.max_steps, (time.perf_counter() - t0) / pc.train_seconds)
+            progress(0.15 + 0.75 * min(done, 1.0), f"fitting: step {step}")
+    model.eval()
+    after = upload_loss(model, uploads, windows, 0)
+    return model, {"nearest_style": nearest, "loss_base": before, "loss_after": after,
+                   "steps": step, "train_seconds": round(time.perf_counter() - t0, 1),
+                   "train_loss_last": float(np.mean(losses[-10:])) if losses else None,
+                   "windows": len(windows) // max(1, len(uploads[0].codes)),
+                   "seconds_to_train": round(time.perf_counter() - start, 1)}
+
+
+def fit_personal(files, name: str, registry, config: PersonalConfig | None = None,
+                 progress=None, names=None) -> Path:
+    """Fit and register a personal prior from ``files`` (paths; ``names`` what the user
+    called them, for the card); returns its folder under ``registry.personal``."""
+    start = time.perf_counter()
+    pc = config or PersonalConfig()
+    name = check_name(name, registry)
+    files = check_files(files)
+    names = list(names) if names else [Path(f).name for f in files]
+    tick(progress, 0.02, "loading the base prior and its VAE")
+    base = registry.load(pc.base)
+    vae = base._need_vae()
+    shifts = list(range(pc.shift_min, pc.shift_max + 1))
+    with torch_threads(pc.threads):
+        tick(progress, 0.08, f"encoding {len(files)} files in {len(shifts)} keys")
+        uploads = read_uploads(vae, files, shifts, names)
+        model, fit = fit_model(base.model, uploads, pc, name, progress, start)
+        tick(progress, 0.92, "writing the checkpoint")
+        fit["seconds"] = round(time.perf_counter() - start, 1)
+        config = {
+            "name": name, "family": FAMILY.name, "model": model.cfg.to_dict(),
+            "via": base.vae_name, "representation": dict(base.config.get("representation", {})),
+            "personal": {"base": pc.base, "files": names,
+                         "bars": {u.name: u.bars for u in uploads}, **fit},
+            "data": {"name": "your files", "files": len(files)},
+            "training": {"config": pc.to_dict(), "torch_threads": torch.get_num_threads(),
+                         "parameters": count_parameters(model)},
+            "metrics": {"uploads": {"loss_base": fit["loss_base"][fit["nearest_style"]],
+                                    "loss_personal": fit["loss_after"]}},
+        }
+        folder = publish(registry.personal, name, config, model, card(config))
+    registry.forget(name)
+    tick(progress, 1.0, "done")
+    return folder
+
+
+def publish(root: Path, name: str, config: dict, model: Denoiser, readme: str) -> Path:
+    """Write the checkpoint in a hidden folder, then rename it to ``root/name`` (atomic: a
+    name taken meanwhile is refused and nothing is left behind)."""
+    partial = Path(root) / PARTIAL
+    partial.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=partial))
+    try:
+        save_checkpoint(tmp, config, model.state_dict())
+        (tmp / "README.md").write_text(readme)
+        final = Path(root) / name
+        try:
+            final.mkdir()  # claims the name: a second fit of it fails here
+        except FileExistsError:
+            raise PianoplayError(f"a checkpoint named {name!r} was made meanwhile; pick "
+                                 "another name.") from None
+        os.replace(tmp, final)  # onto the empty folder just made
+        return final
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def delete_personal(name: str, registry) -> Path:
+    """Remove the user's own checkpoint ``name`` (a shipped one is refused)."""
+    name = (name or "").strip()
+    if not registry.is_personal(name):
+        if name in registry.names():
+            raise PianoplayError(f"{name} is a shipped checkpoint, not one of yours; only "
+                                 "personal models can be deleted.")
+        mine = [n for n in registry.names() if registry.is_personal(n)]
+        raise PianoplayError(f"no personal model named {name!r}; yours: "
+                             f"{', '.join(mine) or 'none'}.")
+    folder = registry.personal / name
+    partial = registry.personal / PARTIAL
+    partial.mkdir(parents=True, exist_ok=True)
+    gone = Path(tempfile.mkdtemp(prefix=f"deleted-{name}-", dir=partial))
+    os.replace(folder, gone / name)  # unlisted at once, then removed
+    shutil.rmtree(gone, ignore_errors=True)
+    registry.forget(name)
+    return folder
+
+
+def card(config: dict) -> str:
+    """The model card: three plain lines, then the files, bars and numbers of the fit."""
+    p = config["personal"]
+    lb, la = p["loss_base"][p["nearest_style"]], p["loss_after"]
+    tc = config["training"]["config"]
+    lines = [
+        f"# {config['name']}",
+        "",
+        f"A personal model: new pieces in the style of {len(p['files'])} of your files.",
+        f"Fitted on your files by fine-tuning {p['base']} (style {p['nearest_style']}, the "
+        f"closest to them) in {p['seconds']:.0f} s on the CPU.",
+        "Expect pieces with the textures, rhythms and keys of your files, not copies of them.",
+        "",
+        "| file | bars used |",
+        "|---|---|",
+        *(f"| {f} | {p['bars'][f]} |" for f in p["files"]),
+        "",
+        f"- bars used: {sum(p['bars'].values())} (16 sixteenths each), in "
+        f"{tc['shift_max'] - tc['shift_min'] + 1} keys",
+        f"- fit time: {p['seconds']:.1f} s ({p['steps']} steps in {p['train_seconds']:.1f} s of "
+        "training)",
+        f"- denoising loss on your files: {lb:.3f} with {p['base']} ({p['nearest_style']}) -> "
+        f"{la:.3f} personal (lower: closer to your files)",
+        f"- via: {config['via']}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def tick(progress, fraction: float, what: str) -> None:
+    if progress is not None:
+        progress(fraction, what)
