@@ -15,8 +15,8 @@ import warnings
 from pianoplay.errors import PianoplayError
 
 COMMANDS = (
-    "render", "inspect", "data", "checkpoints", "sample", "interpolate", "generate",
-    "train", "evaluate",
+    "render", "inspect", "data", "checkpoints", "sample", "interpolate", "infill", "generate",
+    "train", "evaluate", "personalise",
 )
 
 

@@ -26,3 +26,10 @@ def data_dir() -> Path:
 def cache_dir() -> Path:
     """Preprocessed-data cache (``$PIANOPLAY_CACHE`` or ``~/.cache/pianoplay``)."""
     return Path(os.environ.get("PIANOPLAY_CACHE", Path.home() / ".cache" / "pianoplay"))
+
+
+def personal_dir() -> Path:
+    """Where personal checkpoints (``pianoplay personalise``) live: ``$PIANOPLAY_PERSONAL``,
+    else ``personal/`` under :func:`cache_dir` (outside the repository)."""
+    env = os.environ.get("PIANOPLAY_PERSONAL")
+    return Path(env) if env else cache_dir() / "personal"
