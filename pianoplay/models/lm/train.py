@@ -16,12 +16,25 @@ import json
 import platform
 import shlex
 import sys
+import time
 import typing
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from pianoplay.config_io import ConfigError, from_dict
+from pianoplay.errors import PianoplayError
+from pianoplay.models.checkpoint import save_checkpoint, write_config
 from pianoplay.models.lm import FAMILIES
+from pianoplay.models.lm.card import write_card
+from pianoplay.music.hand_vocab import HandVocab
+from pianoplay.music.roll import shift_keys
+from pianoplay.music.vocab import ChordVocab
+from pianoplay.training.options import build_config, read_json_arg
 from pianoplay.training.task import EpochTask
+
+# torch and the modules that import it (the models, their data and evaluator, the loop) are
+# imported inside the functions that train: `pianoplay train` imports every family's trainer
+# to register its flags, and `pianoplay --help` should not pay for torch.
 
 REPRESENTATION = {
     "steps_per_quarter": 2,
@@ -77,8 +90,6 @@ class LMTrainConfig:
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "training.config") -> LMTrainConfig:
-        from pianoplay.config_io import from_dict
-
         return from_dict(cls, d, where)
 
     @classmethod
@@ -151,8 +162,6 @@ def add_train_parser(families) -> None:
 
 def resolve_config(args) -> LMTrainConfig:
     """Defaults of the family < ``--config`` < explicit flags; unknown keys named."""
-    from pianoplay.config_io import ConfigError
-    from pianoplay.training.options import build_config, read_json_arg
 
     family = args.train_family
     flags = {f.name: getattr(args, f.name, None) for f in fields(LMTrainConfig)}
@@ -167,8 +176,6 @@ def resolve_config(args) -> LMTrainConfig:
 
 
 def run(args) -> int:
-    from pianoplay.errors import PianoplayError
-
     cfg = resolve_config(args)
     if cfg.epochs < 1:
         raise PianoplayError(f"--epochs must be at least 1, not {cfg.epochs}.")
@@ -208,13 +215,9 @@ def _vocab_and_model(cfg: LMTrainConfig, family: str, train_rolls):
     from pianoplay.models.lm.model import ChordLSTMConfig
 
     if cfg.hands:
-        from pianoplay.music.hand_vocab import HandVocab
-
         vocab = HandVocab.build(train_rolls, max_size=cfg.hand_vocab_size,
                                 min_count=cfg.min_count, transpose=cfg.transpose)
     else:
-        from pianoplay.music.vocab import ChordVocab
-
         vocab = ChordVocab.build(train_rolls, min_count=cfg.min_count, max_size=cfg.max_vocab,
                                  min_pieces=cfg.min_pieces)
     return vocab, ChordLSTMConfig(
@@ -227,7 +230,6 @@ def _vocab_and_model(cfg: LMTrainConfig, family: str, train_rolls):
 def train(cfg: LMTrainConfig, family: str, data: Path, out: Path, *, device=None,
           threads: int = 0, resume: bool = False, test: bool = True, command: str = "") -> dict:
     """Train ``family`` on ``data`` into the checkpoint folder ``out``; returns its config."""
-    import time
 
     import torch
 
@@ -312,8 +314,6 @@ def _checkpoint_config(cfg, family, data, out, rep, model_cfg, vocab, train_roll
 
 def _finish(out, data, rep, device, config, test, best_epoch) -> dict:
     """Measure the best weights on the test split; write config.json and the model card."""
-    from pianoplay.models.checkpoint import write_config
-    from pianoplay.models.lm.card import write_card
     from pianoplay.models.lm.data import load_rolls
     from pianoplay.models.lm.evaluate import nll_metrics
     from pianoplay.models.lm.trained import TrainedLM
@@ -346,7 +346,6 @@ class LMTask(EpochTask):
 
     def train_epoch(self, epoch, clock):
         from pianoplay.models.lm.data import length_batches, make_batch
-        from pianoplay.music.roll import shift_keys
         from pianoplay.training.runtime import progress
 
         cfg, rng = self.cfg, self.rng
@@ -407,8 +406,6 @@ class LMTask(EpochTask):
                 "minutes": round(minutes, 2)}
 
     def save_best(self, st, record):
-        from pianoplay.models.checkpoint import save_checkpoint
-
         self.config["training"].update({"epochs_run": st["epoch"], "best_epoch": st["epoch"],
                                         "train_minutes": record["minutes"],
                                         "history": st["history"]})

@@ -8,18 +8,22 @@ from typing import Any
 import numpy as np
 import torch
 
+from pianoplay.config_io import from_dict
+from pianoplay.decoding.step import DecodingError, Rules
 from pianoplay.errors import CheckpointError, PianoplayError
 from pianoplay.models.checkpoint import load_checkpoint
-from pianoplay.models.lm import FAMILIES
+from pianoplay.models.lm import FAMILIES, decoding
+from pianoplay.models.lm.evaluate import piece_log_probs
+from pianoplay.models.lm.model import ChordLSTM, ChordLSTMConfig
+from pianoplay.models.lm.roll_model import RollLSTM, RollLSTMConfig
 from pianoplay.music.hand_vocab import HandVocab, load_vocab
+from pianoplay.music.roll import roll_to_midi
 from pianoplay.music.vocab import ChordVocab
 
 
 def build_model(family: str, model_config: dict, vocab: ChordVocab | HandVocab | None):
     """An untrained model of ``family`` from its config dict (and vocabulary)."""
     if family == "chord-lstm":
-        from pianoplay.models.lm.model import ChordLSTM, ChordLSTMConfig
-
         if vocab is None:
             raise CheckpointError("a chord-lstm checkpoint needs its vocabulary (vocab.json).")
         cfg = ChordLSTMConfig.from_dict(model_config)
@@ -37,8 +41,6 @@ def build_model(family: str, model_config: dict, vocab: ChordVocab | HandVocab |
             cfg, torch.from_numpy(vocab.frame_matrix), torch.from_numpy(vocab.key_probs), **hands
         )
     if family == "roll-lstm":
-        from pianoplay.models.lm.roll_model import RollLSTM, RollLSTMConfig
-
         return RollLSTM(RollLSTMConfig.from_dict(model_config))
     known = ", ".join(spec.name for spec in FAMILIES)
     raise CheckpointError(f"unknown LM family {family!r}; expected one of {known}.")
@@ -66,9 +68,6 @@ class TrainedLM:
         # the checkpoint's own values of the decoding rules' fields (chord_rules' otherwise)
         self.decode_rules = dict(config.get("decode_rules", {}))
         if self.decode_rules:
-            from pianoplay.config_io import from_dict
-            from pianoplay.decoding.step import Rules
-
             from_dict(Rules, self.decode_rules, f"{config.get('name', 'checkpoint')}: decode_rules")
 
     @classmethod
@@ -106,8 +105,6 @@ class TrainedLM:
         ``sample`` only, its rests limited to a quarter of any bar. ``seed`` makes sampling
         repeatable.
         """
-        from pianoplay.decoding.step import DecodingError
-        from pianoplay.models.lm import decoding
 
         reason = self.config.get("not_offered", {}).get(strategy)
         if reason:
@@ -135,7 +132,6 @@ class TrainedLM:
         ``-log p(frame_t | frames < t)``
         in nats (exact; the first entry is the first frame given the start symbol).
         Accepts a list of (T, 88) rolls or one (N, T, 88) array."""
-        from pianoplay.models.lm.evaluate import piece_log_probs
 
         rolls = [np.asarray(r) for r in rolls]
         for r in rolls:
@@ -145,7 +141,6 @@ class TrainedLM:
 
     def to_midi(self, roll: np.ndarray, tempo: float = 120.0, program: int = 0):
         """A ``PrettyMIDI`` of a (T, 88) roll at this model's frame rate."""
-        from pianoplay.music.roll import roll_to_midi
 
         return roll_to_midi(
             roll, steps_per_quarter=self.steps_per_quarter, tempo=tempo, program=program

@@ -23,6 +23,7 @@ from pianoplay.errors import PianoplayError
 from pianoplay.models.checkpoint import read_config, save_checkpoint, write_config
 from pianoplay.models.latent.axes import fit_axes, save_axes
 from pianoplay.music.representation import BENCHMARK
+from pianoplay.music.roll import shift_keys
 from pianoplay.training.options import read_json_arg
 from pianoplay.training.task import EpochTask
 
@@ -131,7 +132,6 @@ def epoch_windows(rolls, tc: TrainConfig, rng: np.random.Generator) -> list[np.n
     offset, so every frame is seen once per epoch and window lengths vary like the
     tails met at test time."""
     from pianoplay.models.music_vae.evaluate import tile_windows
-    from pianoplay.music.roll import shift_keys
 
     out = []
     for roll in rolls:
