@@ -119,6 +119,7 @@ def build(page: Page) -> gr.Dropdown:
         return gr.update(choices=found, value=first(found), visible=bool(found))
 
     checkpoint.change(restyle, checkpoint, style, queue=False, api_visibility="private")
-    wire(button.click, run, [checkpoint, upload, bars, seed, *render, page.shared["performed"], style],
-         [audio, roll, midi_out, summary], api_name="infill", message_at=3, **LONG)
+    inputs = [checkpoint, upload, bars, seed, *render, page.shared["performed"], style]
+    wire(button.click, run, inputs, [audio, roll, midi_out, summary], api_name="infill",
+         message_at=3, **LONG)
     return checkpoint
