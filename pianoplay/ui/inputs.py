@@ -59,12 +59,14 @@ def keep_on_refusal(n_results: int, message_at: int | None = None) -> Callable:
         def run(*args, **kwargs):
             try:
                 return action(*args, **kwargs)
-            except PianoplayError as err:
-                log.warning("refused: %s", err)
+            except (PianoplayError, gr.Error) as err:
+                message = err.message if isinstance(err, gr.Error) else str(err)
+                if isinstance(err, PianoplayError):  # a gr.Error was logged where raised
+                    log.warning("refused: %s", message)
                 if message_at is None:
-                    raise gr.Error(str(err), print_exception=False) from None
+                    raise gr.Error(message, print_exception=False) from None
                 out = [gr.skip()] * n_results
-                out[message_at] = refusal_markdown(str(err))
+                out[message_at] = refusal_markdown(message)
                 return tuple(out) if n_results > 1 else out[0]
 
         return run
