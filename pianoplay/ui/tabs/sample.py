@@ -89,7 +89,6 @@ class Actions(ActionsCore):
                     title=f"sample {i + 1}, seed {seed}" + (f", {style}" if style else ""),
                     seed=seed,
                     layout=QUARTER,  # four side by side
-                    layout=QUARTER,  # four side by side
                     performed=performed,
                 )
             )
@@ -230,21 +229,6 @@ def build(page: Page) -> gr.Dropdown:
     )
     page.loads.append(follow_limits)
     return checkpoint
-
-
-def _noted(sample):
-    """The tab's ``sample`` with a tempo outside the app's range played at its nearest end,
-    and that change noted beside the seed (``shown`` carries the note)."""
-
-    @functools.wraps(sample)
-    def run(checkpoint, count=2, bars=16, temperature=1.0, seed=-1, tempo=120.0, *rest, **kw):
-        notes = Notes()
-        tempo = notes.clamp("tempo", tempo, *TEMPO_RANGE, done="played")
-        *files, (pairs, used_seed) = sample(checkpoint, count, bars, temperature, seed, tempo,
-                                            *rest, **kw)
-        return *files, (pairs, used_seed, notes.markdown())
-
-    return run
 
 
 def _noted(sample):
