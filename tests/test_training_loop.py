@@ -16,7 +16,8 @@ import torch
 
 from pianoplay.cli import build_parser, main
 from pianoplay.config_io import ConfigError
-from pianoplay.models.lm.train import LMTrainConfig, resolve_config
+from pianoplay.models.lm.train import LMTrainConfig
+from pianoplay.models.lm.train_cli import resolve_config
 from pianoplay.training.loop import EpochTask, LoopConfig, Resumable, fit, plateau
 from pianoplay.training.runtime import Clock, seed_all
 

@@ -19,7 +19,7 @@ FAMILY = FamilySpec(
     "texture (more or fewer notes together, busier rhythm) bar by bar.",
     recognise={"family": "vae", "model.kind": "segment"},
     inference="pianoplay.models.segment_vae.trained:TrainedSegmentVAE",
-    trainer="pianoplay.models.segment_vae.train",
+    trainer="pianoplay.models.segment_vae.train_cli",
     train_name="vae-segment",
     evaluator="pianoplay.models.segment_vae.evaluate:evaluate",
     reads="midi",
