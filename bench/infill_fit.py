@@ -21,28 +21,12 @@ import numpy as np
 from pianoplay import paths
 from pianoplay.data.midi_sets import split_files
 from pianoplay.models.latent_prior.infill import infill, parse_bars, splice
-from pianoplay.music.measures import grid_notes
+from pianoplay.music.measures import grid_notes, onset_f1_in_place
 from pianoplay.music.midi_write import write_midi
 from pianoplay.music.roll import load_roll
 
 JUDGES = {"nottingham": "chord-lstm-nottingham", "piano-midi-de": "chord-lstm-classical-frames"}
 BARS = "5-8"
-
-
-def in_place_f1(out_notes, ref_notes, lo: int, hi: int, tol: int = 1) -> float:
-    """Onset F1 of onsets outside steps [lo, hi), in place, ``tol`` steps either side."""
-    def keep(n):
-        on = np.unique(n[:, [1, 0]], axis=0)
-        return on[(on[:, 0] < lo) | (on[:, 0] >= hi)]
-    o, r = keep(out_notes), keep(ref_notes)
-    if len(o) == 0 or len(r) == 0:
-        return 0.0
-    rs = {(int(t), int(p)) for t, p in r}
-    os_ = {(int(t), int(p)) for t, p in o}
-    hit_o = sum(any((t + d, p) in rs for d in range(-tol, tol + 1)) for t, p in os_)
-    hit_r = sum(any((t + d, p) in os_ for d in range(-tol, tol + 1)) for t, p in rs)
-    prec, rec = hit_o / len(os_), hit_r / len(rs)
-    return 0.0 if prec + rec == 0 else 2 * prec * rec / (prec + rec)
 
 
 def pc_hist(notes: np.ndarray) -> np.ndarray:
@@ -106,7 +90,7 @@ def fit_row(vae, prior, judge, style: str, path: Path, folder: Path, seed: int) 
     nll = {k: judge_nll(judge, f, lo8, hi8) for k, f in files.items()}
     return {
         "piece": path.name, "bars": len(starts), "style": style,
-        "kept_f1_in_place": in_place_f1(out_notes, ref_notes, a, b),
+        "kept_f1_in_place": onset_f1_in_place(out_notes, ref_notes, a, b),
         "pc_overlap": float(np.minimum(pc_hist(new), pc_hist(kept)).sum()) if len(new) else 0.0,
         "onsets_ratio": float(np.mean(bar_onsets) / max(len(kept) / max(kept_bars, 1), 1e-9)),
         "silent_new_bars": int(sum(1 for c in bar_onsets if c == 0)),

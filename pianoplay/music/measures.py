@@ -342,3 +342,21 @@ def set_summary(results: Sequence[dict]) -> dict:
     summary["pitch_class_hist"] = [float(x) for x in
                                    _set_hist([r["pitch_class_hist"] for r in results])]
     return summary
+
+
+def onset_f1_in_place(output, reference, lo: int = 0, hi: int = 0, tolerance: int = 1,
+                      steps_per_quarter: int = 4) -> float:
+    """Onset F1 of ``output`` against ``reference`` in place (no offset or transposition
+    search), over the onsets outside steps ``[lo, hi)`` (the bars an infill rewrote), an
+    onset within ``tolerance`` steps of one of the same pitch counting as a hit."""
+    def kept(source):
+        on = onsets(_as_notes(source, steps_per_quarter))
+        return {(int(t), int(p)) for t, p in on if t < lo or t >= hi}
+
+    out, ref = kept(output), kept(reference)
+    if not out or not ref:
+        return 0.0
+    near = range(-tolerance, tolerance + 1)
+    precision = sum(any((t + d, p) in ref for d in near) for t, p in out) / len(out)
+    recall = sum(any((t + d, p) in out for d in near) for t, p in ref) / len(ref)
+    return 0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall)

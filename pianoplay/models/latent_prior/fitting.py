@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from pianoplay.models.checkpoint import save_checkpoint
-from pianoplay.models.latent_prior.codes import code_set
+from pianoplay.models.latent_prior.codes import CodeSet, code_set
 from pianoplay.models.latent_prior.model import Denoiser, PriorConfig, count_parameters, loss, masks
 from pianoplay.models.latent_prior.options import PriorTrainConfig
 from pianoplay.models.registry import Registry
@@ -114,8 +114,8 @@ class PriorTask(EpochTask):
               + (" *" if improved else ""), flush=True)
 
 
-def valid_windows(model: Denoiser, vae, style: int, name: str, n: int, seed: int):
-    cs = code_set(vae, name, "valid")
+def valid_windows(model: Denoiser, cs: CodeSet, style: int, n: int, seed: int):
+    """Standardised codes (n, S, D) of windows drawn from ``cs`` (fixed by ``seed``)."""
     windows = cs.windows(model.cfg.segments)
     pick = np.random.default_rng(seed).choice(len(windows), size=min(n, len(windows)),
                                               replace=False)
@@ -126,28 +126,41 @@ def valid_windows(model: Denoiser, vae, style: int, name: str, n: int, seed: int
 
 def train(out: Path, mc: PriorConfig, tc: PriorTrainConfig, resume: bool = False,
           command: str = "") -> str:
-    device = setup_torch(tc.threads, "cpu")
-    rng = seed_all(tc.seed)
+    """Fit on the training splits of the data sets named by ``mc.styles``."""
+    setup_torch(tc.threads, "cpu")
     vae = Registry().load(tc.vae)
     shifts = range(tc.shift_min, tc.shift_max + 1)
     sets = [code_set(vae, name, "train", shifts) for name in mc.styles]
+    valid = [code_set(vae, name, "valid") for name in mc.styles]
+    return fit_codes(out, mc, tc, sets, valid, dict(vae.config["representation"]), resume,
+                     command, n_shifts=len(shifts))
+
+
+def fit_codes(out: Path, mc: PriorConfig, tc: PriorTrainConfig, sets: list[CodeSet],
+              valid_sets: list[CodeSet], representation: dict, resume: bool = False,
+              command: str = "", n_shifts: int = 1) -> str:
+    """Fit a prior on code sets (one per style of ``mc.styles``) and write the best
+    checkpoint to ``out``; returns why training stopped."""
+    device = setup_torch(tc.threads, "cpu")
+    rng = seed_all(tc.seed)
     model = Denoiser(mc).to(device)
     flat = np.concatenate([np.concatenate(s.pieces) for s in sets])
     model.mean.copy_(torch.from_numpy(flat.mean(0)))
     model.std.copy_(torch.from_numpy(flat.std(0) + 1e-3))
-    valid = {name: valid_windows(model, vae, k, name, tc.valid_windows, tc.seed)
-             for k, name in enumerate(mc.styles)}
+    valid = {cs.name: valid_windows(model, cs, k, tc.valid_windows, tc.seed)
+             for k, cs in enumerate(valid_sets)}
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=0.01)
     warm, total = tc.warmup_steps, tc.max_steps
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.05, 0.5 * (1 + np.cos(np.pi * s / total))))
     res = Resumable(out / "resume", model, opt, sched, rng)
     st = res.start(resume, step=0)
-    counts = {s.name: {"pieces": len(s.pieces) // len(shifts), "codes": int(sum(map(len, s.pieces)))
-                       // len(shifts), "windows": len(s.windows(mc.segments))} for s in sets}
+    counts = {s.name: {"pieces": len(s.pieces) // n_shifts,
+                       "codes": int(sum(map(len, s.pieces))) // n_shifts,
+                       "windows": len(s.windows(mc.segments))} for s in sets}
     print(f"{count_parameters(model):,} parameters; windows: "
           + ", ".join(f"{k} {v['windows']:,}" for k, v in counts.items()), flush=True)
     task = PriorTask(model, opt, sched, sets, valid, tc, st, rng, out, command, counts)
-    task.representation = dict(vae.config["representation"])
+    task.representation = representation
     clock = Clock(tc.max_minutes, st["elapsed_s"])
     return fit(task, st, LoopConfig(patience=None), res, clock, out)

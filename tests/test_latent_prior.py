@@ -1,0 +1,154 @@
+"""The latent prior over vae-faithful's codes (issue 18): a tiny prior trains, saves, loads
+through the registry and samples; infilling keeps every note outside the chosen bars,
+continues to the asked length, changes with the seed, and refuses bad ranges in one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pianoplay.models.latent_prior.codes import CodeSet, encode_pieces
+from pianoplay.models.latent_prior.infill import InfillError, infill, parse_bars
+from pianoplay.models.latent_prior.model import PriorConfig
+from pianoplay.models.latent_prior.options import PriorTrainConfig
+from pianoplay.models.registry import Registry
+from pianoplay.music.measures import grid_notes, onset_f1_in_place
+from pianoplay.music.midi_write import write_midi
+from pianoplay.paths import CHECKPOINTS_DIR, data_dir
+
+NOTTINGHAM_TEST = sorted((data_dir() / "nottingham" / "test").glob("*.mid"))
+
+
+@pytest.fixture(scope="module")
+def registry() -> Registry:
+    return Registry()
+
+
+@pytest.fixture(scope="module")
+def vae(registry):
+    return registry.load("vae-faithful")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory, vae):
+    """A two-style prior of 1 layer trained for 30 steps on the codes of 6 test tunes,
+    written as a checkpoint beside a link to vae-faithful and loaded by the registry."""
+    from pianoplay.models.latent_prior.fitting import fit_codes
+
+    root = tmp_path_factory.mktemp("checkpoints")
+    (root / "vae-faithful").symlink_to(CHECKPOINTS_DIR / "vae-faithful")
+    rolls = [vae.load(f).roll for f in NOTTINGHAM_TEST[:6]]
+    pieces, shifts = encode_pieces(vae, rolls, shifts=(0, 2))
+    sets = [CodeSet(name, pieces, shifts) for name in ("a", "b")]
+    mc = PriorConfig(styles=["a", "b"], d_model=32, n_layers=1, n_heads=2, d_ff=64,
+                     sample_steps=4)
+    tc = PriorTrainConfig(batch=8, max_steps=30, eval_every=15, valid_windows=4,
+                          warmup_steps=5, max_minutes=5)
+    why = fit_codes(root / "tiny-prior", mc, tc, sets, sets, dict(vae.config["representation"]))
+    assert why == "steps"
+    config = json.loads((root / "tiny-prior" / "config.json").read_text())
+    assert config["family"] == "latent-prior" and config["via"] == "vae-faithful"
+    return Registry(root)
+
+
+def test_tiny_prior_trains_loads_and_samples(tiny):
+    prior = tiny.load("tiny-prior")
+    assert prior.vae is tiny.load("vae-faithful")  # decoded through its 'via' checkpoint
+    z = prior.sample(3, style="b", seed=1)
+    assert z.shape == (3, 16, 256) and np.isfinite(z).all()
+    assert not np.allclose(z[0], z[1])  # three different pieces
+    np.testing.assert_allclose(prior.sample(3, style="b", seed=1), z, atol=1e-5)
+    rolls = prior.sample_pieces(2, style="a", seed=2, steps=64)
+    assert [r.shape for r in rolls] == [(64, 88, 2)] * 2
+    with pytest.raises(Exception, match="style must be one of a, b"):
+        prior.sample(1, style="jazz")
+
+
+def test_shipped_prior_loads_through_the_registry(registry):
+    info = registry.info("prior-faithful")
+    assert info.spec.name == "latent-prior" and registry.sampler("vae-faithful") == info.name
+    assert registry.styles("vae-faithful") == ["nottingham", "piano-midi-de"]
+    prior = registry.load("prior-faithful")
+    (roll,) = prior.sample_pieces(1, style="nottingham", seed=0)
+    assert roll.shape == (256, 88, 2) and roll[..., 1].sum() > 16  # notes, not silence
+
+
+def test_parse_bars_refuses_in_one_line():
+    assert parse_bars("5-8", 16) == parse_bars(" 5 - 8 ", 16)
+    assert (parse_bars("17-24", 16).first, parse_bars("17-24", 16).last) == (16, 24)
+    assert parse_bars("intro 4", 16).intro == 4
+    for text, words in [("0-3", "within 1-32"), ("1-16", "whole piece"), ("abc", "look like"),
+                        ("8-5", "backwards"), ("20-24", "right after"), ("1-40", "within"),
+                        ("", "look like"), ("intro 40", "introduction")]:
+        with pytest.raises(InfillError, match=words) as err:
+            parse_bars(text, 16)
+        assert "\n" not in str(err.value)
+
+
+@pytest.fixture(scope="module")
+def tune(vae):
+    path = NOTTINGHAM_TEST[10]
+    return path, vae.load(path)
+
+
+def test_infill_keeps_every_note_outside_the_chosen_bars(registry, vae, tune, tmp_path):
+    path, loaded = tune
+    prior = registry.load("prior-faithful")
+    span = parse_bars("5-8", len(loaded.bar_starts))
+    result = infill(vae, prior, loaded, span, style="nottingham", seed=1)
+    a, b = result.new_steps
+    assert (a, b) == (loaded.bar_starts[4], loaded.bar_starts[8])
+    assert result.roll.shape == loaded.roll.shape
+    out = tmp_path / "out.mid"
+    write_midi(vae.to_midi(result.roll, source=loaded), out)
+    assert onset_f1_in_place(grid_notes(out, 4), grid_notes(path, 4), a, b) >= 0.98
+    assert result.roll[a:b, :, 1].sum() > 0  # the new bars have notes
+    other = infill(vae, prior, loaded, span, style="nottingham", seed=2)
+    assert not np.array_equal(other.roll[a:b], result.roll[a:b])  # another seed, other bars
+    np.testing.assert_array_equal(other.roll[:a], result.roll[:a])
+
+
+def test_continuation_has_the_asked_length(registry, vae, tune):
+    _, loaded = tune
+    prior = registry.load("prior-faithful")
+    n = len(loaded.bar_starts)
+    result = infill(vae, prior, loaded, parse_bars(f"{n + 1}-{n + 8}", n), seed=3)
+    assert len(result.bar_starts) == n + 8
+    assert len(result.roll) == result.bar_starts[-1] + loaded.steps_per_bar
+    assert result.roll[result.new_steps[0]:, :, 1].sum() > 0
+    intro = infill(vae, prior, loaded, parse_bars("intro 2", n), seed=3)
+    np.testing.assert_array_equal(intro.roll[2 * loaded.steps_per_bar:][:len(loaded.roll)],
+                                  loaded.roll)
+
+
+def test_a_file_without_notes_outside_is_refused(registry, vae, tune):
+    _, loaded = tune
+    prior = registry.load("prior-faithful")
+    empty = type(loaded)(**{**loaded.__dict__, "roll": np.zeros_like(loaded.roll)})
+    with pytest.raises(InfillError, match="no notes"):
+        infill(vae, prior, empty, parse_bars("5-8", len(loaded.bar_starts)))
+
+
+def test_cli_infill_writes_the_piece(tmp_path):
+    from test_cli_e2e import assert_ok, assert_user_error, pianoplay
+
+    path = NOTTINGHAM_TEST[12]
+    assert_ok(pianoplay("infill", path, "--bars", "3-4", "--seed", "1", "--no-audio",
+                        "--out", tmp_path / "o"))
+    assert (tmp_path / "o" / "infill.png").is_file()
+    assert onset_f1_in_place(grid_notes(tmp_path / "o" / "infill.mid", 4), grid_notes(path, 4),
+                             *_bar_steps(path, 3, 4)) >= 0.98
+    assert_user_error(pianoplay("infill", path, "--bars", "9-2", "--out", tmp_path / "o"),
+                      "backwards")
+    assert_user_error(pianoplay("infill", path, "--bars", "1-4", "--checkpoint",
+                                "chord-lstm-nottingham", "--out", tmp_path / "o"), "infill")
+
+
+def _bar_steps(path: Path, first: int, last: int) -> tuple[int, int]:
+    loaded = Registry().load("vae-faithful").load(path)
+    return loaded.bar_starts[first - 1], loaded.bar_starts[last]
+
+
