@@ -183,6 +183,22 @@ def test_latent_start_points_are_encoded_once(actions):
     assert actions.example_start("vae-faithful", 4) is not start
 
 
+def test_a_jig_primer_is_marked_at_its_ninth_bar_and_a_clamped_tempo_is_noted(actions, data_dir):
+    """A 6/8 primer's roll counts 6/8 bars: "the first 8 bars" end where bar 9 starts (the
+    second row of 8 bars); a tempo outside the app's range is played at its end, noted."""
+    import json
+
+    jig = data_dir / "nottingham" / "test" / "jigs_simple_chords_11.mid"
+    piece = actions.generate("chord-lstm-nottingham", strategy="sample", bars=2, seed=1,
+                             primer=jig, tempo=120, program=0)
+    with Image.open(piece.png) as img:
+        second = json.loads(img.text["pianoplay"])["rows"][1]
+    assert second["first"] == 8 * 6  # 8 bars of 6 eighths
+    piece = actions.generate("chord-lstm-nottingham", strategy="sample", bars=1, seed=1,
+                             tempo=5000, program=0)
+    assert piece.notes == ["tempo 5000 is above 240: played at 240"]
+
+
 def test_a_continuation_keeps_the_primer_in_its_key_and_tempo(actions, data_dir, tmp_path):
     """Generate with a primer: the MIDI starts with the primer's first bars exactly, in the
     primer's key (not moved to C) and at its tempo; the roll marks where the primer ends."""
@@ -203,8 +219,12 @@ def test_a_continuation_keeps_the_primer_in_its_key_and_tempo(actions, data_dir,
     tempo = pretty_midi.PrettyMIDI(str(piece.midi)).get_tempo_changes()[1][0]
     assert tempo == pytest.approx(given.tempo, rel=1e-3)
     with Image.open(piece.png) as img:  # the primer's end is drawn in the mark colour
-        from pianoplay.audio.plot import LEFT, MARK
+        import json
 
-        x = LEFT + primer_steps * 5
-        column = [img.convert("RGB").getpixel((x, y))[:3] for y in range(20, img.height - 20)]
+        from pianoplay.audio.plot import MARK
+
+        scale = json.loads(img.text["pianoplay"])
+        row = next(r for r in scale["rows"] if r["first"] <= primer_steps < r["end"])
+        x = round(row["left"] + (primer_steps - row["first"]) * scale["px_step"])
+        column = [img.convert("RGB").getpixel((x, y))[:3] for y in range(row["top"], row["bottom"])]
         assert column.count(MARK) > 10

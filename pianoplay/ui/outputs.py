@@ -8,7 +8,7 @@ import tempfile
 import threading
 import time
 import wave
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,8 @@ class Piece:
     png: Path | None
     seconds: float  # length of the WAV
     seed: int | None = None  # the seed it was made with, to make it again
+    # what was changed about the user's input to make it ("tempo 5000 is above 240: ...")
+    notes: list[str] = field(default_factory=list)
 
 
 class Outputs:

@@ -8,9 +8,11 @@ from dataclasses import dataclass
 import gradio as gr
 import numpy as np
 
+from pianoplay import defaults
 from pianoplay.decoding import CONTROLS, STRATEGIES
 from pianoplay.errors import PianoplayError
 from pianoplay.limits import PRIMER_BARS
+from pianoplay.music.midi import collect_repairs
 from pianoplay.music.roll import load_roll, shift_keys
 from pianoplay.ui.core import (
     MAX_LM_BARS,
@@ -22,6 +24,8 @@ from pianoplay.ui.core import (
     render_args,
     tick,
 )
+from pianoplay.ui.inputs import open_dropdown, open_slider, wire
+from pianoplay.ui.notes import Notes
 from pianoplay.ui.outputs import Piece, render_piece
 from pianoplay.ui.page import (
     LONG,
@@ -46,6 +50,8 @@ class Primer:
     transpose: int  # semitones that moved it to C
     tempo: float  # its bpm (clamped to TEMPO_RANGE)
     key: str  # its key's name, e.g. "D major"
+    bar_starts: list[int] | None = None  # its own bars (6/8 bars for a jig), in steps
+    notes: list[str] | None = None  # what was changed to continue it (tempo, repairs)
 
 
 
@@ -90,7 +96,8 @@ class Actions(ActionsCore):
         top_k = check_range("Top-k", top_k, 0, 10_000, integer=True)
         top_p = check_range("Top-p", top_p, 0.01, 1.0)
         bars = check_range("Bars", bars, 1, MAX_LM_BARS, integer=True)
-        tempo, program = render_args(tempo, program)
+        notes = Notes()
+        tempo, program = render_args(tempo, program, notes)
         seed = new_seed(seed)
         lm = self._load(name, "generate", "Generation")
         self.registry.refuse_strategy(name, strategy)
@@ -108,13 +115,16 @@ class Actions(ActionsCore):
             seed=seed,
         )[0]
         tick(progress, 0.6, "rendering audio")
-        title, marks = f"{name}, {strategy}, seed {seed}", None
+        title, marks, bar_starts = f"{name}, {strategy}, seed {seed}", None, None
         if given is not None:
             roll = shift_keys(roll, -given.transpose)  # back in the primer's key
             tempo = given.tempo
             marks = {len(given.roll): "primer ends"}
+            bar_starts = given.bar_starts  # the roll counts bars in the primer's metre
             title += f", continuing the primer in {given.key}, {tempo:g} bpm"
-        return render_piece(
+            notes = Notes()  # the primer's tempo is played, not the slider's
+            notes.extend(given.notes or [])
+        piece = render_piece(
             lm,
             roll,
             self.outputs.new("generate"),
@@ -124,23 +134,31 @@ class Actions(ActionsCore):
             title=title,
             seed=seed,
             marks=marks,
+            bar_starts=bar_starts,
         )
+        piece.notes = notes.lines
+        return piece
 
     @staticmethod
     def _primer(lm, source) -> Primer:
         rep = lm.config.get("representation", {})
-        loaded = load_roll(
-            source,
-            steps_per_quarter=lm.steps_per_quarter,
-            normalize_key=rep.get("normalize_key", True),
-        )
+        with collect_repairs() as repairs:
+            loaded = load_roll(
+                source,
+                steps_per_quarter=lm.steps_per_quarter,
+                normalize_key=rep.get("normalize_key", True),
+            )
         starts = loaded.bar_starts
         end = starts[PRIMER_BARS] if len(starts) > PRIMER_BARS else len(loaded.roll)
         roll = loaded.roll[:end]
         if not roll.any():
             raise PianoplayError("The primer MIDI has no notes in its first bars.")
-        tempo = min(max(float(loaded.tempo or 120.0), TEMPO_RANGE[0]), TEMPO_RANGE[1])
-        return Primer(roll, int(loaded.transpose), round(tempo, 1), loaded.key.name)
+        notes = Notes()
+        notes.extend(repairs)
+        tempo = notes.clamp("the primer's tempo", round(float(loaded.tempo or 120.0), 1),
+                            *TEMPO_RANGE, done="played")
+        return Primer(roll, int(loaded.transpose), round(tempo, 1), loaded.key.name,
+                      [s for s in starts if s < end], notes.lines)
 
 
 def build(page: Page) -> gr.Dropdown:
@@ -149,11 +167,11 @@ def build(page: Page) -> gr.Dropdown:
     chosen = first(names)
     offered = actions.strategies(chosen)
     with gr.Row():
-        checkpoint = gr.Dropdown(
+        checkpoint = open_dropdown(
             names, value=chosen, label="Language model", elem_id="generate-checkpoint"
         )
         # every strategy for API calls; the page narrows the choice to the model's own
-        strategy = gr.Radio(
+        strategy = gr.Radio(  # any value reaches the action, which refuses unknown ones
             list(STRATEGIES),
             value=first(offered),
             label="Strategy",
@@ -162,28 +180,31 @@ def build(page: Page) -> gr.Dropdown:
         )
     shown = CONTROLS.get(strategy.value, ())
     with gr.Row():
-        temperature = gr.Slider(
-            0.1, 2.0, value=actions.default_temperature(chosen), step=0.05,
+        temperature = open_slider(
+            *defaults.TEMPERATURE_RANGE, value=actions.default_temperature(chosen), step=0.05,
             label="Temperature", info=actions.temperature_hint(chosen),
             visible="temperature" in shown, elem_id="generate-temperature",
         )
-        beam_width = gr.Slider(
-            1, 16, value=8, step=1, label="Beam width", visible="beam_width" in shown,
+        beam_width = open_slider(
+            *defaults.BEAM_WIDTH_RANGE, value=defaults.BEAM_WIDTH, step=1, label="Beam width",
+            visible="beam_width" in shown,
             elem_id="generate-beam-width",
         )
-        top_k = gr.Slider(
-            1, 200, value=20, step=1, label="Top-k", visible="top_k" in shown,
+        top_k = open_slider(
+            *defaults.TOP_K_RANGE, value=defaults.TOP_K, step=1, label="Top-k",
+            visible="top_k" in shown,
             elem_id="generate-top-k",
         )
-        top_p = gr.Slider(
-            0.05, 1.0, value=0.9, step=0.05, label="Top-p", visible="top_p" in shown,
+        top_p = open_slider(
+            *defaults.TOP_P_RANGE, value=defaults.TOP_P, step=0.05, label="Top-p",
+            visible="top_p" in shown,
             elem_id="generate-top-p",
         )
     controls = {"temperature": temperature, "beam_width": beam_width, "top_k": top_k,
                 "top_p": top_p}
     with gr.Row():
-        bars = gr.Slider(1, MAX_LM_BARS, value=16, step=1, label="Bars")
-        seed = gr.Number(-1, precision=0, minimum=-1, label="Seed", info=SEED_INFO)
+        bars = open_slider(1, MAX_LM_BARS, value=defaults.BARS, step=1, label="Bars")
+        seed = gr.Number(-1, precision=0, label="Seed", info=SEED_INFO)  # checked by the action
         primer = gr.File(
             label=f"Primer MIDI (optional; its first {PRIMER_BARS} bars are continued in its key "
             "and tempo; the roll marks where it ends)",
@@ -239,7 +260,7 @@ def build(page: Page) -> gr.Dropdown:
                 program=program,
                 progress=progress_of(progress),
             )
-        return str(piece.wav), str(piece.png), str(piece.midi), piece.seed
+        return str(piece.wav), str(piece.png), str(piece.midi), (piece.seed, piece.notes)
 
     def show_controls(chosen):
         used = CONTROLS.get(chosen, ())
@@ -267,11 +288,19 @@ def build(page: Page) -> gr.Dropdown:
                   outputs=[strategy, *controls.values()], queue=False)
     checkpoint.change(**follow, api_visibility="private")
     page.loads.append(follow)
-    button.click(
+    def seed_and_notes(used):
+        if isinstance(used, str):  # refused: its message; the last piece stays
+            return used
+        seed, notes = used if isinstance(used, tuple) else (used, [])
+        return seed_text(seed) + "".join(f"\n- {line}" for line in notes)
+
+    wire(
+        button.click,
         generate,
         [checkpoint, strategy, temperature, beam_width, top_k, top_p, bars, seed, primer, *render],
         [audio, roll, midi, used_seed],
         api_name="generate",
+        message_at=3,
         **LONG,
-    ).then(seed_text, used_seed, seed_note, queue=False, api_visibility="private")
+    ).then(seed_and_notes, used_seed, seed_note, queue=False, api_visibility="private")
     return checkpoint
