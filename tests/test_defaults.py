@@ -37,3 +37,23 @@ def test_generate_top_p_runs_without_a_top_p_flag(tmp_path):
     args = build_parser().parse_args(["generate", "--checkpoint", "chord-lstm-nottingham",
                                       "--strategy", "top-p", "--out", str(tmp_path / "o")])
     check_flags(args)  # no error
+
+
+def test_app_controls_start_at_the_defaults():
+    import app
+    from pianoplay.models.registry import Registry
+
+    demo = app.build_app(Registry())
+    blocks = list(demo.blocks.values())
+    by_id = {b.elem_id: b for b in blocks if getattr(b, "elem_id", None)}
+    by_label = {}
+    for b in blocks:
+        by_label.setdefault(getattr(b, "label", None), []).append(b)
+    assert by_id["generate-top-p"].value == defaults.TOP_P
+    assert by_id["generate-top-k"].value == defaults.TOP_K
+    assert by_id["generate-beam-width"].value == defaults.BEAM_WIDTH
+    assert by_id["tempo"].value == defaults.TEMPO
+    assert by_id["sample-bars"].value == defaults.BARS
+    assert {b.value for b in by_label["Bars"]} == {defaults.BARS}
+    assert by_label["Steps (A and B included)"][0].value == defaults.INTERPOLATION_STEPS
+    assert by_label["Count"][0].value == defaults.SAMPLES
