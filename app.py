@@ -57,7 +57,13 @@ def build_app(registry) -> gr.Blocks:
             program = open_dropdown(
                 _programs(), value=defaults.PROGRAM, label="Instrument (General MIDI program)"
             )
+            performed = gr.Checkbox(
+                value=True, label="Performed",
+                info="dynamics and sustain pedal from the performer (off: flat, one velocity)",
+            )
         page = Page(actions, [tempo, program])
+        # Rendering: performed (velocities and pedal) or flat; a tab adds it to its inputs last
+        page.shared["performed"] = performed
         with gr.Tabs():
             for tab in TABS:
                 with gr.Tab(tab.TITLE):

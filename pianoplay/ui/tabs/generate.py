@@ -86,6 +86,7 @@ class Actions(ActionsCore):
         tempo=120.0,
         program=0,
         progress: Progress | None = None,
+        performed: bool = True,
     ) -> Piece:
         """One piece from a chord-/roll-LSTM with the chosen decoding strategy, optionally
         continuing the first PRIMER_BARS bars of a primer MIDI file. A continuation is written
@@ -134,6 +135,7 @@ class Actions(ActionsCore):
             title=title,
             seed=seed,
             marks=marks,
+            performed=performed,
             bar_starts=bar_starts,
         )
         piece.notes = notes.lines
@@ -241,6 +243,7 @@ def build(page: Page) -> gr.Dropdown:
         primer=None,
         tempo=120.0,
         program=0,
+        performed=True,
         progress=gr.Progress(),
     ):
         """Generate one piece with a language model (seed -1: a new random seed, written into
@@ -259,6 +262,7 @@ def build(page: Page) -> gr.Dropdown:
                 tempo=tempo,
                 program=program,
                 progress=progress_of(progress),
+                performed=performed,
             )
         return str(piece.wav), str(piece.png), str(piece.midi), (piece.seed, piece.notes)
 
@@ -297,7 +301,8 @@ def build(page: Page) -> gr.Dropdown:
     wire(
         button.click,
         generate,
-        [checkpoint, strategy, temperature, beam_width, top_k, top_p, bars, seed, primer, *render],
+        [checkpoint, strategy, temperature, beam_width, top_k, top_p, bars, seed, primer, *render,
+         page.shared["performed"]],
         [audio, roll, midi, used_seed],
         api_name="generate",
         message_at=3,

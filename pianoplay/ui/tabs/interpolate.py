@@ -80,6 +80,7 @@ class Actions(ActionsCore):
         temperature=None,
         progress: Progress | None = None,
         mode: str | None = None,
+        performed: bool = True,
     ) -> Interpolation:
         """A path between the encodings of two MIDI files (paths or bytes), ``steps`` points,
         decoded at ``temperature`` (None: the checkpoint's default; 0: most likely notes).
@@ -114,7 +115,8 @@ class Actions(ActionsCore):
         # each step at its own length: a tune shorter than the window is not padded with
         # bars of silence (at most a beat between two steps)
         joined = join_steps(keyed, vae.steps_per_quarter)
-        path = render_piece(vae, joined.roll, folder, "path", tempo, program, png=False)
+        path = render_piece(vae, joined.roll, folder, "path", tempo, program, png=False,
+                             performed=performed)
         tick(progress, 0.8, "drawing piano rolls")
         titles = [
             f"step {i + 1}"
@@ -131,6 +133,7 @@ class Actions(ActionsCore):
         trimmed = [joined.roll[s:e] for s, e in zip(joined.starts, joined.ends)]
         pieces = [
             render_piece(vae, r, folder, f"step_{i + 1:02d}", tempo, program, wav=False,
+                         performed=performed,
                          title=titles[i], layout=STEP_LAYOUT)
             for i, r in enumerate(trimmed)
         ]
@@ -272,6 +275,7 @@ def build(page: Page) -> gr.Dropdown:
         path="default",
         tempo=120.0,
         program=0,
+        performed=True,
         progress=gr.Progress(),
     ):
         """Interpolate between two MIDI files. Returns path WAV, roll grid PNG, list of MIDI/WAV
@@ -282,6 +286,7 @@ def build(page: Page) -> gr.Dropdown:
         out = actions.interpolate(
             checkpoint, midi_a, midi_b, steps, tempo, program, temperature,
             progress=progress_of(progress), mode=None if path in ("", "default") else path,
+            performed=performed,
         )
         downloads = [str(p.midi) for p in out.steps] + [str(out.path.midi), str(out.path.wav)]
         return str(out.path.wav), str(out.grid), downloads, out.summary, str(out.comparison), out
@@ -306,7 +311,8 @@ def build(page: Page) -> gr.Dropdown:
     wire(
         button.click,
         interpolate,
-        [checkpoint, *uploads, steps, temperature, path_choice, *render],
+        [checkpoint, *uploads, steps, temperature, path_choice, *render,
+         page.shared["performed"]],
         [path_audio, grid, files, summary, compare, result],
         api_name="interpolate",
         message_at=3,

@@ -147,6 +147,7 @@ class Actions(ActionsCore):
         temperature=None,
         midi=None,
         notes: Notes | None = None,
+        performed: bool = True,
     ) -> tuple[Piece, Path]:
         """Decode the sliders' z; returns the piece and the latent map PNG.
 
@@ -168,7 +169,9 @@ class Actions(ActionsCore):
             roll = roll[: len(start.roll)]
         folder = self.outputs.new("latent")
         shift = -start.transpose if start is not None else 0
-        piece = render_piece(vae, shift_keys(roll, shift), folder, "latent", tempo, program)
+        piece = render_piece(
+            vae, shift_keys(roll, shift), folder, "latent", tempo, program, performed=performed
+        )
         map_z = z.mean(0) if z.ndim == 2 else z  # a segment model's map shows the mean segment
         return piece, self.latent_map(name).png(map_z, folder / "map.png")
 
@@ -283,23 +286,26 @@ def build(page: Page) -> gr.Dropdown:
     sliders = {**axes, **attributes}
 
     def decode_latent(
-        checkpoint, seed=1, temperature=0.0, tempo=120.0, program=0, midi=None, **amounts
+        checkpoint, seed=1, temperature=0.0, tempo=120.0, program=0, midi=None, performed=True,
+        **amounts,
     ):
         """Decode the start point (the prior sample `seed`, or the encoding of `midi` when
         given) moved by the slider amounts. Temperature 0: the most likely notes.
         Returns WAV, roll PNG, map PNG and MIDI paths."""
         piece, map_png = actions.decode_latent(
-            checkpoint, seed, amounts, tempo, program, temperature, midi
+            checkpoint, seed, amounts, tempo, program, temperature, midi, performed=performed
         )
         return str(piece.wav), str(piece.png), str(map_png), str(piece.midi)
 
     @keep_on_refusal(5, message_at=4)
     def decode_on_page(
-        checkpoint, seed=1, temperature=0.0, tempo=120.0, program=0, midi=None, **amounts
+        checkpoint, seed=1, temperature=0.0, tempo=120.0, program=0, midi=None, performed=True,
+        **amounts,
     ):
         notes = Notes()
         piece, map_png = actions.decode_latent(
-            checkpoint, seed, amounts, tempo, program, temperature, midi, notes=notes
+            checkpoint, seed, amounts, tempo, program, temperature, midi, notes=notes,
+            performed=performed,
         )
         return str(piece.wav), str(piece.png), str(map_png), str(piece.midi), notes.markdown()
 
@@ -308,7 +314,8 @@ def build(page: Page) -> gr.Dropdown:
             labels = actions.latent_labels(checkpoint) if checkpoint else {}
         return [gr.Slider(label=labels.get(name, name)) for name in AXIS_SLIDERS]
 
-    inputs = dict(inputs=[checkpoint, seed, temperature, *render, start_midi],
+    inputs = dict(inputs=[checkpoint, seed, temperature, *render, start_midi,
+                          page.shared["performed"]],
                   inputs_kwargs=sliders)
     # the API: its four outputs, a refusal as the call's error; the page: a note of what
     # was changed, and a refusal shown there while the last piece stays

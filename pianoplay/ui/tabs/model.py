@@ -43,18 +43,21 @@ class Actions(ActionsCore):
         lines += [f"- not in {titles[t]}: {info.refusal(t)}" for t in titles if t not in info.tabs]
         return "\n".join(lines)
 
-    def preview(self, name: str, tempo=120.0, program=0) -> Piece:
+    def preview(self, name: str, tempo=120.0, program=0, performed=True) -> Piece:
         """Something of any playable checkpoint to listen to: a short sample
         (``PREVIEW_BARS`` bars), or, from a VAE not offered for sampling, a bundled tune as
         it gives it back (the Latent tab's start point of a random seed)."""
         tabs = self._info(name).tabs
         if "sample" in tabs:
             bars = min(PREVIEW_BARS, self.max_bars(name))
-            return self.sample(name, 1, bars, self.default_temperature(name), -1, tempo, program)[0]
+            return self.sample(name, 1, bars, self.default_temperature(name), -1, tempo, program,
+                               performed=performed)[0]
         if "latent" in tabs:
-            return self.decode_latent(name, new_seed(-1), {}, tempo, program)[0]
+            return self.decode_latent(name, new_seed(-1), {}, tempo, program,
+                                      performed=performed)[0]
         if "generate" in tabs:
-            return self.generate(name, bars=PREVIEW_BARS, tempo=tempo, program=program)
+            return self.generate(name, bars=PREVIEW_BARS, tempo=tempo, program=program,
+                                 performed=performed)
         raise PianoplayError(f"{name} is a benchmark checkpoint; no tab plays it.")
 
 
@@ -81,14 +84,15 @@ def build(page: Page) -> gr.Dropdown:
         with user_errors():
             return actions.model_card(name)
 
-    def play_preview(name, tempo, program):
+    def play_preview(name, tempo, program, performed=True):
         with user_errors():
-            return str(actions.preview(name, tempo, program).wav)
+            return str(actions.preview(name, tempo, program, performed).wav)
 
     picker.change(show_card, picker, card, api_visibility="private")
     picker.change(lambda: None, None, preview, queue=False, api_visibility="private")
     listen.click(
-        play_preview, [picker, *page.render], preview, api_visibility="private", **INTERACTIVE
+        play_preview, [picker, *page.render, page.shared["performed"]], preview,
+        api_visibility="private", **INTERACTIVE,
     )
     page.shared["model"] = (picker, serves)
     return picker
