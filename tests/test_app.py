@@ -72,17 +72,44 @@ def test_page_is_served(app):
 
 
 def test_sample(client):
-    """The tight VAE samples; the faithful one (a loose latent) is not offered for it."""
+    """Both VAEs sample: the faithful one through its latent prior (in a style), the tight
+    one from its own prior."""
     from gradio_client.exceptions import AppError
 
-    with pytest.raises(AppError, match=VAE):
-        client.predict(VAE, 1, 16, 1.0, 1, 120, 0, api_name="/sample")
+    wavs, midis, pngs = client.predict(VAE, 1, 16, 1.0, 1, 120, 0, style="nottingham",
+                                       api_name="/sample")
+    check_midi(midis[0])
+    check_audio(wavs[0], midis[0], 8 * BAR_S, 16 * BAR_S + TAIL_S + 0.05)
+    with pytest.raises(AppError, match="style must be one of nottingham, piano-midi-de"):
+        client.predict(VAE, 1, 16, 1.0, 1, 120, 0, style="jazz", api_name="/sample")
     wavs, midis, pngs = client.predict(OLD_VAE, 2, 16, 1.0, 1, 120, 0, api_name="/sample")
     assert len(wavs) == len(midis) == len(pngs) == 2
     for wav, midi, png in zip(wavs, midis, pngs):
         check_midi(midi)
         check_audio(wav, midi, 8 * BAR_S, 16 * BAR_S + TAIL_S + 0.05)
         check_png(png)
+
+
+def test_infill_keeps_the_unseen_file_outside_the_chosen_bars(client, test_midis):
+    """/infill on a Nottingham test tune (never trained on): the whole piece comes back with
+    bars 5-8 new, every other onset in place; another seed writes other bars."""
+    from gradio_client import handle_file
+
+    from pianoplay.models.registry import Registry
+    from pianoplay.music.measures import grid_notes, onset_f1_in_place
+
+    loaded = Registry().load(VAE).load(test_midis[1])
+    a, b = loaded.bar_starts[4], loaded.bar_starts[8]
+    outs = [client.predict(VAE, handle_file(str(test_midis[1])), bars="5-8", seed=seed,
+                           style="nottingham", api_name="/infill") for seed in (1, 2)]
+    wav, png, midi, summary = outs[0]
+    assert "Bars 5-8" in summary and "every other note" in summary
+    check_png(png)
+    ours = grid_notes(midi, 4)
+    assert onset_f1_in_place(ours, grid_notes(test_midis[1], 4), a, b) >= 0.98
+    theirs = grid_notes(outs[1][2], 4)
+    inside = lambda n: {tuple(x) for x in n[(n[:, 1] >= a) & (n[:, 1] < b)][:, :2]}  # noqa: E731
+    assert inside(ours) and inside(ours) != inside(theirs)
 
 
 def test_decode_latent_is_deterministic_and_moves(client):

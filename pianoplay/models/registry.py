@@ -67,8 +67,10 @@ class CheckpointInfo:
 
     @property
     def temperature(self) -> float:
-        """Default sampling temperature (Sample, Generate)."""
-        return float(self.config.get("decode_temperature", self.spec.temperature))
+        """Default sampling temperature (Sample, Generate): the config's ``temperature``,
+        else its ``decode_temperature``, else the family's."""
+        own = self.config.get("temperature", self.config.get("decode_temperature"))
+        return float(self.spec.temperature if own is None else own)
 
     @property
     def decode_temperature(self) -> float:

@@ -121,11 +121,9 @@ class ActionsCore:
 
     def check_style(self, name: str, style) -> str | None:
         """``style`` checked against the checkpoint's styles (empty: its first), or None
-        for a model without styles."""
+        for a model without styles (whatever ``style`` says)."""
         styles = self.styles(name)
-        if not styles:
-            if style not in (None, ""):
-                raise PianoplayError(f"{name} has no styles; leave style empty.")
+        if not styles:  # the page's (hidden) style control still sends its value
             return None
         if style in (None, ""):
             return styles[0]
