@@ -214,3 +214,66 @@ def test_pedalled_pieces_render_in_chunks_like_one_synth(which):
     a, b = _envelope(one), _envelope(chunked)
     assert np.abs(a - b).mean() / a.mean() < 0.01
     assert np.abs(a - b).max() / a.max() < 0.1
+
+
+@pytest.mark.slow
+def test_the_api_renders_performed_by_default_and_flat_on_request(app):
+    """Through the API: a sampled piece's MIDI has more than one velocity and pedal events;
+    with performed=False one velocity and no pedal."""
+    from gradio_client import Client
+
+    client = Client(app.url, verbose=False)
+    kwargs = dict(checkpoint="vae-nottingham", count=1, bars=8, seed=3, temperature=0.8,
+                  style="", api_name="/sample")  # style: a latent prior's; none here
+    performed = pretty_midi.PrettyMIDI(client.predict(**kwargs)[1][0])
+    assert len(check_velocities(performed)) > 1
+    assert check_pedal(performed) > 0
+    flat = pretty_midi.PrettyMIDI(client.predict(performed=False, **kwargs)[1][0])
+    assert len(check_velocities(flat)) == 1
+    assert check_pedal(flat) == 0
+    assert [n.pitch for n in flat.instruments[0].notes] == [
+        n.pitch for n in performed.instruments[0].notes]
+    lm = dict(checkpoint="chord-lstm-nottingham", strategy="sample", temperature=1.0, bars=4,
+              seed=1, api_name="/generate")
+    generated = pretty_midi.PrettyMIDI(client.predict(**lm)[2])
+    assert len(check_velocities(generated)) > 1
+    flat = pretty_midi.PrettyMIDI(client.predict(performed=False, **lm)[2])
+    assert len(check_velocities(flat)) == 1
+
+
+def test_cli_performs_unless_flat(tmp_path):
+    from pianoplay.cli import main
+
+    common = ["--checkpoint", "vae-nottingham", "-n", "1", "--bars", "4", "--seed", "1",
+              "--no-audio"]
+    assert main(["sample", *common, "--out", str(tmp_path / "p")]) == 0
+    performed = pretty_midi.PrettyMIDI(str(tmp_path / "p" / "sample_1.mid"))
+    assert len(check_velocities(performed)) > 1 and check_pedal(performed) > 0
+    assert main(["sample", *common, "--flat", "--out", str(tmp_path / "f")]) == 0
+    flat = pretty_midi.PrettyMIDI(str(tmp_path / "f" / "sample_1.mid"))
+    assert len(check_velocities(flat)) == 1 and check_pedal(flat) == 0
+
+
+def test_cli_generate_keeps_a_primers_expression(tmp_path):
+    """A continuation of a piano-midi-de file: the primer's notes keep the file's velocities,
+    the continuation is performed."""
+    from pianoplay.cli import main
+    from pianoplay.models.performer.features import seconds_to_quarters
+
+    primer = split_files("test")[1]
+    args = ["generate", "--checkpoint", "chord-lstm-classical", "-n", "1", "--bars", "6",
+            "--seed", "1", "--strategy", "sample", "--primer", str(primer), "--primer-bars",
+            "2", "--no-audio"]
+    assert main([*args, "--out", str(tmp_path)]) == 0
+    out = pretty_midi.PrettyMIDI(str(next(tmp_path.glob("*.mid"))))
+    check_velocities(out)
+    check_pedal(out)
+    source = pretty_midi.PrettyMIDI(str(primer))
+    own = {(n.pitch, round(float(seconds_to_quarters(source, np.array([n.start]))[0]) * 4)):
+           n.velocity for i in source.instruments for n in i.notes}
+    q = lambda n: float(seconds_to_quarters(out, np.array([n.start]))[0])  # noqa: E731
+    notes = out.instruments[0].notes
+    sig = source.time_signature_changes[0]
+    early = [n for n in notes if q(n) < 2 * sig.numerator * 4 / sig.denominator]  # 2 bars
+    kept = [own.get((n.pitch, round(q(n) * 4))) == n.velocity for n in early]
+    assert early and np.mean(kept) > 0.8

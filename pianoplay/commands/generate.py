@@ -48,6 +48,9 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--program", type=int, default=0, help="General MIDI program")
     p.add_argument("--no-audio", action="store_true", help="skip the WAV files")
+    p.add_argument("--flat", action="store_true",
+                   help="one velocity and no pedal (default: performed by performer-classical; "
+                   "a primer's notes keep their own velocities and pedal)")
     p.add_argument("--device", default=None, help="cpu, cuda ... (default: auto)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.set_defaults(func=run)
@@ -145,6 +148,12 @@ def run(args) -> int:
             program=args.program,
             transpose=-transpose,
         )
+        if not args.flat:
+            from pianoplay.models.performer import keep_from, perform, source_midi
+
+            perform(pm)
+            if primer is not None:  # the primer's notes are the user's: their expression
+                keep_from(pm, source_midi(args.primer), len(primer) / trained.steps_per_quarter)
         write_midi(pm, stem.with_suffix(".mid"))
         title = f"{name} {args.strategy}" + (
             f" (primer {args.primer.name})" if primer is not None else ""

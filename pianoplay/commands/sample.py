@@ -36,6 +36,8 @@ def add_output_args(p) -> None:
     p.add_argument("--program", type=int, default=defaults.PROGRAM,
                    help="General MIDI program (0 = piano)")
     p.add_argument("--no-audio", action="store_true", help="skip the WAV files")
+    p.add_argument("--flat", action="store_true",
+                   help="one velocity and no pedal (default: performed by performer-classical)")
     p.add_argument("--device", default=None)
     p.add_argument("--out", type=Path, required=True, help="output folder")
 
@@ -70,6 +72,10 @@ def write_outputs(
 
     moved = {"transpose": transpose} if transpose else {}  # a language model writes in C
     pm = trained.to_midi(roll, tempo=args.tempo, program=args.program, **moved)
+    if not args.flat:
+        from pianoplay.models.performer import perform
+
+        perform(pm)
     write_midi(pm, stem.with_suffix(".mid"))
     roll_png(roll, stem.with_suffix(".png"), steps_per_bar=trained.steps_per_bar, title=title)
     if not args.no_audio:

@@ -37,8 +37,8 @@ FAMILY = FamilySpec(
     refuses={tab: NOT_A_GENERATOR for tab in ("sample", "latent", "interpolate", "generate")},
 )
 
-__all__ = ["DEFAULT", "FAMILY", "TrainedPerformer", "load_performer", "perform", "keep_from"]
-LAZY = ("DEFAULT", "TrainedPerformer", "load_performer", "perform", "keep_from")
+LAZY = ("DEFAULT", "TrainedPerformer", "load_performer", "perform", "keep_from", "source_midi")
+__all__ = ["FAMILY", *LAZY]
 
 
 def __getattr__(name: str):

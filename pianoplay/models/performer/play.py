@@ -167,9 +167,14 @@ def keep_from(pm, source, end_quarters: float, tolerance: float = 0.125) -> int:
     user's file ``source`` where the notes are the user's: a note of the same pitch starting
     at the same score position (within ``tolerance`` quarters) takes its velocity, and the
     pedal before ``end_quarters`` is the source's (cut there; the performer's from there on).
-    Both in score time, so a different tempo does not matter. Returns the notes matched."""
+    Both in score time, so a different tempo does not matter. What the source lacks (one
+    velocity for every note: no dynamics; no CC64) stays as performed. Returns the notes
+    matched."""
     import pretty_midi
 
+    own_vel, own_pedal = has_expression(source)
+    if not own_vel and not own_pedal:
+        return 0
     src = {}
     for _, n in piano_notes(source):
         q = float(seconds_to_quarters(source, np.array([n.start]))[0])
@@ -182,7 +187,11 @@ def keep_from(pm, source, end_quarters: float, tolerance: float = 0.125) -> int:
             continue
         near = [v for sq, v in src.get(n.pitch, ()) if abs(sq - q) <= tolerance]
         if near:
-            n.velocity, matched = int(near[0]), matched + 1
+            matched += 1
+            if own_vel:
+                n.velocity = int(near[0])
+    if not own_pedal:
+        return matched
     cut = float(quarters_to_seconds(pm, np.array([end_quarters]))[0])
     own = []  # the source's pedal, moved onto pm's clock, before the cut
     for a, b in _intervals(source):
@@ -217,3 +226,20 @@ def _intervals(pm, inst=None) -> list[tuple[float, float]]:
             out.append((at, t))
             at = None
     return out
+
+
+def source_midi(source):
+    """A user's file (path or bytes) as ``PrettyMIDI`` with its tempo map, for
+    :func:`keep_from`; a file pretty_midi cannot read goes through pianoplay's tolerant
+    reader (one tempo)."""
+    import io
+
+    import pretty_midi
+
+    try:
+        data = io.BytesIO(source) if isinstance(source, bytes) else str(source)
+        return pretty_midi.PrettyMIDI(data)
+    except Exception:  # noqa: BLE001 - any damage: the tolerant reader salvages the notes
+        from pianoplay.music.midi import load_midi
+
+        return load_midi(source).to_pretty_midi()
