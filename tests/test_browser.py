@@ -208,14 +208,13 @@ def test_every_checkpoint_on_the_model_tab_then_every_tab(page, app):
     offer it (and no picker refuses it); then every tab runs with its model, without an
     error badge, and the server logs no traceback."""
     from pianoplay.models.registry import Registry
+    from pianoplay.ui.tabs import TABS
 
     registry = Registry(device="cpu")
-    titles = {"sample": "Sample", "latent": "Latent sliders", "interpolate": "Interpolate",
-              "generate": "Generate"}
-    pickers = {"sample": "#sample-checkpoint", "latent": "#latent-checkpoint",
-               "interpolate": "#interpolate-checkpoint", "generate": "#generate-checkpoint"}
+    titles = {tab.TAB: tab.TITLE for tab in TABS if tab.TAB is not None}
+    pickers = {tab: f"#{tab}-checkpoint" for tab in titles}  # the pickers' elem_id
     playable = [i for i in registry.list() if i.tabs]
-    for info in playable:
+    for info in reversed(playable):  # the first is already chosen: choosing it changes nothing
         page.get_by_role("tab", name="Model").click()
         page.locator("#model-checkpoint input").click()
         page.get_by_role("option", name=info.name, exact=True).click()
