@@ -9,7 +9,8 @@ A tab module defines
   actions, plain methods without Gradio (``pianoplay.ui.actions.Actions`` combines them);
 - ``build(page: pianoplay.ui.page.Page)``: lays the tab out (``app.py`` has opened
   ``gr.Tab(TITLE)``) and wires its callbacks; returns its checkpoint picker (a Dropdown
-  listing ``page.actions.names(TAB)``, i.e. exactly the checkpoints that serve it) or None;
+  listing ``page.actions.names(TAB)``, i.e. exactly the checkpoints that serve it, with
+  ``elem_id=f"{TAB}-checkpoint"``) or None;
   what must run when the page opens goes into ``page.loads``;
 - optionally ``after(page, titles)``: runs once every tab is built (the Model tab wires
   its picker to the others' there).
