@@ -64,7 +64,7 @@ class Layout:
 # One layout per place a roll is shown, so every roll of a tab has the same height.
 WIDE = Layout()  # one roll across the page
 QUARTER = Layout(width=290, row_height=120, bars_per_row=4)  # four samples side by side
-HALF = Layout(width=580, row_height=150, bars_per_row=4)  # two side by side (comparisons)
+HALF = Layout(width=580, row_height=110, bars_per_row=8)  # two side by side (steps, comparisons)
 
 
 @lru_cache(maxsize=8)
@@ -313,16 +313,18 @@ def roll_grid_png(
     rolls: list[np.ndarray],
     path: str | Path,
     titles: list[str] | None = None,
-    steps_per_bar: int = 8,
+    steps_per_bar: int | list[int] = 8,
     columns: int = 2,
     layout: Layout = HALF,
 ) -> Path:
-    """Several rolls in a grid with a shared pitch range (e.g. interpolation steps)."""
+    """Several rolls in a grid with a shared pitch range (e.g. interpolation steps);
+    ``steps_per_bar`` one bar length for all, or one per roll (each piece's own metre)."""
     frames = [np.asarray(r)[..., 0] if np.asarray(r).ndim == 3 else np.asarray(r) for r in rolls]
     keys = _pitch_window(frames)
     titles = titles or [None] * len(rolls)
-    images = [roll_image(r, steps_per_bar, keys, layout=layout, title=t)[0]
-              for r, t in zip(rolls, titles)]
+    bars = steps_per_bar if isinstance(steps_per_bar, list) else [steps_per_bar] * len(rolls)
+    images = [roll_image(r, b, keys, layout=layout, title=t)[0]
+              for r, b, t in zip(rolls, bars, titles)]
     columns = max(1, min(columns, len(images)))
     width = max(im.width for im in images)
     height = max(im.height for im in images)

@@ -10,7 +10,7 @@ import gradio as gr
 import numpy as np
 
 from pianoplay import defaults
-from pianoplay.audio.plot import HALF, Layout, roll_grid_png
+from pianoplay.audio.plot import HALF, roll_grid_png
 from pianoplay.errors import PianoplayError
 from pianoplay.limits import STEPS_RANGE
 from pianoplay.music.join import join_steps
@@ -35,8 +35,8 @@ from pianoplay.ui.page import (
 
 TAB = "interpolate"
 TITLE = "Interpolate"
-# each step's roll, two to a row: 16 bars in two rows of 8 (one height for every step)
-STEP_LAYOUT = Layout(width=580, row_height=110, bars_per_row=8)
+# each step's roll, two to a row: 16 bars in two rows of 8 (one box height for every step)
+STEP_LAYOUT = HALF
 STEP_ROLL_HEIGHT = 290  # CSS px: a 16-bar step's picture; shorter steps keep the box
 PATH_NOTES = {
     "bars": "- **Path**: bar by bar: each bar's code switches from A's to B's at a step of its "
@@ -129,15 +129,21 @@ class Actions(ActionsCore):
             )
             for i in range(steps)
         ]
-        spb = vae.steps_per_bar
+        def bar_of(e) -> int:  # steps in one bar of a piece's own metre (3/4: 3 quarters)
+            num, den = e.time_signature
+            return max(1, round(num * 4 * vae.steps_per_quarter / den))
+
+        # a step's bars: A's metre in the first half of the path, B's in the second
+        metre = [bar_of(enc[0]) if i < steps / 2 else bar_of(enc[1]) for i in range(steps)]
         trimmed = [joined.roll[s:e] for s, e in zip(joined.starts, joined.ends)]
         pieces = [
             render_piece(vae, r, folder, f"step_{i + 1:02d}", tempo, program, wav=False,
                          performed=performed,
-                         title=titles[i], layout=STEP_LAYOUT)
+                         title=titles[i], layout=STEP_LAYOUT,
+                         bar_starts=list(range(0, len(r), metre[i])))
             for i, r in enumerate(trimmed)
         ]
-        grid = roll_grid_png(trimmed, folder / "rolls.png", titles=titles, steps_per_bar=spb)
+        grid = roll_grid_png(trimmed, folder / "rolls.png", titles=titles, steps_per_bar=metre)
         shown = [
             shift_keys(enc[0].roll, -enc[0].transpose),
             keyed[0],
@@ -148,7 +154,7 @@ class Actions(ActionsCore):
         comparison = roll_grid_png(
             shown,
             folder / "compare.png",
-            steps_per_bar=spb,
+            steps_per_bar=[bar_of(enc[0])] * 2 + [bar_of(enc[1])] * 2,
             layout=HALF,
             titles=[
                 "A: your file (the bars used)",
