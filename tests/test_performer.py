@@ -277,3 +277,29 @@ def test_cli_generate_keeps_a_primers_expression(tmp_path):
     early = [n for n in notes if q(n) < 2 * sig.numerator * 4 / sig.denominator]  # 2 bars
     kept = [own.get((n.pitch, round(q(n) * 4))) == n.velocity for n in early]
     assert early and np.mean(kept) > 0.8
+
+
+@pytest.mark.slow
+def test_the_api_keeps_a_primers_expression(app):
+    """Generate continuing a piano-midi-de file: the primer's notes keep its velocities."""
+    from gradio_client import Client, handle_file
+
+    from pianoplay.limits import PRIMER_BARS
+    from pianoplay.models.performer.features import seconds_to_quarters
+
+    primer = split_files("test")[1]
+    client = Client(app.url, verbose=False)
+    out = pretty_midi.PrettyMIDI(client.predict(
+        checkpoint="chord-lstm-classical", strategy="sample", temperature=0.9,
+        bars=PRIMER_BARS + 2, seed=1, primer=handle_file(str(primer)), api_name="/generate")[2])
+    check_velocities(out)
+    check_pedal(out)
+    source = pretty_midi.PrettyMIDI(str(primer))
+    own = {(n.pitch, round(float(seconds_to_quarters(source, np.array([n.start]))[0]) * 4)):
+           n.velocity for i in source.instruments for n in i.notes}
+    sig = source.time_signature_changes[0]
+    end = PRIMER_BARS * sig.numerator * 4 / sig.denominator
+    q = lambda n: float(seconds_to_quarters(out, np.array([n.start]))[0])  # noqa: E731
+    early = [n for n in out.instruments[0].notes if q(n) < end]
+    assert early and np.mean([own.get((n.pitch, round(q(n) * 4))) == n.velocity
+                              for n in early]) > 0.8

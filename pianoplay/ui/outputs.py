@@ -136,6 +136,7 @@ def render_piece(
     layout=None,
     bar_starts: list[int] | None = None,
     source=None,
+    keep=None,
 ) -> Piece:
     """Write ``stem.mid`` (and ``stem.wav``, ``stem.png``) of a (T, 88) roll.
 
@@ -144,6 +145,9 @@ def render_piece(
     (seconds per step) for the page's playhead. ``performed``: the performer
     (``pianoplay.models.performer``, checkpoint ``performer-classical``) sets the
     velocities and the sustain pedal; else every note has one velocity and no pedal.
+    ``keep``: ``(PrettyMIDI of the user's file, end in quarter notes)``: where the piece
+    holds the user's notes before that end (a primer's bars), they keep the file's own
+    velocities and pedal (``performer.keep_from``).
     ``layout`` (:class:`pianoplay.audio.plot.Layout`): the size the roll is shown at;
     ``bar_starts``: the piece's own bars (a primer's 6/8 bars), else the model's.
     """
@@ -158,6 +162,10 @@ def render_piece(
         from pianoplay.models.performer import perform
 
         perform(pm)
+        if keep is not None:
+            from pianoplay.models.performer import keep_from
+
+            keep_from(pm, *keep)
     midi_path = folder / f"{stem}.mid"
     write_midi(pm, midi_path)
     wav_path = png_path = None

@@ -117,11 +117,16 @@ class Actions(ActionsCore):
         )[0]
         tick(progress, 0.6, "rendering audio")
         title, marks, bar_starts = f"{name}, {strategy}, seed {seed}", None, None
+        keep = None  # the primer's notes keep the file's own velocities and pedal
         if given is not None:
             roll = shift_keys(roll, -given.transpose)  # back in the primer's key
             tempo = given.tempo
             marks = {len(given.roll): "primer ends"}
             bar_starts = given.bar_starts  # the roll counts bars in the primer's metre
+            if performed:
+                from pianoplay.models.performer import source_midi
+
+                keep = (source_midi(primer), len(given.roll) / lm.steps_per_quarter)
             title += f", continuing the primer in {given.key}, {tempo:g} bpm"
             notes = Notes()  # the primer's tempo is played, not the slider's
             notes.extend(given.notes or [])
@@ -136,6 +141,7 @@ class Actions(ActionsCore):
             seed=seed,
             marks=marks,
             performed=performed,
+            keep=keep,
             bar_starts=bar_starts,
         )
         piece.notes = notes.lines
