@@ -14,9 +14,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pianoplay import paths
+from pianoplay.data.midi_sets import load_midi_split
 from pianoplay.models.checkpoint import save_checkpoint
+from pianoplay.models.latent_prior.codebook import assign, build_codebook
 from pianoplay.models.latent_prior.codes import CodeSet, code_set
+from pianoplay.models.latent_prior.masked import MaskedPrior, masked_loss
 from pianoplay.models.latent_prior.model import Denoiser, PriorConfig, count_parameters, loss, masks
+from pianoplay.models.latent_prior.networks import build_model
 from pianoplay.models.latent_prior.options import PriorTrainConfig
 from pianoplay.models.registry import Registry
 from pianoplay.training.loop import LoopConfig, Resumable, fit
@@ -26,14 +31,27 @@ from pianoplay.training.task import EpochTask
 FAMILY = "latent-prior"
 
 
+def prepare(model, windows: np.ndarray) -> torch.Tensor:
+    """A batch as the model reads it: ids (B, S) long, or standardised codes (B, S, D)."""
+    if isinstance(model, MaskedPrior):
+        return torch.as_tensor(windows, dtype=torch.long)
+    return model.normalise(torch.as_tensor(windows, dtype=torch.float32))
+
+
+def model_loss(model, x, known, style, generator=None) -> torch.Tensor:
+    if isinstance(model, MaskedPrior):
+        return masked_loss(model, x, known, style, generator)
+    return loss(model, x, known, style, generator)
+
+
 def batch_of(sets, windows, mix, B: int, S: int, rng: np.random.Generator):
-    """(codes (B, S, D) float32, style (B,) int64) drawn by ``mix``."""
+    """(windows (B, S[, D]), style (B,) int64), a data set per window drawn by ``mix``."""
     style = rng.choice(len(sets), size=B, p=np.asarray(mix) / np.sum(mix))
-    out = np.empty((B, S, sets[0].pieces[0].shape[1]), np.float32)
-    for b, k in enumerate(style):
+    out = []
+    for k in style:
         piece, first = windows[k][rng.integers(len(windows[k]))]
-        out[b] = sets[k].pieces[piece][first:first + S]
-    return torch.from_numpy(out), torch.from_numpy(style.astype(np.int64))
+        out.append(sets[k].pieces[piece][first:first + S])
+    return np.stack(out), torch.from_numpy(style.astype(np.int64))
 
 
 class PriorTask(EpochTask):
@@ -53,8 +71,8 @@ class PriorTask(EpochTask):
         S, total, n = self.model.cfg.segments, 0.0, 0
         for _ in range(self.tc.eval_every):
             z, style = batch_of(self.sets, self.windows, self.tc.mix, self.tc.batch, S, self.rng)
-            x = self.model.normalise(z)
-            value = loss(self.model, x, masks(len(x), S), style)
+            x = prepare(self.model, z)
+            value = model_loss(self.model, x, masks(len(x), S), style)
             self.opt.zero_grad(set_to_none=True)
             value.backward()
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
@@ -75,9 +93,10 @@ class PriorTask(EpochTask):
         out, scores = {}, []
         for name, (x, style) in self.valid.items():
             S = x.shape[1]
-            free = loss(self.model, x, torch.zeros(len(x), S, dtype=torch.bool), style, gen)
+            nothing = torch.zeros(len(x), S, dtype=torch.bool)
+            free = model_loss(self.model, x, nothing, style, gen)
             half = torch.arange(S)[None].expand(len(x), S) < S // 2
-            cont = loss(self.model, x, half, style, gen)
+            cont = model_loss(self.model, x, half, style, gen)
             out[f"valid_{name}_sample"] = float(free)
             out[f"valid_{name}_continue"] = float(cont)
             scores.append(float(free + cont) / 2)
@@ -121,7 +140,7 @@ def valid_windows(model: Denoiser, cs: CodeSet, style: int, n: int, seed: int):
                                               replace=False)
     S = model.cfg.segments
     z = np.stack([cs.pieces[p][f:f + S] for p, f in windows[pick]])
-    return model.normalise(torch.from_numpy(z)), torch.full((len(z),), style)
+    return prepare(model, z), torch.full((len(z),), style)
 
 
 def train(out: Path, mc: PriorConfig, tc: PriorTrainConfig, resume: bool = False,
@@ -132,21 +151,52 @@ def train(out: Path, mc: PriorConfig, tc: PriorTrainConfig, resume: bool = False
     shifts = range(tc.shift_min, tc.shift_max + 1)
     sets = [code_set(vae, name, "train", shifts) for name in mc.styles]
     valid = [code_set(vae, name, "valid") for name in mc.styles]
+    books = None
+    if mc.objective == "masked":
+        books = codebook_sets(vae, mc, sets, valid, out, resume, tc.seed)
+        sets, valid = books.pop("sets"), books.pop("valid")
     return fit_codes(out, mc, tc, sets, valid, dict(vae.config["representation"]), resume,
-                     command, n_shifts=len(shifts))
+                     command, n_shifts=len(shifts), books=books)
+
+
+def codebook_sets(vae, mc: PriorConfig, sets, valid, out: Path, resume: bool, seed: int):
+    """The codebook of real bars (built once, kept in OUT/codebook.npz for resumed runs)
+    and the training and validation sets as id sequences."""
+    cache = out / "codebook.npz"
+    if resume and cache.exists():
+        with np.load(cache) as f:
+            codebook, centroids = f["codebook"], f["centroids"]
+        ids = [[assign(p, centroids) for p in s.pieces] for s in sets]
+    else:
+        rolls = [[x.roll for x in load_midi_split(paths.data_dir() / name, "train",
+                                                  vae.representation.load_args())]
+                 for name in mc.styles]
+        codebook, centroids, ids = build_codebook(vae, sets, rolls, mc.codebook_size, seed)
+        out.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, codebook=codebook, centroids=centroids)
+    token_sets = [CodeSet(s.name, list(i), s.shifts) for s, i in zip(sets, ids)]
+    token_valid = [CodeSet(s.name, [assign(p, centroids) for p in s.pieces], s.shifts)
+                   for s in valid]
+    return {"sets": token_sets, "valid": token_valid, "codebook": codebook,
+            "centroids": centroids}
 
 
 def fit_codes(out: Path, mc: PriorConfig, tc: PriorTrainConfig, sets: list[CodeSet],
               valid_sets: list[CodeSet], representation: dict, resume: bool = False,
-              command: str = "", n_shifts: int = 1) -> str:
-    """Fit a prior on code sets (one per style of ``mc.styles``) and write the best
-    checkpoint to ``out``; returns why training stopped."""
+              command: str = "", n_shifts: int = 1, books: dict | None = None) -> str:
+    """Fit a prior on code sets (one per style of ``mc.styles``; id sets and ``books``,
+    the codebook and centroids, for the masked objective) and write the best checkpoint
+    to ``out``; returns why training stopped."""
     device = setup_torch(tc.threads, "cpu")
     rng = seed_all(tc.seed)
-    model = Denoiser(mc).to(device)
-    flat = np.concatenate([np.concatenate(s.pieces) for s in sets])
-    model.mean.copy_(torch.from_numpy(flat.mean(0)))
-    model.std.copy_(torch.from_numpy(flat.std(0) + 1e-3))
+    model = build_model(mc).to(device)
+    if isinstance(model, MaskedPrior):
+        model.codebook.copy_(torch.as_tensor(books["codebook"]))
+        model.centroids.copy_(torch.as_tensor(books["centroids"]))
+    else:
+        flat = np.concatenate([np.concatenate(s.pieces) for s in sets])
+        model.mean.copy_(torch.from_numpy(flat.mean(0)))
+        model.std.copy_(torch.from_numpy(flat.std(0) + 1e-3))
     valid = {cs.name: valid_windows(model, cs, k, tc.valid_windows, tc.seed)
              for k, cs in enumerate(valid_sets)}
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, weight_decay=0.01)

@@ -15,6 +15,7 @@ Objectives (``PriorConfig.objective``):
   starting noise).
 - ``"flow"``: rectified flow / flow matching (x_t = (1 - t) x + t e), the network
   predicts the velocity e - x; sampled with Euler steps from t = 1 to 0.
+- ``"masked"``: not a denoiser: ids of a codebook of real bars, see ``masked.py``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import torch.nn as nn
 
 from pianoplay.config_io import from_dict, to_dict
 
-OBJECTIVES = ("diffusion", "flow")
+OBJECTIVES = ("diffusion", "flow", "masked")
 
 
 @dataclass
@@ -41,7 +42,8 @@ class PriorConfig:
     d_ff: int = 1024
     dropout: float = 0.1
     objective: str = "diffusion"
-    sample_steps: int = 40  # denoising steps when sampling
+    sample_steps: int = 40  # denoising steps when sampling (diffusion, flow)
+    codebook_size: int = 0  # bars of the codebook (masked)
 
     def __post_init__(self) -> None:
         if self.objective not in OBJECTIVES:

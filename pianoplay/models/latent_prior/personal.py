@@ -6,7 +6,8 @@ The uploads are read on the VAE's grid (key moved to C), encoded by the frozen V
 copy of the base prior is fine-tuned on windows of their codes (16 codes, or the whole
 piece when it is shorter) with the base's masks (sample / continue / introduce / infill),
 under a single new style, the user's name, that starts from the base style whose loss on
-the uploads is lowest. Training stops at ``max_steps`` or after ``train_seconds``.
+the uploads is lowest. Training stops at ``max_steps`` or in time to keep the fit within
+``seconds``.
 
 The checkpoint is written into a hidden folder of the personal folder and renamed into
 place at the end, so a failed or interrupted fit leaves nothing listed, and two fits of
@@ -57,8 +58,11 @@ class PersonalConfig:
     batch: int = 32
     lr: float = 3e-4
     max_steps: int = 200
-    train_seconds: float = 40.0  # training stops here even if max_steps is not reached
-    threads: int = 2
+    seconds: float = 50.0  # the whole fit's budget: training stops early enough to keep it
+    reserve: float = 4.0  # seconds kept for measuring and writing after training
+    restandardise: float = 1.0  # codes standardised by the uploads' statistics (0: the base's)
+    train: str = "all"  # "all" parameters, or "none" (restandardising alone)
+    threads: int = 1
     seed: int = 0
 
     def to_dict(self) -> dict:
@@ -168,6 +172,17 @@ def upload_loss(model: Denoiser, uploads, windows, style: int, n: int = 64) -> f
     return total / count
 
 
+def restandardise(model: Denoiser, uploads, weight: float) -> None:
+    """Standardise codes by the uploads' own mean and spread (``weight`` 1), or part way
+    from the base's: the base's samples, which follow its standardised data, then land
+    where the uploads' codes lie, before any training."""
+    flat = torch.from_numpy(np.concatenate([z for u in uploads for z in u.codes]))
+    mean, std = flat.mean(0), flat.std(0).clamp(min=1e-3)
+    std = torch.maximum(std, 0.1 * model.std)
+    model.mean.copy_(model.mean + weight * (mean - model.mean))
+    model.std.copy_(model.std * (std / model.std) ** weight)
+
+
 @contextmanager
 def torch_threads(n: int):
     before = torch.get_num_threads()
@@ -190,13 +205,16 @@ def fit_model(base: Denoiser, uploads, pc: PersonalConfig, name: str, progress=N
     state = copy.deepcopy(base.state_dict())
     state["style.weight"] = state["style.weight"][[base.cfg.styles.index(nearest)]]
     model.load_state_dict(state)
+    if pc.restandardise:
+        restandardise(model, uploads, pc.restandardise)
     torch.manual_seed(pc.seed)
     rng = np.random.default_rng(pc.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=pc.lr, weight_decay=0.01)
     model.train()
     step, losses, t0 = 0, [], time.perf_counter()
     style = torch.zeros(pc.batch, dtype=torch.long)
-    while step < pc.max_steps and time.perf_counter() - t0 < pc.train_seconds:
+    stop = start + pc.seconds - pc.reserve
+    while pc.train != "none" and step < pc.max_steps and time.perf_counter() < stop:
         x = batch(model, uploads, windows, pc.batch, rng)
         value = loss(model, x, masks(len(x), x.shape[1]), style)
         opt.zero_grad(set_to_none=True)
@@ -206,7 +224,7 @@ def fit_model(base: Denoiser, uploads, pc: PersonalConfig, name: str, progress=N
         step += 1
         losses.append(float(value.detach()))
         if progress is not None:
-            done = max(step / pc.max_steps, (time.perf_counter() - t0) / pc.train_seconds)
+            done = max(step / pc.max_steps, (time.perf_counter() - t0) / max(stop - t0, 1e-3))
             progress(0.15 + 0.75 * min(done, 1.0), f"fitting: step {step}")
     model.eval()
     after = upload_loss(model, uploads, windows, 0)

@@ -18,14 +18,16 @@ import torch
 
 from pianoplay.errors import CheckpointError, PianoplayError
 from pianoplay.models.checkpoint import load_checkpoint
-from pianoplay.models.latent_prior.model import Denoiser, PriorConfig, sample
+from pianoplay.models.latent_prior.masked import MaskedPrior, masked_sample
+from pianoplay.models.latent_prior.model import PriorConfig, sample
+from pianoplay.models.latent_prior.networks import build_model
 
 
 class TrainedPrior:
     """A prior and, when loaded through the registry, the VAE whose codes it writes
     (``via``): then it samples pieces as the VAE would (:meth:`sample`)."""
 
-    def __init__(self, model: Denoiser, config: dict, folder: Path, vae=None) -> None:
+    def __init__(self, model, config: dict, folder: Path, vae=None) -> None:
         self.model = model.eval()
         self.config = config
         self.folder = Path(folder)
@@ -37,7 +39,7 @@ class TrainedPrior:
         """Load a prior; ``via`` is the loaded VAE of ``config["via"]`` (the registry
         passes it), needed to write pieces rather than codes."""
         config, state, _ = load_checkpoint(folder, "cpu")
-        model = Denoiser(PriorConfig.from_dict(config["model"], f"{folder}/config.json"))
+        model = build_model(PriorConfig.from_dict(config["model"], f"{folder}/config.json"))
         try:
             model.load_state_dict(state)
         except RuntimeError as err:
@@ -81,7 +83,12 @@ class TrainedPrior:
 
     @property
     def device(self) -> torch.device:
-        return self.model.mean.device
+        return next(self.model.parameters()).device
+
+    @property
+    def masked(self) -> bool:
+        """Whether the prior writes codebook ids (real bars) rather than denoised codes."""
+        return isinstance(self.model, MaskedPrior)
 
     @property
     def vae_name(self) -> str:
@@ -130,6 +137,8 @@ class TrainedPrior:
         if single:
             z, known = z[None], known[None]
         gen = self._generator(seed)
+        if self.masked:
+            return self._complete_ids(z, known, style, gen, temperature, single)
         x = self.model.normalise(torch.as_tensor(z, device=self.device))
         k = torch.as_tensor(known, device=self.device)
         style_ids = torch.full((len(x),), self.style_id(style), device=self.device)
@@ -147,6 +156,28 @@ class TrainedPrior:
         out = self.model.denormalise(x).cpu().numpy()
         return out[0] if single else out
 
+    def _complete_ids(self, z, known, style, gen, temperature: float, single: bool):
+        """:meth:`complete` for a masked prior: known codes quantised to ids (the context
+        it reads), unknown ones written as ids and decoded from the codebook; the known
+        codes themselves are returned unchanged."""
+        model = self.model
+        zt = torch.as_tensor(z, device=self.device)
+        ids = model.quantise(zt)
+        k = torch.as_tensor(known, device=self.device)
+        style_ids = torch.full((len(ids),), self.style_id(style), device=self.device)
+        W, L = self.segments, ids.shape[1]
+        written = k.clone()
+        while not bool(written.all()):
+            start = window_start(written.cpu().numpy(), W)
+            part = slice(start, start + W)
+            ids[:, part] = masked_sample(model, ids[:, part], written[:, part], style_ids, gen,
+                                         temperature=temperature)
+            written[:, part] = True
+            if L <= W:
+                break
+        out = torch.where(k[..., None], zt, model.codes(ids)).cpu().numpy()
+        return out[0] if single else out
+
     @torch.no_grad()
     def project(self, z, style: str | None = None, strength: float = 0.3,
                 seed: int | None = None, keep=None, steps: int = 12) -> np.ndarray:
@@ -156,6 +187,9 @@ class TrainedPrior:
         z = np.asarray(z, np.float32)
         L = len(z)
         keep = np.zeros(L, bool) if keep is None else np.asarray(keep, bool)
+        if self.masked:  # the nearest real bar of the codebook
+            snapped = self.model.codes(self.model.quantise(torch.as_tensor(z))).numpy()
+            return np.where(keep[:, None], z, snapped)
         gen = self._generator(seed)
         x = self.model.normalise(torch.as_tensor(z[None], device=self.device))
         style_ids = torch.full((1,), self.style_id(style), device=self.device)

@@ -1,0 +1,108 @@
+"""A codebook of real bars: k-means over a data set's codes, each cluster represented by
+the code of its most central member, refined until it decodes to that bar exactly.
+
+A masked-token prior (``masked.py``) writes sequences of codebook ids, so every bar it
+writes is a bar of the training music, decoded note for note; what it learns is which
+bars follow, accompany and answer which.
+
+    centroids = kmeans(codes, k=4096)                 # (K, D)
+    ids = assign(codes, centroids)                    # (N,) nearest centroid of each code
+    members = medoids(codes, ids, centroids)          # (K,) index of each cluster's centre
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+
+def assign(codes: np.ndarray, centroids: np.ndarray, chunk: int = 8192) -> np.ndarray:
+    """(N,) int64: the nearest centroid of each of ``codes`` (N, D) (squared distance)."""
+    c = torch.as_tensor(centroids, dtype=torch.float32)
+    c2 = (c * c).sum(1)
+    out = []
+    for k in range(0, len(codes), chunk):
+        x = torch.as_tensor(codes[k:k + chunk], dtype=torch.float32)
+        out.append((c2[None] - 2 * x @ c.T).argmin(1))
+    return torch.cat(out).numpy() if out else np.zeros(0, np.int64)
+
+
+def kmeans(codes: np.ndarray, k: int, iters: int = 10, sample: int = 150_000,
+           seed: int = 0) -> np.ndarray:
+    """(k, D) centroids of Lloyd's k-means on at most ``sample`` of ``codes`` (N, D),
+    started from ``k`` distinct codes drawn at random; an emptied cluster restarts at a
+    random code."""
+    rng = np.random.default_rng(seed)
+    data = codes[rng.choice(len(codes), size=min(sample, len(codes)), replace=False)]
+    data = np.asarray(data, np.float32)
+    centroids = data[rng.choice(len(data), size=k, replace=False)].copy()
+    for _ in range(iters):
+        ids = assign(data, centroids)
+        sums = np.zeros_like(centroids)
+        np.add.at(sums, ids, data)
+        counts = np.bincount(ids, minlength=k)
+        empty = counts == 0
+        centroids = (sums / np.maximum(counts, 1)[:, None]).astype(np.float32)
+        centroids[empty] = data[rng.choice(len(data), size=int(empty.sum()))]
+    return centroids
+
+
+def medoids(codes: np.ndarray, ids: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """(K,) int64: for each cluster, the index in ``codes`` of its member nearest the
+    centroid (-1 for a cluster without members)."""
+    d = ((codes - centroids[ids]) ** 2).sum(1)
+    order = np.lexsort((d, ids))  # by cluster, nearest first
+    first = np.full(len(centroids), -1, np.int64)
+    seen = np.r_[True, ids[order][1:] != ids[order][:-1]]
+    first[ids[order][seen]] = order[seen]
+    return first
+
+
+def segment_states(roll: np.ndarray, segment: int, steps: int) -> np.ndarray:
+    """(steps, 88) int64 key states (0 off, 1 onset, 2 hold) of segment ``segment`` of a
+    (T, 88, 2) roll, silence-padded."""
+    part = np.zeros((steps, 88, 2), np.uint8)
+    piece = roll[segment * steps:(segment + 1) * steps]
+    part[: len(piece)] = piece
+    return np.where(part[..., 1] > 0, 1, np.where(part[..., 0] > 0, 2, 0)).astype(np.int64)
+
+
+def build_codebook(vae, sets: list, rolls: list[list[np.ndarray]], k: int, seed: int = 0,
+                   refine_steps: int = 100):
+    """A codebook of ``k`` real bars over code sets (``codes.CodeSet``, each entry a piece
+    at one transposition; ``rolls[i]`` the untransposed rolls of set i in entry order) and
+    every set's pieces as id sequences. Returns ``(codebook (k, D), centroids (k, D), ids per
+set)``."""
+    from pianoplay.music.roll import shift_keys
+
+    flat = np.concatenate([np.concatenate(s.pieces) for s in sets]).astype(np.float32)
+    centroids = kmeans(flat, k, seed=seed)
+    ids = assign(flat, centroids)
+    centre = medoids(flat, ids, centroids)
+    # where each flat code came from: (set, entry, segment)
+    origin = [(si, e, j) for si, s in enumerate(sets) for e, p in enumerate(s.pieces)
+              for j in range(len(p))]
+    L = vae.segment_steps
+    states = np.zeros((k, L, 88), np.int64)
+    codes = centroids.copy()
+    for c, index in enumerate(centre):
+        if index < 0:
+            continue
+        si, e, j = origin[index]
+        n = len(rolls[si])
+        roll = shift_keys(np.asarray(rolls[si][e % n]), sets[si].shifts[e])
+        states[c] = segment_states(roll, j, L)
+        codes[c] = flat[index]
+    refined = []
+    for b in range(0, k, 512):
+        mu = torch.as_tensor(codes[b:b + 512], device=vae.device)
+        target = torch.as_tensor(states[b:b + 512], device=vae.device)
+        refined.append(vae.refine(mu, target, refine_steps).cpu().numpy())
+    codebook = np.concatenate(refined).astype(np.float32)
+    out, at = [], 0
+    for s in sets:
+        n = sum(len(p) for p in s.pieces)
+        part = ids[at:at + n]
+        out.append(np.split(part, np.cumsum([len(p) for p in s.pieces])[:-1]))
+        at += n
+    return codebook, centroids, out
