@@ -105,6 +105,38 @@ def measure_samples(vae, prior, style: str, ref: Reference, n: int, seed: int,
     return row
 
 
+def timings(runs: int, vae_name: str) -> dict:
+    """Server-side medians (the app's own actions, in this process, after a warm-up): one
+    16-bar sample with audio and picture, performed; bars 13-16 of a 32-bar file infilled."""
+    import statistics
+
+    from pianoplay.models.registry import Registry
+    from pianoplay.ui.actions import Actions
+
+    actions = Actions(Registry())
+    tune = next(p for p in split_files(paths.data_dir() / "nottingham", "test")
+                if len(actions.registry.load(vae_name).load(p).bar_starts) >= 32)
+    jobs = {
+        "sample_16_bars": lambda i: actions.sample(vae_name, 1, 16, 1.0, i, 120, 0,
+                                                   style="nottingham"),
+        "infill_4_of_32_bars": lambda i: actions.infill(vae_name, str(tune), "13-16", i, 120,
+                                                        0, "nottingham"),
+    }
+    out = {}
+    for name, job in jobs.items():
+        job(0)
+        job(1)  # warm-up: imports, caches, the soundfont
+        times = []
+        for i in range(runs):
+            t = time.perf_counter()
+            job(i + 2)
+            times.append(time.perf_counter() - t)
+        out[name] = {"median_s": statistics.median(times), "times_s": times}
+        print(f"{name}: median {statistics.median(times) * 1000:.0f} ms", flush=True)
+    out["tune"] = tune.name
+    return out
+
+
 def load_prior(name: str):
     from pianoplay.models.latent_prior.trained import TrainedPrior
 
@@ -121,6 +153,7 @@ def main(argv=None) -> int:
     p.add_argument("--seeds", type=int, nargs="+", default=[0])
     p.add_argument("--no-novelty", action="store_true")
     p.add_argument("--infill", type=int, default=0, help="test pieces per set to infill")
+    p.add_argument("--timings", type=int, default=0, help="runs of the server-side timings")
     p.add_argument("--json", type=Path)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
@@ -153,6 +186,8 @@ def main(argv=None) -> int:
 
                 entry["infill"] = infill_rows(vae, prior, args.infill, Path(tmp))
             result["priors"][name] = entry
+    if args.timings:
+        result["timings"] = timings(args.timings, args.vae)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1) + "\n")
     return 0

@@ -13,6 +13,7 @@ import gradio as gr
 import numpy as np
 
 from pianoplay.errors import PianoplayError
+from pianoplay.models.latent.paths import Encoded
 from pianoplay.music.midi import collect_repairs
 from pianoplay.music.roll import shift_keys
 from pianoplay.paths import ASSETS_DIR
@@ -94,8 +95,9 @@ class Actions(ActionsCore):
         return vae.apply(z, moves) if moves else z.astype(np.float64)
 
     def example_start(self, name: str, seed: int):
-        """The start point of ``seed`` for a VAE whose random points are not music: one of
-        the bundled tunes (``seed`` modulo their number), from a bar that the seed picks.
+        """The start point of ``seed`` for a VAE whose random points are not music: a piece
+        drawn from its latent prior (vae-faithful), else one of the bundled tunes (``seed``
+        modulo their number) from a bar that the seed picks.
         Cached (the last ``MAX_CACHED_STARTS``): it does not change while sliders move."""
         return self._cached_start((name, int(seed)), lambda: self._example_start(name, seed))
 
@@ -130,6 +132,12 @@ class Actions(ActionsCore):
 
     def _example_start(self, name: str, seed: int):
         vae = self.registry.load(name)
+        if self.registry.sampler(name) != name:  # a VAE with a latent prior: a piece of it
+            prior = self.registry.load(self.registry.sampler(name))
+            z = prior.sample(1, style=prior.styles[0], seed=int(seed))[0]
+            bars = prior.segments * vae.segment_steps // vae.steps_per_bar
+            return Encoded(z=z, roll=vae.decode(z)[0], start_bar=0, n_bars=bars,
+                           total_bars=bars)
         tunes = sorted(ASSETS_DIR.glob("*.mid"))
         if not tunes:
             raise PianoplayError(f"{name} starts from a bundled tune, and none is installed.")
