@@ -1,7 +1,7 @@
 """The performer against baselines on the piano-midi-de test split, and its speed.
 
     python bench/performer.py [--checkpoint performer-classical] [--split test]
-        [--out bench/results/performer.json] [--latency-only]
+        [--out bench/results/performer.json] [--latency-only] [--card]
 
 Velocity (every note of every test piece): MAE and Pearson r, pooled and per piece, and the
 spread (mean per-piece standard deviation) against the real spread. Baselines: every note
@@ -15,7 +15,7 @@ and the harmony-change rate (of the harmony changes the pedal comes into held, t
 where it is changed) beside the real performances' own rate. Baselines: no pedal, held
 throughout (one press), changed at every bar line, changed at every harmony change.
 
-Speed: median time of ``perform`` on 16-bar pieces (the first 16 bars of test pieces at
+Speed: median wall and CPU time of ``perform`` on 16-bar pieces (the first 16 bars of test pieces at
 sixteenths and 120 bpm, as a 16-bar classical sample is written), and of ``render`` of the
 same MIDI flat and performed (a file with pedal is rendered by one synth, not in chunks).
 """
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -103,13 +104,14 @@ def latency(performer, n_pieces: int = 8, reps: int = 5) -> dict:
     from pianoplay.ui.outputs import EFFECTS, MONO, SAMPLE_RATE
 
     makers = sixteen_bar_pieces(n_pieces)
-    perform_s, flat_s, played_s, notes = [], [], [], []
+    perform_s, cpu_s, flat_s, played_s, notes = [], [], [], [], []
     for make in makers:
         for _ in range(reps):
             pm = make()
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             perform(pm, performer)
             perform_s.append(time.perf_counter() - t)
+            cpu_s.append(time.process_time() - c)
         notes.append(sum(len(i.notes) for i in pm.instruments))
         render(make(), SAMPLE_RATE, effects=EFFECTS, mono=MONO)  # warm the synth pool
         for _ in range(reps):
@@ -123,6 +125,8 @@ def latency(performer, n_pieces: int = 8, reps: int = 5) -> dict:
     ms = lambda xs: round(1000 * statistics.median(xs), 1)  # noqa: E731
     return {"pieces": len(makers), "notes_per_piece_median": statistics.median(notes),
             "perform_ms_median": ms(perform_s), "perform_ms_max": round(1000 * max(perform_s), 1),
+            "perform_cpu_ms_median": ms(cpu_s),
+            "load_average_1min": round(os.getloadavg()[0], 2), "cpu_cores": os.cpu_count(),
             "render_flat_ms_median": ms(flat_s), "render_performed_ms_median": ms(played_s),
             "goal_ms": 30.0}
 
@@ -139,6 +143,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", type=Path, default=ROOT / "runs" / "performer")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "performer.json")
     ap.add_argument("--latency-only", action="store_true")
+    ap.add_argument("--card", action="store_true",
+                    help="write the checkpoint's README.md and its config.json metrics")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     performer = load_performer(args.checkpoint)
@@ -164,6 +170,15 @@ def main(argv=None) -> int:
     print(json.dumps(result["latency"]))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
+    if args.card and not args.latency_only:
+        from pianoplay.models.checkpoint import write_config
+        from pianoplay.models.performer.card import headline, write_card
+
+        folder = Path(performer.folder)
+        config = json.loads((folder / "config.json").read_text())
+        config["metrics"] = headline(result)
+        write_config(folder, config)
+        print(f"wrote {write_card(folder, config, result)}")
     return 0
 
 

@@ -45,8 +45,9 @@ class TrainedPerformer:
 
     family = "performer"
 
-    def __init__(self, config: dict[str, Any], model: Performer):
+    def __init__(self, config: dict[str, Any], model: Performer, folder: Path | None = None):
         self.config = config
+        self.folder = folder
         self.cfg = model.cfg
         self.model = model.eval()
 
@@ -58,7 +59,7 @@ class TrainedPerformer:
                                   f"performer.")
         model = Performer(PerformerConfig.from_dict(config["model"]))
         model.load_state_dict(state)
-        return cls(config, model)
+        return cls(config, model, Path(folder))
 
     def predict(self, score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(velocities (N,) ints 1..127, down (S,), press (S,)) for a ``ScoreNotes``."""

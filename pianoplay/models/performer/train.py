@@ -50,6 +50,9 @@ class PerformerTrainConfig:
     threads: int = 1
     limit: int | None = None  # pieces per split (tiny runs in the tests)
     press_weight: float = 3.0  # positive weight of the sparse press targets
+    # the pedal net learns from the pieces that use the pedal (down on more than this share
+    # of steps): how to pedal, not whether; half the piano-midi-de files have no pedal at all
+    pedalled: float = 0.05
 
     @classmethod
     def from_dict(cls, d: dict | None) -> PerformerTrainConfig:
@@ -100,6 +103,8 @@ class PerformerTask(EpochTask):
                  history=()):
         self.model, self.opt, self.rng, self.cfg = model, opt, rng, cfg
         self.train, self.valid, self.out, self.config = train, valid, out, config
+        self.pedal_train = [p for p in train if p.down.mean() > cfg.pedalled] or train
+        self.pedal_valid = [p for p in valid if p.down.mean() > cfg.pedalled] or valid
         self.best = {"notes": min((h["valid_velocity_mae"] for h in history), default=np.inf),
                      "steps": min((h["valid_pedal_bce"] for h in history), default=np.inf)}
         self.best_epoch = {part: next((h["epoch"] for h in history if h[key] == self.best[part]),
@@ -113,7 +118,7 @@ class PerformerTask(EpochTask):
         for _ in range(self.cfg.iters):
             notes, (vel,), nmask = _crops(self.rng, self.train, "notes", ("velocity",),
                                           self.cfg.batch, self.cfg.crop)
-            steps, (down, press), smask = _crops(self.rng, self.train, "steps",
+            steps, (down, press), smask = _crops(self.rng, self.pedal_train, "steps",
                                                  ("down", "press"), self.cfg.batch,
                                                  self.cfg.crop)
             lv, ld, lp = losses(self.model, notes, vel, nmask, steps, down, press,
@@ -136,6 +141,7 @@ class PerformerTask(EpochTask):
             v = self.model.velocity(torch.from_numpy(p.notes)[None])[0].numpy()
             err += float(np.abs(np.clip(v, 1, 127) - p.velocity).sum())
             n += len(v)
+        for p in self.pedal_valid:
             lg = self.model.pedal(torch.from_numpy(p.steps)[None])[0]
             bce += float(F.binary_cross_entropy_with_logits(
                 lg[:, 0], torch.from_numpy(p.down.astype(np.float32)), reduction="sum"))
