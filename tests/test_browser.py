@@ -92,6 +92,27 @@ def test_interpolate_in_the_browser(page):
     )
     assert duration > 60
     page.locator("#step-audio a[download]").wait_for(timeout=30_000)
+    # every step's roll has a player under it
+    for i in (1, 8):
+        roll = page.locator(f"#step-{i}-roll").bounding_box()
+        player = page.locator(f"#step-{i}-audio").bounding_box()
+        assert player["y"] >= roll["y"] + roll["height"] - 1 and abs(player["x"] - roll["x"]) < 40
+        page.locator(f"#step-{i}-audio a[download]").wait_for(timeout=10_000)
+    # a typed step number plays that step, as a dragged one does
+    box = page.locator("#play-step input[type=number]")
+    box.fill("3")
+    box.press("Enter")
+    page.wait_for_function(
+        "() => (document.querySelector('#step-audio a[download]') || {}).download"
+        " === 'step_03.wav'", timeout=30_000,
+    )
+    for img in page.locator(".pp-roll img").all():  # pictures load as they scroll in
+        if img.is_visible():
+            img.scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.pp-roll img')].filter(i => i.offsetParent)"
+        ".every(i => i.complete && i.naturalWidth > 0)", timeout=30_000,
+    )
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
 
@@ -136,7 +157,9 @@ def test_sample_shows_its_seed_and_the_playhead_follows_the_audio(page):
     box = page.locator("#sample-1-roll .pp-playhead").bounding_box()
     roll = page.locator("#sample-1-roll img").bounding_box()
     assert roll["x"] < box["x"] < roll["x"] + roll["width"]
-    assert box["height"] > roll["height"] / 2
+    # a long roll wraps onto rows: the line spans the row that is playing, inside the picture
+    assert roll["y"] <= box["y"] and box["y"] + box["height"] <= roll["y"] + roll["height"] + 1
+    assert box["height"] > 50
 
 
 def test_generate_shows_the_controls_of_the_chosen_strategy(page):
@@ -248,3 +271,65 @@ def test_every_checkpoint_on_the_model_tab_then_every_tab(page, app):
     no_error_badge(page)
     log = app.log.read_text(errors="replace")
     assert "Traceback" not in log and "not in the list of choices" not in log, log[-3000:]
+
+
+ROLLS = """() => [...document.querySelectorAll('.pp-roll img')].filter(i => i.offsetParent)
+    .map(i => ({id: i.closest('[id]').id, natural: i.naturalWidth, width: i.clientWidth,
+                height: i.clientHeight}))"""
+
+
+def test_rolls_are_drawn_for_the_size_they_are_shown_at(page):
+    """Four samples side by side on a 1280-px page: each picture has two device pixels per
+    CSS pixel as shown (crisp on a high-density screen; 13-px text stays >= 12 px on
+    screen), and all have one height; so do the Interpolate tab's step rolls."""
+    page.get_by_role("tab", name="Sample").click()
+    page.locator("#sample-checkpoint input").click()
+    page.get_by_role("option", name="vae-nottingham", exact=True).click()
+    count = page.locator("input[aria-label='number input for Count']")
+    count.fill("4")
+    count.press("Enter")
+    page.locator("#sample-button").click()
+    page.wait_for_function(f"() => ({ROLLS})().filter(r => r.natural > 0).length === 4",
+                           timeout=60_000)
+    for tab, expected in (("Sample", 4), ("Interpolate", 8)):
+        page.get_by_role("tab", name=tab).click()
+        for img in page.locator(".pp-roll img").all():
+            if img.is_visible():
+                img.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        shown = [r for r in page.evaluate(ROLLS) if r["natural"]]
+        assert len(shown) >= expected, shown
+        for roll in shown:
+            zoom = roll["width"] / roll["natural"]
+            assert 0.46 <= zoom <= 0.6, roll  # 13-px text at 2x: >= 12 px on screen
+        assert len({r["height"] for r in shown}) == 1, shown  # one height per tab
+
+
+def test_a_refused_action_keeps_the_result_and_says_why(page, app, tmp_path):
+    """A primer that is no MIDI file: the last piece stays, the refusal is written where
+    the result is, no red Error badge anywhere, and no traceback in the server log."""
+    page.get_by_role("tab", name="Generate").click()
+    earlier = page.locator("#generate-seed").inner_text()
+    page.locator("#generate-button").click()
+    page.wait_for_function(
+        "old => { const t = document.querySelector('#generate-seed').innerText;"
+        " return t !== old && t.includes('Seed'); }", arg=earlier, timeout=60_000,
+    )
+    page.locator("#generate-roll img").wait_for(timeout=60_000)
+    page.wait_for_timeout(1_000)
+    before = page.locator("#generate-roll img").get_attribute("src")
+    bad = tmp_path / "not_music.mid"
+    bad.write_bytes(b"this is not a MIDI file at all")
+    page.locator("#generate-primer input[type=file]").set_input_files(bad)
+    page.wait_for_timeout(1_500)
+    page.locator("#generate-button").click()
+    page.wait_for_function(
+        "() => document.querySelector('#generate-seed').innerText.includes('Not done')",
+        timeout=60_000,
+    )
+    assert "not_music.mid" in page.locator("#generate-seed").inner_text()
+    assert page.locator("#generate-roll img").get_attribute("src") == before
+    page.wait_for_timeout(1_000)
+    no_error_badge(page)
+    log = app.log.read_text(errors="replace")
+    assert "Traceback" not in log, log[-3000:]

@@ -218,6 +218,7 @@ def build(page: Page) -> gr.Dropdown:
             "and tempo; the roll marks where it ends)",
             file_types=MIDI_TYPES,
             type="filepath",
+            elem_id="generate-primer",
         )
     button = gr.Button("Generate", variant="primary", elem_id="generate-button")
     seed_note = gr.Markdown(elem_id="generate-seed")
