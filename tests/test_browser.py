@@ -333,3 +333,48 @@ def test_a_refused_action_keeps_the_result_and_says_why(page, app, tmp_path):
     no_error_badge(page)
     log = app.log.read_text(errors="replace")
     assert "Traceback" not in log, log[-3000:]
+
+
+def drag(page, selector: str, fraction: float) -> None:
+    """Drag a slider's handle to ``fraction`` of its track and let go (a real release)."""
+    track = page.locator(f"{selector} input[type=range]").bounding_box()
+    y = track["y"] + track["height"] / 2
+    page.mouse.move(track["x"] + track["width"] / 2, y)
+    page.mouse.down()
+    page.mouse.move(track["x"] + track["width"] * fraction, y, steps=5)
+    page.mouse.up()
+
+
+def latent_value(page, name: str) -> float:
+    return float(page.locator(f"#latent-{name} input[type=number]").input_value())
+
+
+def decoded(page, before: str) -> str:
+    """Wait until the Latent tab shows a newly decoded piece; its picture's address."""
+    page.wait_for_function(
+        "old => { const i = document.querySelector('#latent-roll img');"
+        " return i && i.src !== old; }", arg=before, timeout=60_000,
+    )
+    return page.locator("#latent-roll img").get_attribute("src")
+
+
+def test_latent_sliders_start_a_file_at_zero_decode_on_release_and_reset(page):
+    """An upload is heard as it is (every slider back to 0), the temperature decodes on
+    release like every slider, and Reset puts all of them back, the temperature too."""
+    page.get_by_role("tab", name="Latent sliders").click()
+    page.locator("#latent-roll img").wait_for(timeout=60_000)
+    src = page.locator("#latent-roll img").get_attribute("src")
+    drag(page, "#latent-axis_1", 0.9)
+    src = decoded(page, src)
+    assert latent_value(page, "axis_1") > 1
+    page.locator("#latent-midi input[type=file]").set_input_files(ASSETS_DIR / "greensleeves.mid")
+    src = decoded(page, src)
+    assert latent_value(page, "axis_1") == 0
+    start = latent_value(page, "temperature")
+    drag(page, "#latent-temperature", 0.8)
+    src = decoded(page, src)  # the temperature decodes on release
+    assert latent_value(page, "temperature") != start
+    page.locator("#latent-reset").click()
+    decoded(page, src)
+    assert latent_value(page, "temperature") == start and latent_value(page, "axis_1") == 0
+    no_error_badge(page)

@@ -239,6 +239,7 @@ def build(page: Page) -> gr.Dropdown:
             label="Temperature",
             info=TEMPERATURE_INFO,
             scale=2,
+            elem_id="latent-temperature",
         )
     with gr.Row(equal_height=True):
         start_midi = gr.File(
@@ -251,7 +252,7 @@ def build(page: Page) -> gr.Dropdown:
         )
         with gr.Column(min_width=200):
             randomize = gr.Button("Randomize", elem_id="latent-randomize")
-            reset = gr.Button("Reset sliders")
+            reset = gr.Button("Reset sliders", elem_id="latent-reset")
             decode = gr.Button("Decode", variant="primary")
     with gr.Row():
         with gr.Column():
@@ -263,6 +264,7 @@ def build(page: Page) -> gr.Dropdown:
                     step=0.1,
                     label=f"axis {k + 1}",
                     info="principal direction of the training encodings, in std",
+                    elem_id=f"latent-{name}",
                 )
                 for k, name in enumerate(AXIS_SLIDERS)
             }
