@@ -330,3 +330,34 @@ def test_uploads_over_the_limit_are_refused(client, tmp_path):
     with pytest.raises(Exception, match="(?i)too large|413|exceeds|size"):
         client.predict(checkpoint=LM, primer=handle_file(big), bars=2, api_name="/generate")
     assert client.predict(checkpoint=LM, bars=1, seed=1, api_name="/generate")[0]
+
+
+def test_out_of_range_api_values_get_the_apps_own_answer(app, client):
+    """Through the API, values the page's controls cannot make (seed -5, tempo 5000, bars
+    999, an unknown checkpoint) reach the app's own checks: a clamp it notes, or its
+    one-line refusal; never Gradio's range or choice errors, never a traceback."""
+    from gradio_client.exceptions import AppError
+
+    before = app.log.stat().st_size
+    wav = client.predict(checkpoint=OLD_VAE, count=1, bars=2, temperature=0.75, tempo=5000,
+                         api_name="/sample")[0][0]
+    assert wav  # played at 240 bpm (the page notes it beside the seed)
+    midi = client.predict(checkpoint=LM, strategy="sample", bars=1, seed=-5, tempo=5000,
+                          api_name="/generate")[2]
+    assert re.search(r"_seed\d+\.mid$", midi)  # a negative seed: a new random one
+    refusals = [
+        (dict(checkpoint=OLD_VAE, count=1, bars=999, temperature=0.75, api_name="/sample"),
+         "Bars must be between 1 and 16, not 999"),
+        (dict(checkpoint="no-such-model", api_name="/decode_latent"), "unknown checkpoint"),
+        (dict(checkpoint=VAE, seed=-5, api_name="/decode_latent"), "Start seed must be"),
+        (dict(checkpoint=LM, strategy="sample", bars=999, api_name="/generate"),
+         "Bars must be between 1 and 64, not 999"),
+    ]
+    for call, message in refusals:
+        with pytest.raises(AppError, match=message):
+            client.predict(**call)
+    with open(app.log, "rb") as log:
+        log.seek(before)
+        new = log.read().decode(errors="replace")
+    assert "Traceback" not in new, new
+    assert "maximum value" not in new and "not in the list of choices" not in new, new
