@@ -146,7 +146,7 @@ def test_sample(tmp_path):
 @pytest.mark.parametrize("bad", ["checkpoint", "family", "count", "temperature", "type"])
 def test_sample_bad_input(bad, tmp_path):
     args = {"checkpoint": ["--checkpoint", "no-such-model"],
-            "family": ["--checkpoint", "vae-faithful"],
+            "family": ["--checkpoint", "vae-segment-lstm"],
             "count": ["-n", "0"], "temperature": ["--temperature", "9"],
             "type": ["--tempo", "fast"]}[bad]
     word = {"checkpoint": "no-such-model", "family": "not offered for sample", "count": "-n",

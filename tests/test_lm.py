@@ -240,7 +240,7 @@ def test_train_save_load_round_trip(tmp_path, data_dir):
     "flags, named",
     [
         (["--temperature", "0"], "--temperature"),
-        (["--strategy", "top-k"], "--top-k"),
+        (["--strategy", "top-k", "--top-k", "0"], "--top-k"),
         (["--top-p", "1.5"], "--top-p"),
         (["--beam-width", "0"], "--beam-width"),
         (["--bars", "0"], "--bars"),
