@@ -166,7 +166,9 @@ def _data(config: dict) -> str:
     if "name" in data:
         text = f"**{data['name']}**"
         pieces = data.get("train_pieces", data.get("pieces"))
-        return text + (f", {pieces:,} training pieces" if pieces else "")
+        if isinstance(pieces, dict):  # pieces per split
+            pieces = pieces.get("train")
+        return text + (f", {pieces:,} training pieces" if isinstance(pieces, int) else "")
     sets = data.get("sets", {})
     if sets:
         return ", ".join(f"**{n}** ({s.get('pieces', '?')} pieces)" for n, s in sets.items())
