@@ -177,8 +177,13 @@ class Actions(ActionsCore):
             roll = roll[: len(start.roll)]
         folder = self.outputs.new("latent")
         shift = -start.transpose if start is not None else 0
+        bars = None
+        if start is not None:  # your file's bars: a jig's roll counts 6/8 bars
+            num, den = start.time_signature
+            bars = list(range(0, len(roll), max(1, round(num * 4 * vae.steps_per_quarter / den))))
         piece = render_piece(
-            vae, shift_keys(roll, shift), folder, "latent", tempo, program, performed=performed
+            vae, shift_keys(roll, shift), folder, "latent", tempo, program, performed=performed,
+            bar_starts=bars,
         )
         map_z = z.mean(0) if z.ndim == 2 else z  # a segment model's map shows the mean segment
         return piece, self.latent_map(name).png(map_z, folder / "map.png")
