@@ -105,7 +105,7 @@ def run(args) -> int:
     if args.temperature is None:
         args.temperature = registry.info(args.checkpoint).temperature
     rep = trained.config.get("representation", {})
-    primer, transpose, tempo = None, 0, 120.0
+    primer, transpose, tempo, bars = None, 0, 120.0, None
     if args.primer is not None:
         loaded = load_roll(
             args.primer,
@@ -115,6 +115,7 @@ def run(args) -> int:
         starts = list(loaded.bar_starts) + [len(loaded.roll)]
         end = starts[min(args.primer_bars, len(starts) - 1)]
         primer = loaded.roll[: max(end, 1)]
+        bars = [s for s in loaded.bar_starts if s < end]  # the roll counts the primer's bars
         transpose, tempo = loaded.transpose, float(loaded.tempo or 120.0)
         if transpose:
             print(
@@ -160,7 +161,7 @@ def run(args) -> int:
         )
         marks = {len(primer): "primer ends"} if primer is not None else None  # as the app
         roll_png(roll, stem.with_suffix(".png"), steps_per_bar=trained.steps_per_bar, title=title,
-                 marks=marks)
+                 marks=marks, bar_starts=bars)
         written = [".mid", ".png"]
         if not args.no_audio:
             from pianoplay.audio.synth import render, write_wav

@@ -43,6 +43,7 @@ def run(args) -> int:
         from pianoplay.music.roll import load_roll
 
         loaded = load_roll(args.input, steps_per_quarter=4, normalize_key=False)
-        roll_png(loaded.roll, args.png, steps_per_bar=loaded.steps_per_bar)
+        roll_png(loaded.roll, args.png, steps_per_bar=loaded.steps_per_bar,
+                 bar_starts=loaded.bar_starts)
         print(f"wrote {args.png}")
     return 0
