@@ -14,9 +14,10 @@ FAMILY = FamilySpec(
     summary="A model of how the codes of a faithful VAE follow each other, bar after bar: "
     "it writes new pieces (**Sample**, in a style) and new bars inside, after or before your "
     "file (**Infill**), and the VAE turns its codes into notes.",
-    plain_for="Writes new pieces, or new bars inside, after or before your file, in a style.",
-    plain_expect="Folk tunes or classical piano, as you pick, written bar by bar and played "
-    "through vae-faithful.",
+    plain_for="Writes new pieces in a style, and new bars inside, after or before your own "
+    "file, one bar at a time from bars of real music.",
+    plain_expect="Folk tunes or piano music of 16 bars; in Infill, your notes stay as they "
+    "are and only the bars you chose change.",
     recognise={"family": "latent-prior"},
     inference="pianoplay.models.latent_prior.trained:TrainedPrior",
     trainer="pianoplay.models.latent_prior.train",
