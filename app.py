@@ -120,6 +120,11 @@ def _parser() -> argparse.ArgumentParser:
         help="torch CPU threads (default 1: the small LSTMs gain nothing from more, "
         "and audio rendering needs the other core)",
     )
+    parser.add_argument(
+        "--personal-dir", default=None,
+        help="folder of personal models (default: $PIANOPLAY_PERSONAL, else "
+        "~/.cache/pianoplay/personal)",
+    )
     parser.add_argument("--no-warm-up", action="store_true", help="load models on first use only")
     return parser
 
@@ -134,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(max(1, args.threads))
     try:
-        registry = Registry(args.checkpoints, device=args.device)
+        registry = Registry(args.checkpoints, device=args.device, personal=args.personal_dir)
     except PianoplayError as err:
         parser.error(str(err))
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")

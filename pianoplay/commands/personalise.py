@@ -12,7 +12,6 @@ Personal models live in ``$PIANOPLAY_PERSONAL`` (default ``~/.cache/pianoplay/pe
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from pianoplay.errors import PianoplayError
@@ -32,7 +31,8 @@ def add_parser(sub) -> None:
                    "~/.cache/pianoplay/personal)")
     p.add_argument("--base", default="prior-faithful", help="the prior to start from")
     p.add_argument("--seconds", type=float, default=None,
-                   help="training time limit in seconds (default 40)")
+                   help="the fit's time budget in seconds (default 50: training stops in "
+                   "time to keep it)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 1)")
     p.add_argument("--quiet", action="store_true", help="print only the new model's name")
     p.set_defaults(func=run)
@@ -59,7 +59,7 @@ def run(args) -> int:
         raise PianoplayError("name the new model with --name (e.g. --name my-style).")
     overrides = {"base": args.base}
     if args.seconds is not None:
-        overrides["train_seconds"] = float(args.seconds)
+        overrides["seconds"] = float(args.seconds)
     if args.threads is not None:
         overrides["threads"] = int(args.threads)
     config = PersonalConfig.from_dict({**PersonalConfig().to_dict(), **overrides})
@@ -69,7 +69,7 @@ def run(args) -> int:
         tenth = int(fraction * 10)
         if not args.quiet and tenth > shown[0]:
             shown[0] = tenth
-            print(f"{fraction * 100:3.0f}% {what}", file=sys.stderr, flush=True)
+            print(f"{fraction * 100:3.0f}% {what}", flush=True)
 
     folder = fit_personal(args.files, args.name, registry, config, progress)
     if args.quiet:

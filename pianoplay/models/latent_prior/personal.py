@@ -38,11 +38,18 @@ from pianoplay.models.checkpoint import save_checkpoint
 from pianoplay.models.latent_prior import FAMILY
 from pianoplay.models.latent_prior.codes import encode_pieces
 from pianoplay.models.latent_prior.model import Denoiser, PriorConfig, count_parameters, loss, masks
+from pianoplay.models.latent_prior.networks import build_model
+from pianoplay.models.latent_prior.personal_prior import ANCHORS, PersonalPrior, save_anchors
+from pianoplay.models.latent_prior.trained import TrainedPrior
+from pianoplay.music.measures import grid_notes
 from pianoplay.music.midi import MidiLimits
+from pianoplay.music.novelty import CopyIndex
+from pianoplay.music.similarity import set_similarity
 
 MAX_FILES = 20
 MAX_BYTES = 2_000_000
 NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+RESERVE_S = 15.0  # seconds a fit keeps after fine-tuning (copy check, writing)
 PARTIAL = ".partial"  # hidden folder of fits under way (never listed)
 SUFFIXES = (".mid", ".midi")
 # a user's own pieces: 2 MB each, but long, slow or dense pieces are theirs to give
@@ -53,15 +60,17 @@ LIMITS = MidiLimits(max_bytes=MAX_BYTES, max_notes=200_000, max_seconds=4 * 3600
 @dataclass
 class PersonalConfig:
     base: str = "prior-faithful"
-    shift_min: int = -5
-    shift_max: int = 6
+    shift_min: int = -5  # the keys the uploads are encoded in for fine-tuning (anchors:
+    shift_max: int = 6  # in C, as the files are read)
+    chunk: int = 1  # bars laid together from one place of an upload into a starting window
+    strength: float = 0.3  # how far a sample is noised from a window of the uploads (0..1)
+    copy_f1: float = 0.7  # a check sample's 4-bar window this close to an upload: stronger
+    check_samples: int = 8
+    train_seconds: float = 0.0  # fine-tuning the prior on the uploads (0: none; measured)
     batch: int = 32
-    lr: float = 3e-4
+    lr: float = 1e-4
     max_steps: int = 200
-    seconds: float = 50.0  # the whole fit's budget: training stops early enough to keep it
-    reserve: float = 4.0  # seconds kept for measuring and writing after training
-    restandardise: float = 1.0  # codes standardised by the uploads' statistics (0: the base's)
-    train: str = "all"  # "all" parameters, or "none" (restandardising alone)
+    seconds: float = 50.0  # the whole fit's budget: fine-tuning stops in time to keep it
     threads: int = 1
     seed: int = 0
 
@@ -172,17 +181,6 @@ def upload_loss(model: Denoiser, uploads, windows, style: int, n: int = 64) -> f
     return total / count
 
 
-def restandardise(model: Denoiser, uploads, weight: float) -> None:
-    """Standardise codes by the uploads' own mean and spread (``weight`` 1), or part way
-    from the base's: the base's samples, which follow its standardised data, then land
-    where the uploads' codes lie, before any training."""
-    flat = torch.from_numpy(np.concatenate([z for u in uploads for z in u.codes]))
-    mean, std = flat.mean(0), flat.std(0).clamp(min=1e-3)
-    std = torch.maximum(std, 0.1 * model.std)
-    model.mean.copy_(model.mean + weight * (mean - model.mean))
-    model.std.copy_(model.std * (std / model.std) ** weight)
-
-
 @contextmanager
 def torch_threads(n: int):
     before = torch.get_num_threads()
@@ -201,20 +199,18 @@ def fit_model(base: Denoiser, uploads, pc: PersonalConfig, name: str, progress=N
     before = {s: upload_loss(base, uploads, windows, k) for k, s in enumerate(base.cfg.styles)}
     nearest = min(before, key=before.get)
     cfg = PriorConfig.from_dict({**base.cfg.to_dict(), "styles": [name]})
-    model = Denoiser(cfg)
+    model = build_model(cfg)
     state = copy.deepcopy(base.state_dict())
     state["style.weight"] = state["style.weight"][[base.cfg.styles.index(nearest)]]
     model.load_state_dict(state)
-    if pc.restandardise:
-        restandardise(model, uploads, pc.restandardise)
     torch.manual_seed(pc.seed)
     rng = np.random.default_rng(pc.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=pc.lr, weight_decay=0.01)
     model.train()
     step, losses, t0 = 0, [], time.perf_counter()
     style = torch.zeros(pc.batch, dtype=torch.long)
-    stop = start + pc.seconds - pc.reserve
-    while pc.train != "none" and step < pc.max_steps and time.perf_counter() < stop:
+    stop = min(t0 + pc.train_seconds, start + pc.seconds - RESERVE_S)
+    while step < pc.max_steps and time.perf_counter() < stop:
         x = batch(model, uploads, windows, pc.batch, rng)
         value = loss(model, x, masks(len(x), x.shape[1]), style)
         opt.zero_grad(set_to_none=True)
@@ -246,32 +242,82 @@ def fit_personal(files, name: str, registry, config: PersonalConfig | None = Non
     names = list(names) if names else [Path(f).name for f in files]
     tick(progress, 0.02, "loading the base prior and its VAE")
     base = registry.load(pc.base)
+    if base.model.cfg.objective not in ("diffusion", "flow"):
+        raise PianoplayError(f"{pc.base} is a {base.model.cfg.objective} prior; a personal "
+                             "model starts from a diffusion or flow prior.")
     vae = base._need_vae()
-    shifts = list(range(pc.shift_min, pc.shift_max + 1))
+    tuned = pc.train_seconds > 0
+    shifts = list(range(pc.shift_min, pc.shift_max + 1)) if tuned else [0]
     with torch_threads(pc.threads):
-        tick(progress, 0.08, f"encoding {len(files)} files in {len(shifts)} keys")
+        tick(progress, 0.08, f"encoding {len(files)} files")
         uploads = read_uploads(vae, files, shifts, names)
         model, fit = fit_model(base.model, uploads, pc, name, progress, start)
-        tick(progress, 0.92, "writing the checkpoint")
-        fit["seconds"] = round(time.perf_counter() - start, 1)
+        anchors = [u.codes[shifts.index(0)] for u in uploads]
         config = {
             "name": name, "family": FAMILY.name, "model": model.cfg.to_dict(),
             "via": base.vae_name, "representation": dict(base.config.get("representation", {})),
-            "personal": {"base": pc.base, "files": names,
+            "personal": {"base": pc.base, "files": names, "anchors": ANCHORS,
+                         "strength": pc.strength, "chunk": pc.chunk,
                          "bars": {u.name: u.bars for u in uploads}, **fit},
             "data": {"name": "your files", "files": len(files)},
             "training": {"config": pc.to_dict(), "torch_threads": torch.get_num_threads(),
                          "parameters": count_parameters(model)},
-            "metrics": {"uploads": {"loss_base": fit["loss_base"][fit["nearest_style"]],
-                                    "loss_personal": fit["loss_after"]}},
         }
-        folder = publish(registry.personal, name, config, model, card(config))
+        tick(progress, 0.7, "checking that its pieces do not copy your files")
+        prior = PersonalPrior.of(TrainedPrior(model, config, registry.personal, vae), anchors)
+        check = copy_check(prior, base, files, pc, start + pc.seconds - 5.0)
+        config["personal"].update(check)
+        config["metrics"] = {"uploads": {k: check[k] for k in (
+            "copy_f1_max", "similarity_personal", "similarity_base")}}
+        tick(progress, 0.92, "writing the checkpoint")
+        config["personal"]["seconds"] = round(time.perf_counter() - start, 1)
+        folder = publish(registry.personal, name, config, model, anchors, card(config))
     registry.forget(name)
     tick(progress, 1.0, "done")
     return folder
 
 
-def publish(root: Path, name: str, config: dict, model: Denoiser, readme: str) -> Path:
+def chunks(notes: np.ndarray, size: int = 128, hop: int = 64) -> list[np.ndarray]:
+    """A piece's notes as overlapping ``size``-step pieces (each 4-bar window of it lies
+    whole in one), so that the copy index scores short pieces, not whole sonatas."""
+    out = []
+    end = int(notes[:, 1].max()) + 1 if len(notes) else 0
+    for start in range(0, max(end, 1), hop):
+        sel = notes[(notes[:, 1] >= start) & (notes[:, 1] < start + size)].copy()
+        if len(sel):
+            sel[:, 1:] -= start
+            out.append(sel)
+    return out
+
+
+def copy_check(prior: PersonalPrior, base, files, pc: PersonalConfig, deadline: float
+               ) -> dict:
+    """Sample ``check_samples`` pieces; while a 4-bar window of one reaches onset F1
+    ``copy_f1`` against an upload (any key), raise the strength (by 0.15, up to 1) and
+    sample again. Also: set similarity of the samples, and of the base's, to the uploads."""
+    vae = prior.vae
+    ups = [grid_notes(f, 4) for f in files]
+    index = CopyIndex([c for n in ups for c in chunks(n)])
+    strength, tries = pc.strength, []
+    while True:
+        prior.config["personal"]["strength"] = strength
+        rolls = vae.decode(prior.sample(pc.check_samples, seed=pc.seed))
+        notes = [grid_notes(vae.to_midi(r), 4) for r in rolls]
+        best = max(index.best(n)["f1"] for n in notes)
+        tries.append([round(strength, 2), round(best, 3)])
+        if best < pc.copy_f1 or strength >= 1.0 or time.perf_counter() > deadline:
+            break
+        strength = min(strength + 0.15, 1.0)
+    style = prior.config["personal"]["nearest_style"]
+    z = base.sample(pc.check_samples, style=style, seed=pc.seed)
+    base_notes = [grid_notes(vae.to_midi(r), 4) for r in vae.decode(z)]
+    return {"strength": round(strength, 2), "copy_checks": tries, "copy_f1_max": best,
+            "similarity_personal": set_similarity(notes, ups)["similarity"],
+            "similarity_base": set_similarity(base_notes, ups)["similarity"]}
+
+
+def publish(root: Path, name: str, config: dict, model: Denoiser, anchors, readme: str
+            ) -> Path:
     """Write the checkpoint in a hidden folder, then rename it to ``root/name`` (atomic: a
     name taken meanwhile is refused and nothing is left behind)."""
     partial = Path(root) / PARTIAL
@@ -279,6 +325,7 @@ def publish(root: Path, name: str, config: dict, model: Denoiser, readme: str) -
     tmp = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=partial))
     try:
         save_checkpoint(tmp, config, model.state_dict())
+        save_anchors(tmp, anchors)
         (tmp / "README.md").write_text(readme)
         final = Path(root) / name
         try:
@@ -315,26 +362,30 @@ def delete_personal(name: str, registry) -> Path:
 def card(config: dict) -> str:
     """The model card: three plain lines, then the files, bars and numbers of the fit."""
     p = config["personal"]
-    lb, la = p["loss_base"][p["nearest_style"]], p["loss_after"]
-    tc = config["training"]["config"]
+    tuned = (f"{p['steps']} fine-tuning steps in {p['train_seconds']:.1f} s"
+             if p["steps"] else "no fine-tuning")
     lines = [
         f"# {config['name']}",
         "",
-        f"A personal model: new pieces in the style of {len(p['files'])} of your files.",
-        f"Fitted on your files by fine-tuning {p['base']} (style {p['nearest_style']}, the "
-        f"closest to them) in {p['seconds']:.0f} s on the CPU.",
-        "Expect pieces with the textures, rhythms and keys of your files, not copies of them.",
+        f"A personal model: new 16-bar pieces in the style of {len(p['files'])} of your "
+        "files (Sample; Infill writes bars in its base style).",
+        f"Made from your files in {p['seconds']:.0f} s on the CPU: each piece is a window of "
+        f"one of your files, noised to strength {p['strength']:g} and rewritten by "
+        f"{p['base']} in its {p['nearest_style']} style (the nearest to your files).",
+        "Expect the textures, density and register of your files with new notes; a higher "
+        "temperature moves further from them.",
         "",
         "| file | bars used |",
         "|---|---|",
         *(f"| {f} | {p['bars'][f]} |" for f in p["files"]),
         "",
-        f"- bars used: {sum(p['bars'].values())} (16 sixteenths each), in "
-        f"{tc['shift_max'] - tc['shift_min'] + 1} keys",
-        f"- fit time: {p['seconds']:.1f} s ({p['steps']} steps in {p['train_seconds']:.1f} s of "
-        "training)",
-        f"- denoising loss on your files: {lb:.3f} with {p['base']} ({p['nearest_style']}) -> "
-        f"{la:.3f} personal (lower: closer to your files)",
+        f"- bars used: {sum(p['bars'].values())} (16 sixteenths each, read in C), laid "
+        f"{p['chunk']} at a time into new windows",
+        f"- fit time: {p['seconds']:.1f} s ({tuned})",
+        f"- set similarity to your files (8 pieces): {p['similarity_personal']:.3f} this "
+        f"model, {p['similarity_base']:.3f} {p['base']} ({p['nearest_style']})",
+        f"- copy check: the closest 4-bar window of 8 pieces to your files has onset F1 "
+        f"{p['copy_f1_max']:.2f} (1 = a copy; tries, strength -> F1: {p['copy_checks']})",
         f"- via: {config['via']}",
     ]
     return "\n".join(lines) + "\n"

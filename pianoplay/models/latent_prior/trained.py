@@ -39,6 +39,10 @@ class TrainedPrior:
         """Load a prior; ``via`` is the loaded VAE of ``config["via"]`` (the registry
         passes it), needed to write pieces rather than codes."""
         config, state, _ = load_checkpoint(folder, "cpu")
+        if cls is TrainedPrior and (config.get("personal") or {}).get("anchors"):
+            from pianoplay.models.latent_prior.personal_prior import PersonalPrior
+
+            return PersonalPrior.from_checkpoint(folder, device, via)  # a user's own model
         model = build_model(PriorConfig.from_dict(config["model"], f"{folder}/config.json"))
         try:
             model.load_state_dict(state)

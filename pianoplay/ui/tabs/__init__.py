@@ -18,6 +18,7 @@ A tab module defines
 A new tab is a new module here and one line in :data:`TABS`.
 """
 
-from pianoplay.ui.tabs import generate, infill, interpolate, latent, model, sample
+from pianoplay.ui.tabs import generate, infill, interpolate, latent, model, personalise, sample
 
-TABS = (model, sample, latent, interpolate, infill, generate)  # in the order the page shows them
+# in the order the page shows them
+TABS = (model, sample, latent, interpolate, infill, generate, personalise)

@@ -1,0 +1,247 @@
+"""Personal models (issue 19): a fit on a user's files is registered, samples and is
+deleted; bad input is refused in one line with nothing left behind; two fits at once do
+not corrupt each other; the CLI and the app's ``/personalise`` then ``/sample``.
+
+The library tests fine-tune a tiny prior made here (over vae-faithful's real codes); the
+CLI and the app fit the shipped prior-faithful for a few seconds, on Nottingham test
+tunes neither model was trained on.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from pianoplay.errors import PianoplayError
+from pianoplay.models.checkpoint import save_checkpoint
+from pianoplay.models.latent_prior.model import Denoiser, PriorConfig
+from pianoplay.models.latent_prior.personal import (
+    PARTIAL,
+    PersonalConfig,
+    delete_personal,
+    fit_personal,
+)
+from pianoplay.models.registry import Registry
+from pianoplay.paths import CHECKPOINTS_DIR, data_dir
+
+REPO = Path(__file__).resolve().parents[1]
+TUNES = sorted((data_dir() / "nottingham" / "test").glob("*.mid"))
+TINY = PersonalConfig(base="tiny-prior", shift_min=0, shift_max=1, check_samples=2,
+                      threads=1)
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    """A checkpoint folder: vae-faithful (linked) and a tiny prior over its codes,
+    standardised on the codes of two tunes."""
+    root = tmp_path_factory.mktemp("checkpoints")
+    (root / "vae-faithful").symlink_to(CHECKPOINTS_DIR / "vae-faithful")
+    vae = Registry(root, device="cpu", personal=root / "none").load("vae-faithful")
+    codes = np.concatenate(vae.encode_rolls([vae.load(f).roll for f in TUNES[:2]]))
+    torch.manual_seed(0)
+    cfg = PriorConfig(d_model=32, n_layers=1, n_heads=2, d_ff=64, styles=["jigs", "reels"],
+                      sample_steps=4)
+    model = Denoiser(cfg)
+    model.mean.copy_(torch.from_numpy(codes.mean(0)))
+    model.std.copy_(torch.from_numpy(codes.std(0) + 1e-3))
+    save_checkpoint(root / "tiny-prior", {
+        "name": "tiny-prior", "family": "latent-prior", "model": cfg.to_dict(),
+        "via": "vae-faithful", "representation": vae.config["representation"]},
+        model.state_dict())
+    return root
+
+
+@pytest.fixture
+def registry(root, tmp_path) -> Registry:
+    return Registry(root, device="cpu", personal=tmp_path / "personal")
+
+
+def leftovers(registry: Registry) -> list[str]:
+    """What a fit may have left in the personal folder besides finished checkpoints."""
+    partial = registry.personal / PARTIAL
+    return sorted(p.name for p in partial.iterdir()) if partial.is_dir() else []
+
+
+def test_fit_registers_samples_and_deletes(registry):
+    seen = []
+    folder = fit_personal(TUNES[10:12], "my-tunes", registry, TINY,
+                          progress=lambda f, what: seen.append(f))
+    assert folder == registry.personal / "my-tunes"
+    assert "my-tunes" in registry.names() and registry.is_personal("my-tunes")
+    assert "my-tunes" in [i.name for i in registry.serving("sample")]
+    assert seen[-1] == 1.0 and seen == sorted(seen)
+    info = registry.info("my-tunes")
+    assert info.family == "latent-prior" and info.config["via"] == "vae-faithful"
+    assert info.config["model"]["styles"] == ["my-tunes"]
+    p = info.config["personal"]
+    assert p["files"] == [f.name for f in TUNES[10:12]]
+    assert p["nearest_style"] in ("jigs", "reels") and p["steps"] == 0 and 0 < p["strength"] <= 1
+    card = info.card()
+    for f in TUNES[10:12]:
+        assert f"| {f.name} | {p['bars'][f.name]} |" in card
+    assert "fit time" in card and "copy check" in card and p["bars"][TUNES[10].name] > 4
+    prior = registry.load("my-tunes")
+    assert type(prior).__name__ == "PersonalPrior" and len(prior.anchors) == 2
+    rolls = prior.sample_pieces(2, style="my-tunes", seed=1, steps=64)
+    assert len(rolls) == 2 and rolls[0].shape == (64, 88, 2)
+    again = registry.load("my-tunes").sample_pieces(2, style="my-tunes", seed=1, steps=64)
+    assert all(np.array_equal(a, b) for a, b in zip(rolls, again))
+    assert leftovers(registry) == []
+    delete_personal("my-tunes", registry)
+    assert "my-tunes" not in registry.names() and not folder.exists()
+    assert leftovers(registry) == []
+    with pytest.raises(PianoplayError, match="no personal model named 'my-tunes'"):
+        delete_personal("my-tunes", registry)
+
+
+def test_personal_names_do_not_shadow_shipped_ones(registry, root):
+    fit_personal(TUNES[12:13], "mine", registry, TINY)
+    # a personal folder named like a shipped checkpoint (made by hand) is not listed
+    (registry.personal / "mine").rename(registry.personal / "tiny-prior")
+    assert registry.names().count("tiny-prior") == 1
+    assert registry.info("tiny-prior").path == (root / "tiny-prior").resolve()
+    with pytest.raises(PianoplayError, match="shipped checkpoint"):
+        delete_personal("tiny-prior", registry)
+
+
+def refusal(registry, files, name="ok-name", config=TINY) -> str:
+    with pytest.raises(PianoplayError) as err:
+        fit_personal(files, name, registry, config)
+    message = str(err.value)
+    assert "\n" not in message
+    assert registry.names() == ["tiny-prior", "vae-faithful"]
+    assert leftovers(registry) == []
+    return message
+
+
+def test_bad_input_is_refused_in_one_line(registry, tmp_path, midi_file):
+    tune = TUNES[20]
+    assert "at least one" in refusal(registry, [])
+    assert "at most 20" in refusal(registry, [tune] * 21)
+    big = tmp_path / "big.mid"
+    big.write_bytes(tune.read_bytes() + b"\0" * 2_100_000)
+    assert "big.mid is 2.1 MB" in refusal(registry, [tune, big])
+    text = tmp_path / "notes.txt"
+    text.write_text("not music")
+    assert "not a MIDI file" in refusal(registry, [text])
+    assert "no such file" in refusal(registry, [tmp_path / "gone.mid"])
+    empty = midi_file([], name="empty.mid")
+    assert "empty.mid" in refusal(registry, [tune, empty])
+    drums = midi_file([(36, 0, 240), (38, 480, 720)], name="drums.mid", channel=9)
+    assert "drum" in refusal(registry, [drums])
+    below = midi_file([(10, 0, 960), (12, 960, 1920)], name="below.mid")
+    assert "no pitched notes within the piano's range" in refusal(registry, [below])
+    junk = tmp_path / "junk.mid"
+    junk.write_bytes(b"MThd not really")
+    assert "junk.mid" in refusal(registry, [junk])
+    for bad in ("", "My Style", "../up", "a/b", "-x", "x" * 41, "naïve"):
+        assert "name" in refusal(registry, [tune], bad)
+    assert "exists already" in refusal(registry, [tune], "vae-faithful")
+    fit_personal([tune], "taken", registry, TINY)
+    with pytest.raises(PianoplayError, match="'taken' exists already"):
+        fit_personal([tune], "taken", registry, TINY)
+
+
+def test_two_fits_at_once(registry):
+    """Two fits of one name: one lands, the other is refused; two names: both land whole."""
+    results = {}
+
+    def fit(key, name, files):
+        try:
+            results[key] = fit_personal(files, name, registry, TINY)
+        except PianoplayError as err:
+            results[key] = err
+
+    jobs = [threading.Thread(target=fit, args=(k, n, f)) for k, n, f in (
+        (1, "same", TUNES[30:31]), (2, "same", TUNES[31:32]),
+        (3, "other", TUNES[32:33]))]
+    for job in jobs:
+        job.start()
+    for job in jobs:
+        job.join()
+    same = [results[1], results[2]]
+    landed = [r for r in same if isinstance(r, Path)]
+    refused = [r for r in same if isinstance(r, PianoplayError)]
+    assert len(landed) == 1 and len(refused) == 1
+    assert "same" in str(refused[0]) and "\n" not in str(refused[0])
+    assert isinstance(results[3], Path)
+    for name in ("same", "other"):
+        prior = registry.load(name)
+        assert prior.styles == [name]
+        assert prior.sample_pieces(1, style=name, seed=0, steps=32)[0].shape == (32, 88, 2)
+    assert leftovers(registry) == []
+
+
+def pianoplay(*args, personal: Path, timeout: float = 180) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PIANOPLAY_PERSONAL": str(personal)}
+    return subprocess.run([sys.executable, "-m", "pianoplay", *map(str, args)], cwd=REPO,
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_cli_personalise_list_sample_delete(tmp_path):
+    """The CLI fits the shipped prior for a few seconds (--personal-dir), lists the model,
+    samples it, deletes it; refusals are one line on stderr with exit status 2."""
+    personal = tmp_path / "mine"
+    other = tmp_path / "env"  # the flag wins over $PIANOPLAY_PERSONAL
+    made = pianoplay("personalise", *TUNES[40:42], "--name", "cli-style", "--seconds", "2",
+                     "--personal-dir", personal, personal=other)
+    assert made.returncode == 0, made.stderr
+    assert "| " + TUNES[40].name + " |" in made.stdout and "fit time" in made.stdout
+    assert (personal / "cli-style" / "model.safetensors").is_file() and not other.exists()
+    listed = pianoplay("checkpoints", "--json", personal=personal)
+    assert "cli-style" in [c["name"] for c in json.loads(listed.stdout)]
+    out = tmp_path / "out"
+    sampled = pianoplay("sample", "--checkpoint", "cli-style", "-n", "1", "--bars", "4",
+                        "--seed", "1", "--no-audio", "--out", out, personal=personal)
+    assert sampled.returncode == 0, sampled.stderr
+    assert list(out.glob("*.mid"))
+    for args, words in (
+        (("personalise", TUNES[40], "--name", "cli-style"), "exists already"),
+        (("personalise", TUNES[40], "--name", "Bad Name"), "not a plain name"),
+        (("personalise", "--delete", "vae-faithful"), "shipped"),
+    ):
+        bad = pianoplay(*args, personal=personal)
+        assert bad.returncode == 2, (args, bad.stderr)
+        assert len(bad.stderr.strip().splitlines()) == 1 and words in bad.stderr, bad.stderr
+    gone = pianoplay("personalise", "--delete", "cli-style", personal=personal)
+    assert gone.returncode == 0, gone.stderr
+    assert not (personal / "cli-style").exists()
+
+
+@pytest.mark.slow
+def test_app_personalise_then_sample(tmp_path):
+    """Through the app's API: /personalise on two unseen tunes (a full fit, under a
+    minute), then /sample with the new name; refusals come back as errors; delete."""
+    from gradio_client import Client, handle_file
+    from gradio_client.exceptions import AppError
+
+    from pianoplay.ui.server import start_app
+
+    personal = tmp_path / "personal"
+    server = start_app("--personal-dir", str(personal), "--no-warm-up")
+    try:
+        client = Client(server.url, verbose=False)
+        files = [handle_file(str(f)) for f in TUNES[50:52]]
+        name, card = client.predict(files, "app-style", api_name="/personalise")
+        assert name == "app-style" and TUNES[50].name in card and "fit time" in card
+        fit = json.loads((personal / "app-style" / "config.json").read_text())["personal"]
+        assert fit["seconds"] <= 60
+        wavs, midis, pngs = client.predict("app-style", 1, 8, 1.0, 1, 120, 0,
+                                           api_name="/sample")[:3]
+        assert len(midis) == 1 and Path(midis[0]).stat().st_size > 0
+        with pytest.raises(AppError, match="exists already"):
+            client.predict(files, "app-style", api_name="/personalise")
+        with pytest.raises(AppError, match="not a plain name"):
+            client.predict(files, "../x", api_name="/personalise")
+        assert "Deleted" in client.predict("app-style", api_name="/delete_personal")
+        assert not (personal / "app-style").exists()
+    finally:
+        server.stop()
