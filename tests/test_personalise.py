@@ -234,8 +234,8 @@ def test_app_personalise_then_sample(tmp_path):
         assert name == "app-style" and TUNES[50].name in card and "fit time" in card
         fit = json.loads((personal / "app-style" / "config.json").read_text())["personal"]
         assert fit["seconds"] <= 60
-        wavs, midis, pngs = client.predict("app-style", 1, 8, 1.0, 1, 120, 0,
-                                           api_name="/sample")[:3]
+        wavs, midis, pngs = client.predict(checkpoint="app-style", count=1, bars=8, seed=1,
+                                           style="app-style", api_name="/sample")[:3]
         assert len(midis) == 1 and Path(midis[0]).stat().st_size > 0
         with pytest.raises(AppError, match="exists already"):
             client.predict(files, "app-style", api_name="/personalise")

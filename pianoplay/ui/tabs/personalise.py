@@ -75,6 +75,7 @@ def build(page: Page) -> None:
     with gr.Accordion("Delete one of your models", open=False):
         with gr.Row():
             mine = gr.Dropdown(actions.personal_names(), value=None, label="Your models",
+                               allow_custom_value=True,  # the action refuses in its words
                                elem_id="personalise-mine")
             delete = gr.Button("Delete", variant="stop", scale=0, min_width=120,
                                elem_id="personalise-delete")
