@@ -62,7 +62,7 @@ def velocity_rows(pieces, train, performer) -> dict:
 
 
 def pedal_rows(pieces, performer) -> dict:
-    from pianoplay.models.performer.calibrate import raw_outputs
+    from pianoplay.models.performer.calibrate import BAR_LINE, raw_outputs
     from pianoplay.models.performer.evaluate import decode_pedal, pedal_metrics
 
     def held(p, changes):
@@ -78,9 +78,13 @@ def pedal_rows(pieces, performer) -> dict:
         "held throughout": [held(p, np.zeros(len(p.down), bool)) for p in pieces],
         "changed at every bar line": [held(p, p.steps[:, 10] > 0) for p in pieces],
         "changed at every harmony change": [held(p, p.harmony) for p in pieces],
-        "performer": [decode_pedal(*raw_outputs(performer.model, p.notes, p.steps)[1:],
-                                   cfg.down_threshold, cfg.press_threshold) for p in pieces],
     }
+    outs = [raw_outputs(performer.model, p.notes, p.steps)[1:] for p in pieces]
+    bars = [p.steps[:, BAR_LINE] > 0 if cfg.bar_changes else None for p in pieces]
+    systems["performer, its own changes only"] = [
+        decode_pedal(d, q, cfg.down_threshold, cfg.press_threshold) for d, q in outs]
+    systems["performer"] = [decode_pedal(d, q, cfg.down_threshold, cfg.press_threshold, b)
+                            for (d, q), b in zip(outs, bars)]
     return {name: pedal_metrics(pieces, peds) for name, peds in systems.items()}
 
 

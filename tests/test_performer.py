@@ -149,6 +149,10 @@ def test_pedal_measures():
     assert down.tolist() == [False, True, True, True, False, True]
     assert press.tolist() == [False, True, False, True, False, True]  # run starts and a change
     assert change_counts(press, np.array([0, 0, 1, 0, 0, 0], bool)) == (1, 3, 1)
+    bars = np.array([0, 0, 1, 0, 0, 0], bool)  # held over a bar line: changed there too
+    _, at_bars = decode_pedal(np.array([0.1, 0.9, 0.9, 0.9, 0.2, 0.9]),
+                              np.array([0.0, 0.0, 0.1, 0.8, 0.0, 0.0]), bars=bars)
+    assert at_bars.tolist() == [False, True, False, True, False, True]  # 2 and 3: one stays
     harmony = np.array([0, 0, 0, 1, 0, 0], bool)
     assert harmony_counts(down, press, harmony) == (1, 1)
     assert harmony_counts(down, np.zeros(6, bool), harmony) == (0, 1)

@@ -42,6 +42,8 @@ def table(rows: dict, columns) -> list[str]:
 def write_card(folder: str | Path, config: dict, bench: dict) -> Path:
     t, lat = config.get("training", {}), bench["latency"]
     real_spread = bench["velocity"]["performer"]["real_velocity_spread"]
+    added = lat["perform_ms_median"] + lat["render_performed_ms_median"] - lat[
+        "render_flat_ms_median"]
     lines = [
         f"# {config.get('name', Path(folder).name)}",
         "",
@@ -83,11 +85,14 @@ def write_card(folder: str | Path, config: dict, bench: dict) -> Path:
         "### Speed",
         "",
         f"`perform` on a 16-bar piece ({lat['notes_per_piece_median']:.0f} notes, the first",
-        f"256 sixteenths of {lat['pieces']} test pieces): median {lat['perform_ms_median']} ms,",
-        f"at most {lat['perform_ms_max']} ms (goal: 30 ms). Rendering the same MIDI (22.05 kHz",
-        f"mono, the app's settings): flat {lat['render_flat_ms_median']} ms, performed",
-        f"{lat['render_performed_ms_median']} ms (files with pedal render in chunks too).",
-        f"Machine: {bench.get('machine', '?')}.",
+        f"256 sixteenths of {lat['pieces']} test pieces): median {lat['perform_ms_median']} ms",
+        f"(CPU {lat.get('perform_cpu_ms_median', '?')} ms), at most {lat['perform_ms_max']} ms.",
+        "Rendering the same MIDI (22.05 kHz mono, the app's settings): flat",
+        f"{lat['render_flat_ms_median']} ms, performed {lat['render_performed_ms_median']} ms",
+        "(held by the pedal, more notes ring; files with pedal render in chunks too). So",
+        f"performing adds about {added:.0f} ms to a 16-bar piece server side (goal: 30 ms).",
+        f"Machine: {bench.get('machine', '?')}, {lat.get('cpu_cores', '?')} cores shared with",
+        f"other work (load average {lat.get('load_average_1min', '?')}).",
         "",
         "## Training",
         "",
@@ -95,7 +100,8 @@ def write_card(folder: str | Path, config: dict, bench: dict) -> Path:
         "",
         f"Stopped: {t.get('stopped', '?')} after {t.get('epochs', '?')} epochs "
         f"({t.get('minutes', '?')} min, one CPU thread on a shared 2-core machine); best "
-        f"epochs {json.dumps(t.get('best_epoch', {}))}.",
+        f"epochs {json.dumps(t.get('best_epoch', {}))} (each net is kept at its own best).",
+        *([f"Note: {t['note']}."] if t.get("note") else []),
         "",
         "```json",
         json.dumps(t.get("config", {}), indent=1),

@@ -13,12 +13,23 @@ import numpy as np
 
 
 def decode_pedal(p_down: np.ndarray, p_press: np.ndarray, down_threshold: float = 0.5,
-                 press_threshold: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities per step -> (down, press) bool: a press starts every run of down
-    steps, and changes the pedal inside a run where P(press) is high."""
+                 press_threshold: float = 0.5, bars: np.ndarray | None = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities per step -> (down, press) bool. A press starts every run of down steps
+    and changes the pedal inside a run where P(press) is high and a peak (not lower than
+    the step before, higher than the step after); with ``bars`` (bool per step: a bar line)
+    the pedal is also changed at every bar line it is held over, as pianists do against
+    blurring; of two presses on neighbouring steps the likelier stays."""
     down = p_down > down_threshold
     before = np.r_[False, down[:-1]]
-    press = down & ((p_press > press_threshold) | ~before)
+    peak = (p_press >= np.r_[0.0, p_press[:-1]]) & (p_press > np.r_[p_press[1:], 0.0])
+    press = down & (((p_press > press_threshold) & peak) | ~before)
+    if bars is not None:
+        press |= down & bars
+        for s in np.flatnonzero(press[1:] & press[:-1]):
+            if press[s] and press[s + 1]:
+                press[s if p_press[s] < p_press[s + 1] else s + 1] = False
+        press |= down & ~before  # every run still starts with a press
     return down, press
 
 

@@ -244,16 +244,23 @@ def step_features(score: ScoreNotes) -> np.ndarray:
     norms = np.linalg.norm(nxt, axis=1) * np.linalg.norm(prv, axis=1)
     cos = (nxt * prv).sum(1) / np.maximum(norms, 1e-9)
     harm = (1 - cos) * (onsets > 0)
-    # bass: the lowest onset pitch at each step, and whether it moved
-    low = np.full(n, 200)
-    np.minimum.at(low, on, p)
-    has = low < 200
-    bass_prev = np.maximum.accumulate(np.where(has, s, -1))
-    prev_low = np.full(n, -1)
+    # bass: the lowest sounding pitch (held notes too); a new bass note starts at s; the
+    # bass moved to another pitch class than the last new bass note's
+    alive = np.zeros((n + 1, 128), dtype=np.int16)
+    np.add.at(alive, (on, p), 1)
+    np.add.at(alive, (ends, p), -1)
+    alive = np.cumsum(alive, axis=0)[:n] > 0
+    has = alive.any(axis=1)
+    low = np.where(has, np.argmax(alive, axis=1), 200)
+    starts_low = np.zeros((n, 128), dtype=bool)
+    starts_low[on, p] = True
+    has = has & starts_low[s, np.minimum(low, 127)]  # a new bass note
     idx = np.flatnonzero(has)
+    prev_low = np.full(n, -1)
     if len(idx) > 1:
         prev_low[idx[1:]] = low[idx[:-1]]
-    bass_change = has & (prev_low >= 0) & (np.abs(low - prev_low) % 12 != 0)
+    bass_change = has & (prev_low >= 0) & ((low - prev_low) % 12 != 0)
+    bass_prev = np.maximum.accumulate(np.where(bass_change | (s == 0), s, 0))
     # longest note starting here
     longest = np.zeros(n)
     np.maximum.at(longest, on, dur.astype(float))

@@ -35,6 +35,7 @@ class PerformerConfig:
     spread: float = 1.0  # velocity deviations from the piece's mean are scaled by this
     down_threshold: float = 0.5  # pedal down where P(down) exceeds it
     press_threshold: float = 0.5  # a change (up and down again) where P(press) exceeds it
+    bar_changes: bool = True  # the pedal is also changed at every bar line it is held over
 
     @classmethod
     def from_dict(cls, d: dict | None) -> PerformerConfig:

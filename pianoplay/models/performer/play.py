@@ -20,7 +20,7 @@ import torch
 
 from pianoplay.errors import CheckpointError
 from pianoplay.models.checkpoint import load_checkpoint
-from pianoplay.models.performer.calibrate import raw_outputs, spread_velocities
+from pianoplay.models.performer.calibrate import BAR_LINE, raw_outputs, spread_velocities
 from pianoplay.models.performer.evaluate import decode_pedal
 from pianoplay.models.performer.features import (
     SPQ,
@@ -63,11 +63,12 @@ class TrainedPerformer:
 
     def predict(self, score) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(velocities (N,) ints 1..127, down (S,), press (S,)) for a ``ScoreNotes``."""
+        steps = step_features(score)
         with torch.inference_mode():
-            v, p_down, p_press = raw_outputs(self.model, note_features(score),
-                                             step_features(score))
+            v, p_down, p_press = raw_outputs(self.model, note_features(score), steps)
+        bars = steps[:, BAR_LINE] > 0 if self.cfg.bar_changes else None
         down, press = decode_pedal(p_down, p_press, self.cfg.down_threshold,
-                                   self.cfg.press_threshold)
+                                   self.cfg.press_threshold, bars)
         return spread_velocities(v, self.cfg.spread).astype(np.int64), down, press
 
 

@@ -24,6 +24,7 @@ def add_arguments(p) -> None:
 
 
 def run(args, argv: list[str] | None = None) -> int:
+    import shlex
     import sys
 
     from pianoplay.errors import PianoplayError
@@ -35,7 +36,7 @@ def run(args, argv: list[str] | None = None) -> int:
     except json.JSONDecodeError as err:
         raise PianoplayError(f"--config is neither a file nor a JSON object ({err}).") from None
     cfg = PerformerTrainConfig.from_dict(raw)
-    command = "pianoplay train performer " + " ".join(argv if argv is not None else sys.argv[3:])
+    command = "pianoplay train performer " + shlex.join(argv if argv is not None else sys.argv[3:])
     config = train(cfg, args.out, args.resume, args.cache, command)
     print(json.dumps(config["training"], default=str))
     return 0
