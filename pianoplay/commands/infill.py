@@ -63,8 +63,9 @@ def run(args) -> int:
         if not span.intro:  # the user's notes before the new bars keep their expression
             import pretty_midi
 
-            keep_from(pm, pretty_midi.PrettyMIDI(str(args.file)),
-                      result.new_steps[0] / vae.steps_per_quarter)
+            a, b = result.new_steps  # before and after the new bars
+            keep_from(pm, pretty_midi.PrettyMIDI(str(args.file)), a / vae.steps_per_quarter,
+                      resume_quarters=b / vae.steps_per_quarter)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / "infill"
     write_midi(pm, stem.with_suffix(".mid"))

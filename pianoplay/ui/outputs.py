@@ -145,9 +145,10 @@ def render_piece(
     (seconds per step) for the page's playhead. ``performed``: the performer
     (``pianoplay.models.performer``, checkpoint ``performer-classical``) sets the
     velocities and the sustain pedal; else every note has one velocity and no pedal.
-    ``keep``: ``(PrettyMIDI of the user's file, end in quarter notes)``: where the piece
-    holds the user's notes before that end (a primer's bars), they keep the file's own
-    velocities and pedal (``performer.keep_from``).
+    ``keep``: ``(PrettyMIDI of the user's file, end in quarter notes[, resume])``: where
+    the piece holds the user's notes before that end (a primer's bars), and from ``resume``
+    on (an infill's bars after the new ones), they keep the file's own velocities and
+    pedal (``performer.keep_from``).
     ``layout`` (:class:`pianoplay.audio.plot.Layout`): the size the roll is shown at;
     ``bar_starts``: the piece's own bars (a primer's 6/8 bars), else the model's.
     """
@@ -165,7 +166,7 @@ def render_piece(
         if keep is not None:
             from pianoplay.models.performer import keep_from
 
-            keep_from(pm, *keep)
+            keep_from(pm, keep[0], keep[1], resume_quarters=(keep[2:] or (None,))[0])
     midi_path = folder / f"{stem}.mid"
     write_midi(pm, midi_path)
     wav_path = png_path = None

@@ -164,54 +164,70 @@ def write_pedal(pm, down: np.ndarray, press: np.ndarray, end: float) -> None:
         inst.control_changes.sort(key=lambda c: c.time)
 
 
-def keep_from(pm, source, end_quarters: float, tolerance: float = 0.125) -> int:
-    """Give ``pm``'s notes before ``end_quarters`` (score position) the expression of the
-    user's file ``source`` where the notes are the user's: a note of the same pitch starting
-    at the same score position (within ``tolerance`` quarters) takes its velocity, and the
-    pedal before ``end_quarters`` is the source's (cut there; the performer's from there on).
-    Both in score time, so a different tempo does not matter. What the source lacks (one
-    velocity for every note: no dynamics; no CC64) stays as performed. Returns the notes
-    matched."""
+def keep_from(pm, source, end_quarters: float, tolerance: float = 0.125,
+              resume_quarters: float | None = None) -> int:
+    """Give ``pm``'s notes before ``end_quarters`` (score position; and from
+    ``resume_quarters`` on, when given: an infill's bars after the new ones) the expression
+    of the user's file ``source`` where the notes are the user's: a note of the same pitch
+    starting at the same score position (within ``tolerance`` quarters) takes its velocity,
+    and the pedal there is the source's (the performer's in between). Both in score time,
+    so a different tempo does not matter. What the source lacks (one velocity for every
+    note: no dynamics; no CC64) stays as performed. Returns the notes matched."""
     import pretty_midi
 
     own_vel, own_pedal = has_expression(source)
     if not own_vel and not own_pedal:
         return 0
+    regions = [(0.0, float(end_quarters))]
+    if resume_quarters is not None:
+        regions.append((float(resume_quarters), np.inf))
+    gaps = [(hi, nxt[0]) for (_, hi), nxt in zip(regions, [*regions[1:], (np.inf, None)])
+            if nxt[0] > hi]
+
+    def kept(q: float, slack: float = 0.0) -> bool:
+        return any(lo - slack <= q < hi + slack for lo, hi in regions)
+
     src = {}
     for _, n in piano_notes(source):
         q = float(seconds_to_quarters(source, np.array([n.start]))[0])
-        if q < end_quarters + tolerance:
+        if kept(q, tolerance):
             src.setdefault(n.pitch, []).append((q, n.velocity))
     matched = 0
     for _, n in piano_notes(pm):
         q = float(seconds_to_quarters(pm, np.array([n.start]))[0])
-        if q >= end_quarters:
-            continue
-        near = [v for sq, v in src.get(n.pitch, ()) if abs(sq - q) <= tolerance]
+        near = [v for sq, v in src.get(n.pitch, ()) if abs(sq - q) <= tolerance] if kept(q) else []
         if near:
             matched += 1
             if own_vel:
                 n.velocity = int(near[0])
     if not own_pedal:
         return matched
-    cut = float(quarters_to_seconds(pm, np.array([end_quarters]))[0])
-    own = []  # the source's pedal, moved onto pm's clock, before the cut
-    for a, b in _intervals(source):
-        qa, qb = seconds_to_quarters(source, np.array([a, b]))
-        if qa < end_quarters:
-            ta, tb = quarters_to_seconds(pm, np.array([qa, min(qb, end_quarters)]))
-            own.append((float(ta), float(min(tb, cut))))
+    end_s = max(n.end for _, n in piano_notes(pm))
+
+    def clipped(intervals_q, spans) -> list[tuple[float, float]]:
+        """Quarter-note intervals cut to ``spans``, in pm's seconds, inside the piece."""
+        out = []
+        for qa, qb in intervals_q:
+            for lo, hi in spans:
+                a, b = max(qa, lo), min(qb, hi)
+                if b > a:
+                    ta, tb = quarters_to_seconds(pm, np.array([a, min(b, 1e9)]))
+                    if min(tb, end_s) > ta:
+                        out.append((float(ta), float(min(tb, end_s))))
+        return out
+
+    own = clipped([tuple(seconds_to_quarters(source, np.array(iv))) for iv in
+                   _intervals(source)], regions)
     for inst in pm.instruments:
         if inst.is_drum:
             continue
-        later = [(a, b) for a, b in _intervals(pm, inst) if b > cut]
-        events = [iv for iv in own if iv[1] > iv[0]]
-        events += [(max(a, cut), b) for a, b in later if b > max(a, cut)]
+        mine = clipped([tuple(seconds_to_quarters(pm, np.array(iv))) for iv in
+                        _intervals(pm, inst)], gaps)
         inst.control_changes = [c for c in inst.control_changes if c.number != PEDAL]
-        for a, b in events:
+        for a, b in sorted(own + mine):
             inst.control_changes += [pretty_midi.ControlChange(PEDAL, 127, a),
                                      pretty_midi.ControlChange(PEDAL, 0, b)]
-        inst.control_changes.sort(key=lambda c: c.time)
+        inst.control_changes.sort(key=lambda c: (c.time, c.number != PEDAL or c.value >= 64))
     return matched
 
 

@@ -53,12 +53,17 @@ class Actions(ActionsCore):
         tick(progress, 0.6, "rendering audio")
         folder = self.outputs.new("infill")
         play_tempo = tempo if tempo_given else loaded.tempo
+        keep = None  # the user's notes around the new bars keep the file's expression
+        if performed and not span.intro:
+            from pianoplay.models.performer import source_midi
+
+            keep = (source_midi(midi), a / vae.steps_per_quarter, b / vae.steps_per_quarter)
         piece = render_piece(
             vae, result.roll, folder, f"infill_seed{seed}", play_tempo, program,
             title=f"{span.describe()} new, seed {seed}", seed=seed,
             marks={a: "new bars", b: "yours again"} if b < len(result.roll) else
             {a: "new bars"},
-            bar_starts=result.bar_starts, source=loaded, performed=performed,
+            bar_starts=result.bar_starts, source=loaded, performed=performed, keep=keep,
         )
         lo, hi = result.context_bars
         lines = [
