@@ -358,3 +358,35 @@ def test_the_api_infill_keeps_the_files_expression_around_the_new_bars(app):
     for notes in (before, after):
         assert notes and np.mean([own.get((n.pitch, round(q(n) * 4))) == n.velocity
                                   for n in notes]) > 0.8
+
+
+@pytest.mark.slow
+def test_the_api_latent_start_from_a_file_keeps_its_expression(app):
+    """The faithful VAE gives an uploaded file back: its notes keep the file's velocities."""
+    from gradio_client import Client, handle_file
+
+    from pianoplay.models.performer.features import seconds_to_quarters
+
+    tune = split_files("test")[8]
+    client = Client(app.url, verbose=False)
+    midi = client.predict(checkpoint="vae-faithful", midi=handle_file(str(tune)),
+                          api_name="/decode_latent")[3]
+    out = pretty_midi.PrettyMIDI(midi)
+    check_velocities(out)
+    check_pedal(out)
+    source = pretty_midi.PrettyMIDI(str(tune))
+    own = {}
+    for i in source.instruments:
+        for n in i.notes:
+            q = float(seconds_to_quarters(source, np.array([n.start]))[0])
+            own[(n.pitch, round(q * 4))] = n.velocity
+    q = lambda n: float(seconds_to_quarters(out, np.array([n.start]))[0])  # noqa: E731
+    notes = [n for i in out.instruments for n in i.notes]
+    # the window's first bar in the file: find the shift that matches most notes
+    steps = [(n.pitch, round(q(n) * 4)) for n in notes]
+    last = max(s for _, s in own)
+    shift = max(range(0, last, 4), key=lambda k: sum((p, s + k) in own for p, s in steps))
+    assert sum((p, s + shift) in own for p, s in steps) > 0.8 * len(notes)
+    kept = [own.get((p, s + shift)) == n.velocity for (p, s), n in zip(steps, notes)
+            if (p, s + shift) in own]
+    assert np.mean(kept) > 0.9

@@ -145,10 +145,10 @@ def render_piece(
     (seconds per step) for the page's playhead. ``performed``: the performer
     (``pianoplay.models.performer``, checkpoint ``performer-classical``) sets the
     velocities and the sustain pedal; else every note has one velocity and no pedal.
-    ``keep``: ``(PrettyMIDI of the user's file, end in quarter notes[, resume])``: where
-    the piece holds the user's notes before that end (a primer's bars), and from ``resume``
-    on (an infill's bars after the new ones), they keep the file's own velocities and
-    pedal (``performer.keep_from``).
+    ``keep``: ``(PrettyMIDI of the user's file, end in quarter notes[, resume])``, or a dict
+    of ``performer.keep_from``'s keywords: where the piece holds the user's notes before
+    that end (a primer's bars), and from ``resume`` on (an infill's bars after the new
+    ones), they keep the file's own velocities and pedal.
     ``layout`` (:class:`pianoplay.audio.plot.Layout`): the size the roll is shown at;
     ``bar_starts``: the piece's own bars (a primer's 6/8 bars), else the model's.
     """
@@ -166,7 +166,10 @@ def render_piece(
         if keep is not None:
             from pianoplay.models.performer import keep_from
 
-            keep_from(pm, keep[0], keep[1], resume_quarters=(keep[2:] or (None,))[0])
+            if isinstance(keep, dict):
+                keep_from(pm, **keep)
+            else:
+                keep_from(pm, keep[0], keep[1], resume_quarters=(keep[2:] or (None,))[0])
     midi_path = folder / f"{stem}.mid"
     write_midi(pm, midi_path)
     wav_path = png_path = None

@@ -165,14 +165,15 @@ def write_pedal(pm, down: np.ndarray, press: np.ndarray, end: float) -> None:
 
 
 def keep_from(pm, source, end_quarters: float, tolerance: float = 0.125,
-              resume_quarters: float | None = None) -> int:
+              resume_quarters: float | None = None, shift_quarters: float = 0.0) -> int:
     """Give ``pm``'s notes before ``end_quarters`` (score position; and from
     ``resume_quarters`` on, when given: an infill's bars after the new ones) the expression
     of the user's file ``source`` where the notes are the user's: a note of the same pitch
     starting at the same score position (within ``tolerance`` quarters) takes its velocity,
     and the pedal there is the source's (the performer's in between). Both in score time,
-    so a different tempo does not matter. What the source lacks (one velocity for every
-    note: no dynamics; no CC64) stays as performed. Returns the notes matched."""
+    so a different tempo does not matter; ``shift_quarters``: where ``pm`` starts in the
+    source (a window from the file's bar 9 of 4/4: 32). What the source lacks (one velocity
+    for every note: no dynamics; no CC64) stays as performed. Returns the notes matched."""
     import pretty_midi
 
     own_vel, own_pedal = has_expression(source)
@@ -189,7 +190,7 @@ def keep_from(pm, source, end_quarters: float, tolerance: float = 0.125,
 
     src = {}
     for _, n in piano_notes(source):
-        q = float(seconds_to_quarters(source, np.array([n.start]))[0])
+        q = float(seconds_to_quarters(source, np.array([n.start]))[0]) - shift_quarters
         if kept(q, tolerance):
             src.setdefault(n.pitch, []).append((q, n.velocity))
     matched = 0
@@ -216,8 +217,8 @@ def keep_from(pm, source, end_quarters: float, tolerance: float = 0.125,
                         out.append((float(ta), float(min(tb, end_s))))
         return out
 
-    own = clipped([tuple(seconds_to_quarters(source, np.array(iv))) for iv in
-                   _intervals(source)], regions)
+    own = clipped([tuple(seconds_to_quarters(source, np.array(iv)) - shift_quarters)
+                   for iv in _intervals(source)], regions)
     for inst in pm.instruments:
         if inst.is_drum:
             continue

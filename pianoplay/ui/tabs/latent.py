@@ -177,13 +177,19 @@ class Actions(ActionsCore):
             roll = roll[: len(start.roll)]
         folder = self.outputs.new("latent")
         shift = -start.transpose if start is not None else 0
-        bars = None
+        bars = keep = None
         if start is not None:  # your file's bars: a jig's roll counts 6/8 bars
             num, den = start.time_signature
             bars = list(range(0, len(roll), max(1, round(num * 4 * vae.steps_per_quarter / den))))
+            if performed and midi is not None:  # your notes keep your file's expression
+                from pianoplay.models.performer import source_midi
+
+                keep = dict(source=source_midi(midi),
+                            end_quarters=len(roll) / vae.steps_per_quarter,
+                            shift_quarters=start.start_bar * num * 4 / den)
         piece = render_piece(
             vae, shift_keys(roll, shift), folder, "latent", tempo, program, performed=performed,
-            bar_starts=bars,
+            bar_starts=bars, keep=keep,
         )
         map_z = z.mean(0) if z.ndim == 2 else z  # a segment model's map shows the mean segment
         return piece, self.latent_map(name).png(map_z, folder / "map.png")
