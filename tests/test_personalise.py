@@ -94,6 +94,10 @@ def test_fit_registers_samples_and_deletes(registry):
     assert len(rolls) == 2 and rolls[0].shape == (64, 88, 2)
     again = registry.load("my-tunes").sample_pieces(2, style="my-tunes", seed=1, steps=64)
     assert all(np.array_equal(a, b) for a, b in zip(rolls, again))
+    z = prior.sample(1, style="my-tunes", seed=2, segments=8)[0]  # Infill: its base's way
+    known = np.arange(8) < 4
+    filled = prior.complete(z, known, style="my-tunes", seed=3)
+    assert np.allclose(filled[:4], z[:4], atol=1e-5) and not np.allclose(filled[4:], z[4:])
     assert leftovers(registry) == []
     delete_personal("my-tunes", registry)
     assert "my-tunes" not in registry.names() and not folder.exists()
