@@ -370,9 +370,10 @@ def card(config: dict) -> str:
         "",
         f"A personal model: new 16-bar pieces in the style of {len(p['files'])} of your "
         "files (Sample; Infill writes bars in its base style).",
-        f"Made from your files in {p['seconds']:.0f} s on the CPU: each piece is a window of "
-        f"one of your files, noised to strength {p['strength']:g} and rewritten by "
-        f"{p['base']} in its {p['nearest_style']} style (the nearest to your files).",
+        f"Made from your files in {p['seconds']:.0f} s on the CPU: each piece lays bars of "
+        f"your files ({p['chunk']} at a time, from random places) side by side, noised to "
+        f"strength {p['strength']:g} and rewritten by {p['base']} in its "
+        f"{p['nearest_style']} style (the nearest to your files).",
         "Expect the textures, density and register of your files with new notes; a higher "
         "temperature moves further from them.",
         "",
@@ -380,8 +381,7 @@ def card(config: dict) -> str:
         "|---|---|",
         *(f"| {f} | {p['bars'][f]} |" for f in p["files"]),
         "",
-        f"- bars used: {sum(p['bars'].values())} (16 sixteenths each, read in C), laid "
-        f"{p['chunk']} at a time into new windows",
+        f"- bars used: {sum(p['bars'].values())} (16 sixteenths each, read in C)",
         f"- fit time: {p['seconds']:.1f} s ({tuned})",
         f"- set similarity to your files (8 pieces): {p['similarity_personal']:.3f} this "
         f"model, {p['similarity_base']:.3f} {p['base']} ({p['nearest_style']})",
