@@ -6,7 +6,7 @@ such, do their samples sound like the style's other pieces, without copying the 
 Styles: one piano-midi-de composer (``--composer``: 8 of their pieces uploaded, their
 others the reference), the 3/4 waltzes of the Nottingham test split (time signature read
 from each file; 8 uploaded, the others the reference), and Bach chorales (``--chorales``: a
-folder of MIDI files, e.g. written from music21's corpus by ``/work/runs/chorales.py``;
+folder of MIDI files, e.g. written from music21's corpus by ``bench/write_chorales.py``;
 8 uploaded, up to 40 others the reference). For each style and each of ``--uploads``
 (1, 2, 4, 8 files), a personal prior is fitted as ``pianoplay personalise`` fits it (wall
 time measured, on a machine shared with other jobs) and ``--n`` samples of 16 bars are
