@@ -2,7 +2,7 @@
 that ``bench/personalise.py --chorales DIR`` fits (four-part, 4/4, in corpus order).
 
     pip install --target /tmp/m21 music21
-    PYTHONPATH=/tmp/m21 python bench/write_chorales.py /tmp/chorales 48
+    PYTHONPATH=/tmp/m21 python bench/write_chorales.py /tmp/chorales 48   # the measured set
 
 music21 is not a dependency of pianoplay: it is imported here only.
 """
