@@ -390,3 +390,23 @@ def test_the_api_latent_start_from_a_file_keeps_its_expression(app):
     kept = [own.get((p, s + shift)) == n.velocity for (p, s), n in zip(steps, notes)
             if (p, s + shift) in own]
     assert np.mean(kept) > 0.9
+
+
+def test_cli_train_performer_and_calibrate(tmp_path, capsys):
+    """``pianoplay train performer`` writes a checkpoint that the registry reads as a
+    performer serving no tab; ``python -m pianoplay.models.performer.calibrate`` re-tunes it."""
+    from pianoplay.cli import main
+    from pianoplay.models.performer.calibrate import main as calibrate_main
+    from pianoplay.models.registry import Registry
+
+    out = tmp_path / "ckpts" / "tiny-performer"
+    assert main(["train", "performer", "--out", str(out), "--config", json.dumps(TINY),
+                 "--cache", ""]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["training"]["command"].startswith("pianoplay train performer --out")
+    info = Registry(tmp_path / "ckpts", device="cpu").info("tiny-performer")
+    assert info.family == "performer" and not info.tabs
+    assert calibrate_main([str(out), "--cache", ""]) == 0
+    assert "calibrated" in json.loads((out / "config.json").read_text())["training"]
+    assert main(["train", "performer", "--out", str(out), "--config", '{"epochz": 1}']) == 2
+    assert "epochz" in capsys.readouterr().err

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -226,7 +225,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_arguments(ap)
     args = ap.parse_args(argv)
-    return run(args, sys.argv[1:] if argv is None else argv)
+    return run(args)
 
 
 if __name__ == "__main__":

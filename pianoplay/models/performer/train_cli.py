@@ -23,9 +23,8 @@ def add_arguments(p) -> None:
     p.add_argument("--resume", action="store_true", help="go on from OUT/resume/")
 
 
-def run(args, argv: list[str] | None = None) -> int:
+def run(args) -> int:
     import shlex
-    import sys
 
     from pianoplay.errors import PianoplayError
     from pianoplay.models.performer.train import PerformerTrainConfig, train
@@ -36,7 +35,8 @@ def run(args, argv: list[str] | None = None) -> int:
     except json.JSONDecodeError as err:
         raise PianoplayError(f"--config is neither a file nor a JSON object ({err}).") from None
     cfg = PerformerTrainConfig.from_dict(raw)
-    command = "pianoplay train performer " + shlex.join(argv if argv is not None else sys.argv[3:])
+    words = ["--out", str(args.out), "--config", args.config, "--cache", args.cache]
+    command = "pianoplay train performer " + shlex.join(words + ["--resume"] * args.resume)
     config = train(cfg, args.out, args.resume, args.cache, command)
     print(json.dumps(config["training"], default=str))
     return 0
