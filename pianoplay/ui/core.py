@@ -125,7 +125,7 @@ class ActionsCore:
         styles = self.styles(name)
         if not styles:  # the page's (hidden) style control still sends its value
             return None
-        if style in (None, ""):
+        if style in (None, "") or len(styles) == 1:  # a personal model has its own only
             return styles[0]
         if style not in styles:
             raise PianoplayError(f"style must be one of {', '.join(styles)} for {name}, "
