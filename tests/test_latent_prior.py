@@ -97,13 +97,19 @@ def test_tiny_masked_prior_writes_real_bars(vae, tmp_path):
     assert all(tuple(np.round(r, 4)) in rows for r in out[6:])
 
 
-def test_shipped_prior_loads_through_the_registry(registry):
-    info = registry.info("prior-faithful")
-    assert info.spec.name == "latent-prior" and registry.sampler("vae-faithful") == info.name
-    assert registry.styles("vae-faithful") == ["nottingham", "piano-midi-de"]
-    prior = registry.load("prior-faithful")
+@pytest.mark.parametrize("name", ["prior-bars", "prior-faithful"])
+def test_shipped_priors_load_through_the_registry(registry, name):
+    info = registry.info(name)
+    assert info.spec.name == "latent-prior" and info.config["via"] == "vae-faithful"
+    assert "latent-prior" in info.config["training"]["command"]
+    prior = registry.load(name)
     (roll,) = prior.sample_pieces(1, style="nottingham", seed=0)
     assert roll.shape == (256, 88, 2) and roll[..., 1].sum() > 16  # notes, not silence
+
+
+def test_vae_faithful_samples_through_its_prior(registry):
+    assert registry.sampler("vae-faithful") == "prior-bars"
+    assert registry.styles("vae-faithful") == ["nottingham", "piano-midi-de"]
 
 
 def test_parse_bars_refuses_in_one_line():
@@ -126,7 +132,7 @@ def tune(vae):
 
 def test_infill_keeps_every_note_outside_the_chosen_bars(registry, vae, tune, tmp_path):
     path, loaded = tune
-    prior = registry.load("prior-faithful")
+    prior = registry.load(registry.sampler("vae-faithful"))
     span = parse_bars("5-8", len(loaded.bar_starts))
     result = infill(vae, prior, loaded, span, style="nottingham", seed=1)
     a, b = result.new_steps
@@ -143,7 +149,7 @@ def test_infill_keeps_every_note_outside_the_chosen_bars(registry, vae, tune, tm
 
 def test_continuation_has_the_asked_length(registry, vae, tune):
     _, loaded = tune
-    prior = registry.load("prior-faithful")
+    prior = registry.load(registry.sampler("vae-faithful"))
     n = len(loaded.bar_starts)
     result = infill(vae, prior, loaded, parse_bars(f"{n + 1}-{n + 8}", n), seed=3)
     assert len(result.bar_starts) == n + 8
@@ -156,7 +162,7 @@ def test_continuation_has_the_asked_length(registry, vae, tune):
 
 def test_a_file_without_notes_outside_is_refused(registry, vae, tune):
     _, loaded = tune
-    prior = registry.load("prior-faithful")
+    prior = registry.load(registry.sampler("vae-faithful"))
     empty = type(loaded)(**{**loaded.__dict__, "roll": np.zeros_like(loaded.roll)})
     with pytest.raises(InfillError, match="no notes"):
         infill(vae, prior, empty, parse_bars("5-8", len(loaded.bar_starts)))

@@ -1,5 +1,6 @@
 """A codebook of real bars: k-means over a data set's codes, each cluster represented by
-the code of its most central member, refined until it decodes to that bar exactly.
+the code of one of its members drawn at random, refined until it decodes to that bar
+exactly.
 
 A masked-token prior (``masked.py``) writes sequences of codebook ids, so every bar it
 writes is a bar of the training music, decoded note for note; what it learns is which
@@ -7,7 +8,7 @@ bars follow, accompany and answer which.
 
     centroids = kmeans(codes, k=4096)                 # (K, D)
     ids = assign(codes, centroids)                    # (N,) nearest centroid of each code
-    members = medoids(codes, ids, centroids)          # (K,) index of each cluster's centre
+    members = representatives(ids, k=4096)            # (K,) a member of each cluster
 """
 
 from __future__ import annotations
@@ -47,14 +48,15 @@ def kmeans(codes: np.ndarray, k: int, iters: int = 10, sample: int = 150_000,
     return centroids
 
 
-def medoids(codes: np.ndarray, ids: np.ndarray, centroids: np.ndarray) -> np.ndarray:
-    """(K,) int64: for each cluster, the index in ``codes`` of its member nearest the
-    centroid (-1 for a cluster without members)."""
-    d = ((codes - centroids[ids]) ** 2).sum(1)
-    order = np.lexsort((d, ids))  # by cluster, nearest first
-    first = np.full(len(centroids), -1, np.int64)
-    seen = np.r_[True, ids[order][1:] != ids[order][:-1]]
-    first[ids[order][seen]] = order[seen]
+def representatives(ids: np.ndarray, k: int, seed: int = 0) -> np.ndarray:
+    """(k,) int64: for each cluster, the index of one of its members drawn at random (-1
+    for a cluster without members). A random member is a typical bar of its cluster; the
+    member nearest the centroid is biased towards plain, sparse bars (piano-midi-de's
+    cluster centres decode to half the onsets of the bars they stand for)."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(ids))
+    first = np.full(k, -1, np.int64)
+    first[ids[order][::-1]] = order[::-1]  # the last write wins: the first of the shuffle
     return first
 
 
@@ -68,17 +70,17 @@ def segment_states(roll: np.ndarray, segment: int, steps: int) -> np.ndarray:
 
 
 def build_codebook(vae, sets: list, rolls: list[list[np.ndarray]], k: int, seed: int = 0,
-                   refine_steps: int = 100):
+                   refine_steps: int = 100, centroids: np.ndarray | None = None):
     """A codebook of ``k`` real bars over code sets (``codes.CodeSet``, each entry a piece
     at one transposition; ``rolls[i]`` the untransposed rolls of set i in entry order) and
     every set's pieces as id sequences. Returns ``(codebook (k, D), centroids (k, D), ids per
-set)``."""
+set)``. Given ``centroids``, the clusters are those (no k-means)."""
     from pianoplay.music.roll import shift_keys
 
     flat = np.concatenate([np.concatenate(s.pieces) for s in sets]).astype(np.float32)
-    centroids = kmeans(flat, k, seed=seed)
+    centroids = kmeans(flat, k, seed=seed) if centroids is None else centroids
     ids = assign(flat, centroids)
-    centre = medoids(flat, ids, centroids)
+    centre = representatives(ids, k, seed)
     # where each flat code came from: (set, entry, segment)
     origin = [(si, e, j) for si, s in enumerate(sets) for e, p in enumerate(s.pieces)
               for j in range(len(p))]
