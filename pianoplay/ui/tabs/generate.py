@@ -140,9 +140,9 @@ class Actions(ActionsCore):
             title=title,
             seed=seed,
             marks=marks,
+            bar_starts=bar_starts,
             performed=performed,
             keep=keep,
-            bar_starts=bar_starts,
         )
         piece.notes = notes.lines
         return piece

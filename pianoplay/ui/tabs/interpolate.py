@@ -178,7 +178,10 @@ def build(page: Page) -> gr.Dropdown:
     actions, render = page.actions, page.render
     names = actions.names("interpolate")
     bundled = examples()
-    checkpoint = open_dropdown(names, value=first(names), label="VAE checkpoint", min_width=300)
+    checkpoint = open_dropdown(
+        names, value=first(names), label="VAE checkpoint", min_width=300,
+        elem_id="interpolate-checkpoint",
+    )
     uploads = []
     with gr.Row():
         for label in "AB":
