@@ -51,8 +51,11 @@ def card(folder: Path, results: dict, notes: str = "") -> str:
         "",
         f"- **Trained on**: the training splits of {', '.join(m['styles'])} (codes of every "
         f"piece at 12 transpositions, windows of {m['segments']} bars).",
-        "- **What to expect**: 16-bar pieces in the chosen style made of bars of real music, "
-        "joined by the model; in Infill your notes stay and only the chosen bars change.",
+        ("- **What to expect**: 16-bar pieces in the chosen style made of bars of real music, "
+         "joined by the model; in Infill your notes stay and only the chosen bars change."
+         if m["objective"] == "masked" else
+         "- **What to expect**: sparse, fragmentary pieces; a benchmark row beside the masked "
+         "prior that vae-faithful uses (see the notes under Details)."),
         "",
         "## Samples (`bench/latent_prior.py`)",
         "",
