@@ -147,9 +147,35 @@ def splice(original: np.ndarray, new: np.ndarray, a: int, b: int) -> np.ndarray:
     return out
 
 
+CANDIDATES = 8  # completions drawn per request; the one that fits the piece best is kept
+
+
+def pitch_classes(roll: np.ndarray) -> np.ndarray:
+    """(12,) sounding time per pitch class of a (T, 88, 2) roll, normalised."""
+    keys = roll[..., 0].sum(0).astype(float)  # (88,)
+    pcs = np.bincount((np.arange(88) + 21) % 12, weights=keys, minlength=12)
+    return pcs / max(pcs.sum(), 1e-9)
+
+
+def fit_score(candidate: np.ndarray, kept: np.ndarray, a: int, b: int, kept_bars: int,
+              new_bars: int) -> float:
+    """How well new bars [a, b) of ``candidate`` fit the kept notes: the overlap of their
+    pitch classes, less the distance of their onsets per bar from the kept bars' mean (in
+    log2: half or twice as many costs 1), less 1 when they are silent."""
+    new = candidate[a:b]
+    onsets_new = new[..., 1].sum() / max(new_bars, 1)
+    onsets_kept = kept[..., 1].sum() / max(kept_bars, 1)
+    if onsets_new == 0:
+        return -1.0
+    overlap = float(np.minimum(pitch_classes(new), pitch_classes(kept)).sum())
+    return overlap - 0.25 * abs(np.log2(onsets_new / max(onsets_kept, 1e-9)))
+
+
 def infill(vae, prior, loaded, span: BarSpan, style: str | None = None,
-           seed: int | None = None) -> Infilled:
-    """Write the bars of ``span`` into ``loaded`` (a LoadedRoll of ``vae``'s grid)."""
+           seed: int | None = None, candidates: int = CANDIDATES) -> Infilled:
+    """Write the bars of ``span`` into ``loaded`` (a LoadedRoll of ``vae``'s grid):
+    ``candidates`` completions are drawn in one batch and the one whose new bars fit the
+    kept ones best (pitch classes, onsets per bar: :func:`fit_score`) is kept."""
     roll, starts, (a, b) = layout(loaded, span)
     if not roll[..., 0].any():
         raise InfillError("the piece has no notes to continue or fill around.")
@@ -165,9 +191,14 @@ def infill(vae, prior, loaded, span: BarSpan, style: str | None = None,
     kept[a:b] = 0
     if not kept[..., 0].any():
         raise InfillError("nothing outside the chosen bars has notes: choose fewer bars.")
-    z = prior.complete(codes, known, style=style, seed=seed)
-    new = vae.decode(z)[0]  # (S * L, 88, 2)
-    out = splice(padded, new, a, b)[: len(roll)]
+    n = max(1, int(candidates))
+    z = prior.complete(np.repeat(codes[None], n, 0), np.repeat(known[None], n, 0), style=style,
+                       seed=seed)  # (n, S, D)
+    options = vae.decode(z)  # n rolls (S * L, 88, 2)
+    new_bars = span.last - span.first
+    kept_bars = max(1, len(starts) - new_bars)
+    best = max(range(n), key=lambda i: fit_score(options[i], kept, a, b, kept_bars, new_bars))
+    out = splice(padded, options[best], a, b)[: len(roll)]
     W = prior.segments
     win_lo = max(0, min(seg_lo - (W - (seg_hi - seg_lo)) // 2, S - W))
     win_hi = min(S, win_lo + W)
