@@ -78,7 +78,8 @@ def test_tiny_masked_prior_writes_real_bars(vae, tmp_path):
     pieces, shifts = encode_pieces(vae, rolls, shifts=(0,))
     cs = CodeSet("a", pieces, shifts)
     codebook, centroids, ids = build_codebook(vae, [cs], [rolls], 32, refine_steps=60)
-    decoded = vae.decode(codebook[:, None])  # (32,) rolls of one segment
+    assert codebook.shape == (1, 32, 256)  # one bar per style and id
+    decoded = vae.decode(codebook[0][:, None])  # (32,) rolls of one segment
     states = np.stack([segment_states(r, 0, 16) for r in decoded])
     assert (states > 0).any(axis=(1, 2)).mean() > 0.8  # entries are bars with notes
     mc = PriorConfig(styles=["a"], d_model=32, n_layers=1, n_heads=2, d_ff=64,
@@ -93,7 +94,7 @@ def test_tiny_masked_prior_writes_real_bars(vae, tmp_path):
     known[:6] = True
     out = prior.complete(pieces[0][:20], known, seed=1)
     np.testing.assert_array_equal(out[:6], pieces[0][:6])
-    rows = {tuple(np.round(r, 4)) for r in codebook}
+    rows = {tuple(np.round(r, 4)) for r in codebook[0]}
     assert all(tuple(np.round(r, 4)) in rows for r in out[6:])
 
 

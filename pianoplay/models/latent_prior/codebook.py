@@ -71,23 +71,47 @@ def segment_states(roll: np.ndarray, segment: int, steps: int) -> np.ndarray:
 
 def build_codebook(vae, sets: list, rolls: list[list[np.ndarray]], k: int, seed: int = 0,
                    refine_steps: int = 100, centroids: np.ndarray | None = None):
-    """A codebook of ``k`` real bars over code sets (``codes.CodeSet``, each entry a piece
-    at one transposition; ``rolls[i]`` the untransposed rolls of set i in entry order) and
-    every set's pieces as id sequences. Returns ``(codebook (k, D), centroids (k, D), ids per
-set)``. Given ``centroids``, the clusters are those (no k-means)."""
-    from pianoplay.music.roll import shift_keys
+    """A codebook of ``k`` real bars per style over code sets (``codes.CodeSet``, one per
+    style, each entry a piece at one transposition; ``rolls[i]`` the untransposed rolls of
+    set i in entry order) and every set's pieces as id sequences.
 
+    The clusters are shared (k-means over every style's codes, or ``centroids``); each style
+    has its own bar for each cluster, drawn from that style's members (from any style's when
+    it has none), so a folk tune is written with folk bars. Returns ``(codebook (styles, k,
+    D), centroids (k, D), ids per set)``."""
     flat = np.concatenate([np.concatenate(s.pieces) for s in sets]).astype(np.float32)
     centroids = kmeans(flat, k, seed=seed) if centroids is None else centroids
     ids = assign(flat, centroids)
-    centre = representatives(ids, k, seed)
     # where each flat code came from: (set, entry, segment)
     origin = [(si, e, j) for si, s in enumerate(sets) for e, p in enumerate(s.pieces)
               for j in range(len(p))]
-    L = vae.segment_steps
+    style_of = np.asarray([o[0] for o in origin])
+    anyone = representatives(ids, k, seed)
+    books = []
+    for si in range(len(sets)):
+        mine = np.flatnonzero(style_of == si)
+        pick = representatives(ids[mine], k, seed)
+        chosen = np.where(pick >= 0, mine[np.maximum(pick, 0)], anyone)
+        books.append(refined_bars(vae, sets, rolls, flat, origin, chosen, centroids,
+                                  refine_steps))
+    out, at = [], 0
+    for s in sets:
+        n = sum(len(p) for p in s.pieces)
+        part = ids[at:at + n]
+        out.append(np.split(part, np.cumsum([len(p) for p in s.pieces])[:-1]))
+        at += n
+    return np.stack(books), centroids, out
+
+
+def refined_bars(vae, sets, rolls, flat, origin, chosen, centroids, refine_steps: int):
+    """(k, D): the code of each chosen bar (index into ``flat``; -1: the centroid),
+    refined until the VAE decodes it to that bar."""
+    from pianoplay.music.roll import shift_keys
+
+    k, L = len(chosen), vae.segment_steps
     states = np.zeros((k, L, 88), np.int64)
     codes = centroids.copy()
-    for c, index in enumerate(centre):
+    for c, index in enumerate(chosen):
         if index < 0:
             continue
         si, e, j = origin[index]
@@ -100,11 +124,4 @@ set)``. Given ``centroids``, the clusters are those (no k-means)."""
         mu = torch.as_tensor(codes[b:b + 512], device=vae.device)
         target = torch.as_tensor(states[b:b + 512], device=vae.device)
         refined.append(vae.refine(mu, target, refine_steps).cpu().numpy())
-    codebook = np.concatenate(refined).astype(np.float32)
-    out, at = [], 0
-    for s in sets:
-        n = sum(len(p) for p in s.pieces)
-        part = ids[at:at + n]
-        out.append(np.split(part, np.cumsum([len(p) for p in s.pieces])[:-1]))
-        at += n
-    return codebook, centroids, out
+    return np.concatenate(refined).astype(np.float32)

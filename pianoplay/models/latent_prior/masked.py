@@ -5,7 +5,8 @@ bars (``codebook.py``). Trained with cross-entropy on random and structured mask
 sampled in a random order, one bar at a time (any-order autoregression: each new bar
 sees every bar known or written so far, before and after it).
 
-``codebook`` (K, D) (a buffer) holds the refined code of each id, what the VAE decodes;
+``codebook`` (styles, K, D) (a buffer) holds each style's refined bar for each id, what the
+VAE decodes;
 ``centroids`` (K, D) the cluster centres a user's codes are quantised to.
 """
 
@@ -25,7 +26,8 @@ class MaskedPrior(nn.Module):
         super().__init__()
         self.cfg = cfg
         K, d = cfg.codebook_size, cfg.d_model
-        self.register_buffer("codebook", torch.zeros(K, cfg.latent_dim))  # decoded
+        # decoded: each style's bar for each id
+        self.register_buffer("codebook", torch.zeros(len(cfg.styles), K, cfg.latent_dim))
         self.register_buffer("centroids", torch.zeros(K, cfg.latent_dim))  # quantised to
         self.embed = nn.Embedding(K + 1, d)  # id K is MASK
         self.pos = nn.Parameter(torch.randn(cfg.segments, d) * 0.02)
@@ -55,8 +57,9 @@ class MaskedPrior(nn.Module):
         d = (self.centroids ** 2).sum(1)[None] - 2 * flat @ self.centroids.T
         return d.argmin(1).reshape(z.shape[:-1])
 
-    def codes(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.codebook[ids]
+    def codes(self, ids: torch.Tensor, style: torch.Tensor) -> torch.Tensor:
+        """(B, S) ids of rows in styles (B,) -> (B, S, D): the bars the VAE decodes."""
+        return self.codebook[style[:, None], ids]
 
 
 def masked_loss(model: MaskedPrior, ids: torch.Tensor, known: torch.Tensor,

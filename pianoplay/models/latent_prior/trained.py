@@ -179,7 +179,7 @@ class TrainedPrior:
             written[:, part] = True
             if L <= W:
                 break
-        out = torch.where(k[..., None], zt, model.codes(ids)).cpu().numpy()
+        out = torch.where(k[..., None], zt, model.codes(ids, style_ids)).cpu().numpy()
         return out[0] if single else out
 
     @torch.no_grad()
@@ -192,7 +192,9 @@ class TrainedPrior:
         L = len(z)
         keep = np.zeros(L, bool) if keep is None else np.asarray(keep, bool)
         if self.masked:  # the nearest real bar of the codebook
-            snapped = self.model.codes(self.model.quantise(torch.as_tensor(z))).numpy()
+            ids = self.model.quantise(torch.as_tensor(z))[None]
+            style_ids = torch.tensor([self.style_id(style)])
+            snapped = self.model.codes(ids, style_ids)[0].numpy()
             return np.where(keep[:, None], z, snapped)
         gen = self._generator(seed)
         x = self.model.normalise(torch.as_tensor(z[None], device=self.device))
