@@ -47,6 +47,14 @@ def open_dropdown(*args, **kwargs) -> gr.Dropdown:
     return gr.Dropdown(*args, allow_custom_value=True, **kwargs)
 
 
+def open_radio(*args, **kwargs) -> gr.Radio:
+    """A ``gr.Radio`` (of values) that passes any value to the action, which refuses an
+    unknown one in its own words (Gradio's own check logs a traceback per refusal)."""
+    radio = gr.Radio(*args, **kwargs)
+    radio.preprocess = lambda payload: payload
+    return radio
+
+
 def keep_on_refusal(n_results: int, message_at: int | None = None) -> Callable:
     """Wrap an action returning ``n_results`` outputs (one of them, ``message_at``, a
     Markdown for notes): when it raises a :class:`PianoplayError`, every other output

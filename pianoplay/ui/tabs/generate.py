@@ -24,7 +24,7 @@ from pianoplay.ui.core import (
     render_args,
     tick,
 )
-from pianoplay.ui.inputs import open_dropdown, open_slider, wire
+from pianoplay.ui.inputs import open_dropdown, open_radio, open_slider, wire
 from pianoplay.ui.notes import Notes
 from pianoplay.ui.outputs import Piece, render_piece
 from pianoplay.ui.page import (
@@ -179,7 +179,7 @@ def build(page: Page) -> gr.Dropdown:
             names, value=chosen, label="Language model", elem_id="generate-checkpoint"
         )
         # every strategy for API calls; the page narrows the choice to the model's own
-        strategy = gr.Radio(  # any value reaches the action, which refuses unknown ones
+        strategy = open_radio(  # any value reaches the action, which refuses unknown ones
             list(STRATEGIES),
             value=first(offered),
             label="Strategy",

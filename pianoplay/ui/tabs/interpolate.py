@@ -18,7 +18,7 @@ from pianoplay.music.keys import NAMES
 from pianoplay.music.midi import collect_repairs
 from pianoplay.music.roll import shift_keys
 from pianoplay.ui.core import ActionsCore, Progress, check_range, render_args, tick
-from pianoplay.ui.inputs import open_dropdown, open_slider, wire
+from pianoplay.ui.inputs import open_dropdown, open_radio, open_slider, wire
 from pianoplay.ui.notes import Notes
 from pianoplay.ui.outputs import Piece, cut_wav, render_piece
 from pianoplay.ui.page import (
@@ -214,7 +214,7 @@ def build(page: Page) -> gr.Dropdown:
             label="Temperature",
             info=TEMPERATURE_INFO + "; sampling noise is fixed, so a path is repeatable",
         )
-        path_choice = gr.Radio(
+        path_choice = open_radio(
             ["default", "bars", "slerp"],
             value="default",
             label="Path",
