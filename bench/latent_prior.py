@@ -27,6 +27,8 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from music_quality import band  # noqa: E402 (issue 12's band, one home)
+
 from pianoplay import paths  # noqa: E402
 from pianoplay.data.midi_sets import split_files  # noqa: E402
 from pianoplay.music.measures import grid_notes, variety  # noqa: E402
@@ -36,21 +38,6 @@ from pianoplay.music.similarity import histogram_similarity, set_histograms  # n
 
 SETS = {"nottingham": "nottingham", "piano-midi-de": "piano-midi-de"}
 VARIETY_KEYS = ("held", "silent", "distinct", "notes_per_frame")
-
-
-def band(row: dict, real: dict) -> list[str]:
-    """issue 12's band: held <= real + 0.15, distinct >= 0.6 real, silent <= real + 0.05,
-    notes/frame within 30 % of real (the checks ``row`` fails)."""
-    failed = []
-    if row["held"] > real["held"] + 0.15:
-        failed.append("held")
-    if row["distinct"] < 0.6 * real["distinct"]:
-        failed.append("distinct")
-    if row["silent"] > real["silent"] + 0.05:
-        failed.append("silent")
-    if abs(row["notes_per_frame"] - real["notes_per_frame"]) > 0.3 * real["notes_per_frame"]:
-        failed.append("notes/frame")
-    return failed
 
 
 def mean_variety(files) -> dict:

@@ -146,17 +146,8 @@ class TrainedPrior:
         x = self.model.normalise(torch.as_tensor(z, device=self.device))
         k = torch.as_tensor(known, device=self.device)
         style_ids = torch.full((len(x),), self.style_id(style), device=self.device)
-        W = self.segments
-        L = x.shape[1]
-        while not bool(k.all()):
-            start = window_start(k.cpu().numpy(), W)
-            part = slice(start, start + W)
-            filled = sample(self.model, x[:, part], k[:, part], style_ids, steps, gen,
-                            temperature=temperature)
-            x[:, part] = filled
-            k[:, part] = True
-            if L <= W:
-                break
+        fill_windows(x, k, self.segments, lambda xs, ks: sample(
+            self.model, xs, ks, style_ids, steps, gen, temperature=temperature))
         out = self.model.denormalise(x).cpu().numpy()
         return out[0] if single else out
 
@@ -169,16 +160,8 @@ class TrainedPrior:
         ids = model.quantise(zt)
         k = torch.as_tensor(known, device=self.device)
         style_ids = torch.full((len(ids),), self.style_id(style), device=self.device)
-        W, L = self.segments, ids.shape[1]
-        written = k.clone()
-        while not bool(written.all()):
-            start = window_start(written.cpu().numpy(), W)
-            part = slice(start, start + W)
-            ids[:, part] = masked_sample(model, ids[:, part], written[:, part], style_ids, gen,
-                                         temperature=temperature)
-            written[:, part] = True
-            if L <= W:
-                break
+        fill_windows(ids, k.clone(), self.segments, lambda xs, ks: masked_sample(
+            model, xs, ks, style_ids, gen, temperature=temperature))
         out = torch.where(k[..., None], zt, model.codes(ids, style_ids)).cpu().numpy()
         return out[0] if single else out
 
@@ -210,6 +193,18 @@ class TrainedPrior:
             out[:, part] = sample(self.model, x[:, part], k, style_ids, steps, gen,
                                   start_t=strength, start_x=x[:, part])
         return self.model.denormalise(out).cpu().numpy()[0]
+
+
+def fill_windows(x: torch.Tensor, known: torch.Tensor, W: int, fill) -> None:
+    """Fill the unknown positions of ``x`` (N, L, ...) in place, window by window:
+    ``fill(x_window, known_window)`` returns the window (W positions) complete; each
+    window is placed by :func:`window_start`, and what it fills is context for the next.
+    ``known`` (N, L) bool is updated too."""
+    while not bool(known.all()):
+        start = window_start(known.cpu().numpy(), W)
+        part = slice(start, start + W)
+        x[:, part] = fill(x[:, part], known[:, part])
+        known[:, part] = True
 
 
 def window_start(known: np.ndarray, W: int) -> int:

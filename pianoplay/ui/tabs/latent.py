@@ -194,25 +194,6 @@ class Actions(ActionsCore):
         map_z = z.mean(0) if z.ndim == 2 else z  # a segment model's map shows the mean segment
         return piece, self.latent_map(name).png(map_z, folder / "map.png")
 
-    def _vae_temperature(self, name: str, temperature) -> float:
-        if temperature is None or temperature == "":
-            return self.decode_temperature(name)
-        temperature = check_range("Temperature", temperature, 0.0, 2.0)
-        if temperature == 0 and self.decode_temperature(name) > 0:
-            faithful = [
-                n for n in self.names("interpolate") if self.decode_temperature(n) == 0
-            ]
-            hint = (
-                f", or the model {faithful[0]}, which gives back your notes at 0"
-                if faithful
-                else ""
-            )
-            raise PianoplayError(
-                f"{name} holds one chord when decoded at temperature 0 (its most likely "
-                f"frame repeats); pick a temperature of 0.1 or more{hint}."
-            )
-        return temperature
-
     def latent_map(self, name: str):
         with self._maps_lock:
             if name not in self._maps:
