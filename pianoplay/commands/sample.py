@@ -89,17 +89,10 @@ def check_style(args, info) -> str | None:
     from pianoplay.errors import PianoplayError
     from pianoplay.models.registry import Registry
 
-    styles = Registry().styles(info.path)
-    if not styles:
-        if args.style:
-            raise PianoplayError(f"{info.name} has no styles; leave --style out.")
-        return None
-    if args.style is None:
-        return styles[0]
-    if args.style not in styles:
-        raise PianoplayError(f"style must be one of {', '.join(styles)} for {info.name}, "
-                             f"not {args.style!r}.")
-    return args.style
+    registry = Registry()
+    if args.style and not registry.styles(info.path):
+        raise PianoplayError(f"{info.name} has no styles; leave --style out.")
+    return registry.check_style(info.path, args.style)
 
 
 def run(args) -> int:

@@ -210,6 +210,19 @@ class Registry:
             return []
         return list(info.config.get("model", {}).get("styles", []))
 
+    def check_style(self, name_or_path: str | Path, style) -> str | None:
+        """``style`` checked against the checkpoint's styles (None: its first), or None for a
+        checkpoint without styles; the refusal the app and the CLI share."""
+        styles = self.styles(name_or_path)
+        if not styles:
+            return None
+        if style is None:
+            return styles[0]
+        if style not in styles:
+            raise PianoplayError(f"style must be one of {', '.join(styles)} for "
+                                 f"{self.info(name_or_path).name}, not {str(style)!r}.")
+        return str(style)
+
     def _via(self, info: CheckpointInfo) -> str:
         """The checkpoint a model goes through (``config["via"]``), checked to be of the
         family its spec names."""

@@ -122,15 +122,9 @@ class ActionsCore:
     def check_style(self, name: str, style) -> str | None:
         """``style`` checked against the checkpoint's styles (empty: its first), or None
         for a model without styles (whatever ``style`` says)."""
-        styles = self.styles(name)
-        if not styles:  # the page's (hidden) style control still sends its value
-            return None
-        if style in (None, "") or len(styles) == 1:  # a personal model has its own only
-            return styles[0]
-        if style not in styles:
-            raise PianoplayError(f"style must be one of {', '.join(styles)} for {name}, "
-                                 f"not {str(style)!r}.")
-        return str(style)
+        if style == "" or len(self.styles(name)) <= 1:  # the page's style control sends a
+            style = None  # value whatever the model; with one style or none there is no choice
+        return self.registry.check_style(name, style)
 
     def max_bars(self, name: str) -> int:
         """Longest sample a checkpoint writes: a VAE's window, else ``MAX_LM_BARS``."""
