@@ -34,18 +34,12 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from pianoplay.audio.plot import roll_png
-    from pianoplay.commands.sample import check_style
-    from pianoplay.errors import PianoplayError
+    from pianoplay.commands.sample import check_common, check_style
     from pianoplay.models.latent_prior.infill import infill, parse_bars
     from pianoplay.models.registry import Registry
     from pianoplay.music.midi_write import write_midi
 
-    if args.tempo is not None and not 10 <= args.tempo <= 400:
-        raise PianoplayError(f"--tempo must be between 10 and 400 bpm, not {args.tempo:g}.")
-    if not 0 <= args.program <= 127:
-        raise PianoplayError(f"--program must be 0-127, not {args.program}.")
-    if args.out.exists() and not args.out.is_dir():
-        raise PianoplayError(f"--out {args.out} exists and is not a folder.")
+    check_common(args)
     registry = Registry(device=args.device)
     info = registry.refuse(args.checkpoint, "infill")
     style = check_style(args, info)
@@ -69,10 +63,8 @@ def run(args) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     stem = args.out / "infill"
     write_midi(pm, stem.with_suffix(".mid"))
-    a, b = result.new_steps
-    marks = {a: "new bars", b: "yours again"} if b < len(result.roll) else {a: "new bars"}
     roll_png(result.roll, stem.with_suffix(".png"), steps_per_bar=result.steps_per_bar,
-             title=f"{span.describe()} new", marks=marks, bar_starts=result.bar_starts)
+             title=f"{span.describe()} new", marks=result.marks, bar_starts=result.bar_starts)
     if not args.no_audio:
         from pianoplay.audio.synth import render, write_wav
 

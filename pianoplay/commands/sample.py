@@ -45,7 +45,7 @@ def add_output_args(p) -> None:
 def check_common(args) -> None:
     from pianoplay.errors import PianoplayError
 
-    if not 10 <= args.tempo <= 400:
+    if args.tempo is not None and not 10 <= args.tempo <= 400:  # None: the file's own
         raise PianoplayError(f"--tempo must be between 10 and 400 bpm, not {args.tempo:g}.")
     if not 0 <= args.program <= 127:
         raise PianoplayError(f"--program must be 0-127, not {args.program}.")

@@ -104,6 +104,12 @@ class Infilled:
     context_bars: tuple[int, int]  # 1-based bars of the output the prior saw around the gap
     window_bars: int  # bars one window of the prior holds (context included)
 
+    @property
+    def marks(self) -> dict[int, str]:
+        """Where the roll picture marks the new bars (step -> label)."""
+        a, b = self.new_steps
+        return {a: "new bars", b: "yours again"} if b < len(self.roll) else {a: "new bars"}
+
 
 def layout(loaded, span: BarSpan) -> tuple[np.ndarray, list[int], tuple[int, int]]:
     """The piece's roll extended by the new bars (silent there), its bar starts, and the

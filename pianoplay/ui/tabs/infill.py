@@ -61,8 +61,7 @@ class Actions(ActionsCore):
         piece = render_piece(
             vae, result.roll, folder, f"infill_seed{seed}", play_tempo, program,
             title=f"{span.describe()} new, seed {seed}", seed=seed,
-            marks={a: "new bars", b: "yours again"} if b < len(result.roll) else
-            {a: "new bars"},
+            marks=result.marks,
             bar_starts=result.bar_starts, source=loaded, performed=performed, keep=keep,
         )
         lo, hi = result.context_bars
