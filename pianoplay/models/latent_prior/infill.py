@@ -163,18 +163,16 @@ def pitch_classes(roll: np.ndarray) -> np.ndarray:
     return pcs / max(pcs.sum(), 1e-9)
 
 
-def fit_score(candidate: np.ndarray, kept: np.ndarray, a: int, b: int, kept_bars: int,
-              new_bars: int) -> float:
-    """How well new bars [a, b) of ``candidate`` fit the kept notes: the overlap of their
-    pitch classes, less the distance of their onsets per bar from the kept bars' mean (in
-    log2: half or twice as many costs 1), less 1 when they are silent."""
-    new = candidate[a:b]
+def fit_score(new: np.ndarray, new_bars: int, kept_pcs: np.ndarray,
+              kept_onsets_per_bar: float) -> float:
+    """How well new bars (their (T, 88, 2) roll) fit the kept notes (their pitch classes
+    and onsets per bar): the overlap of the pitch classes, less the distance of the onsets
+    per bar (in log2: half or twice as many costs 0.25); -1 when the new bars are silent."""
     onsets_new = new[..., 1].sum() / max(new_bars, 1)
-    onsets_kept = kept[..., 1].sum() / max(kept_bars, 1)
     if onsets_new == 0:
         return -1.0
-    overlap = float(np.minimum(pitch_classes(new), pitch_classes(kept)).sum())
-    return overlap - 0.25 * abs(np.log2(onsets_new / max(onsets_kept, 1e-9)))
+    overlap = float(np.minimum(pitch_classes(new), kept_pcs).sum())
+    return overlap - 0.25 * abs(np.log2(onsets_new / max(kept_onsets_per_bar, 1e-9)))
 
 
 def infill(vae, prior, loaded, span: BarSpan, style: str | None = None,
@@ -203,7 +201,9 @@ def infill(vae, prior, loaded, span: BarSpan, style: str | None = None,
     options = vae.decode(z)  # n rolls (S * L, 88, 2)
     new_bars = span.last - span.first
     kept_bars = max(1, len(starts) - new_bars)
-    best = max(range(n), key=lambda i: fit_score(options[i], kept, a, b, kept_bars, new_bars))
+    kept_pcs, kept_onsets = pitch_classes(kept), kept[..., 1].sum() / kept_bars
+    best = max(range(n), key=lambda i: fit_score(options[i][a:b], new_bars, kept_pcs,
+                                                 kept_onsets))
     out = splice(padded, options[best], a, b)[: len(roll)]
     W = prior.segments
     win_lo = max(0, min(seg_lo - (W - (seg_hi - seg_lo)) // 2, S - W))
