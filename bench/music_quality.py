@@ -97,7 +97,7 @@ def vae_temperatures(config: dict) -> tuple[float, ...]:
 class Generator:
     name: str  # row label
     checkpoint: str
-    kind: str  # "lm", "vae" or "primer"
+    kind: str  # "lm", "vae", "prior" (a VAE through its latent prior) or "primer"
     data: str  # the checkpoint's data-set name
     options: dict = field(default_factory=dict)
 
@@ -113,8 +113,13 @@ def reference_data(config: dict) -> str:
 def find_generators(registry: Registry) -> list[Generator]:
     gens = []
     for info in registry.list():
+        if info.spec.via or not {"sample", "generate"} & set(info.spec.tabs):
+            continue  # a performer writes no notes; a prior is measured through its VAE
         data = reference_data(info.config)
-        if not info.spec.strategies:  # a VAE: sampled from its prior
+        if registry.styles(info.name):  # sampled through its latent prior, in each style
+            gens += [Generator(f"{info.name} {style}", info.name, "prior", style,
+                               {"style": style}) for style in registry.styles(info.name)]
+        elif not info.spec.strategies:  # a VAE: sampled from its prior
             gens += [
                 Generator(f"{info.name} T={t:g}", info.name, "vae", data, {"temperature": t})
                 for t in vae_temperatures(info.config)
@@ -138,6 +143,9 @@ def generate(gen: Generator, model, pieces: int, primers: list[np.ndarray]):
     if gen.kind == "vae":
         rolls = model.sample(pieces, temperature=gen.options["temperature"], seed=0)
         return list(rolls), [None] * len(rolls)
+    if gen.kind == "prior":  # ``model``: the prior the app samples through (Registry.sampler)
+        rolls = model.sample_pieces(pieces, style=gen.options["style"], seed=0)
+        return rolls, [None] * len(rolls)
     rolls, starts = [], []
     for seed in range(pieces):
         primer = primers[seed % len(primers)] if gen.kind == "primer" else None
@@ -336,7 +344,8 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for g in gens:
             t = time.time()
-            model = registry.load(g.checkpoint)
+            model = registry.load(registry.sampler(g.checkpoint) if g.kind == "prior"
+                                  else g.checkpoint)
             if g.kind == "primer" and g.checkpoint not in primers:
                 primers[g.checkpoint] = load_primers(
                     args.pieces, model.config.get("representation", {}), g.data
