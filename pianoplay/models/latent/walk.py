@@ -12,11 +12,19 @@ import torch.nn.functional as F
 from pianoplay.models.latent.axes import ATTRIBUTE_HOLD, soft_attributes
 
 # The sliders that walk, this far in latent units per unit of amount, this much at a time
-# (chosen on Nottingham's validation split). Density and register keep MusicVAE's vectors:
-# those move their attribute monotonically and further; the vectors of polyphony and rhythm
-# turn back (docs/cards/vae-faithful-notes.md).
+# (chosen on Nottingham's validation split for polyphony and rhythm, whose vectors turn
+# back: docs/cards/vae-faithful-notes.md). Density and register walk too since the latent
+# prior: their vectors, fitted on the whole training set, push a tune off the region real
+# music fills (density +2 chops chords into dots from C1 to C6); the walk moves each bar
+# along the decoder's own path, just past the margins the vectors had (1.5x onsets, 7
+# semitones from -2 to +2; bench/slider_support.py).
 WALK = {"unit": 3.0, "substep": 1.0}
-WALK_ATTRIBUTES = ("polyphony", "rhythmic_activity")
+WALKS = {
+    "note_density": {"unit": 2.0, "substep": 1.0},
+    "mean_pitch": {"unit": 5.0, "substep": 1.0},
+    "polyphony": dict(WALK),
+    "rhythmic_activity": dict(WALK),
+}
 
 
 def walk_attribute(
