@@ -102,6 +102,15 @@ def measure(files: list[Path], reference: list[Path], real: dict, index: CopyInd
     return row
 
 
+def file_codes(prior) -> list[np.ndarray]:
+    """Each upload's codes in order: a diffusion personal model's anchors, or a palette's
+    bars file by file."""
+    if hasattr(prior, "anchors"):
+        return prior.anchors
+    p = prior.palette
+    return [p.bars[p.origin[:, 0] == f] for f in np.unique(p.origin[:, 0])]
+
+
 def samples_of(prior, vae, n: int, style, seed: int, folder: Path, stem: str) -> list[Path]:
     z = prior.sample(n, style=style, seed=seed)
     return write_all(vae, vae.decode(z), folder, stem)
@@ -138,9 +147,10 @@ def run_style(name: str, uploads: list[Path], reference: list[Path], registry, a
         row = measure(files, reference, real, index)
         if k == max(args.uploads):  # the uploads as the VAE gives them back: 16-bar windows
             rng = np.random.default_rng(args.seed)
+            anchors = file_codes(prior)
             z = []
             for i in range(args.n):
-                a = prior.anchors[i % len(prior.anchors)]
+                a = anchors[i % len(anchors)]
                 a = np.concatenate([a] * (-(-16 // len(a))))
                 start = rng.integers(len(a) - 15)
                 z.append(a[start:start + 16])
@@ -154,13 +164,15 @@ def run_style(name: str, uploads: list[Path], reference: list[Path], registry, a
             out["base"] = {"style": info["nearest_style"],
                            **measure(bfiles, reference, real, copy_index(uploads))}
         row |= {"wall_s": round(wall, 1), "steps": info["steps"],
-                "strength": info["strength"], "copy_checks": info["copy_checks"],
+                "strength": info.get("strength"), "max_run": info.get("max_run"),
+                "copy_checks": info["copy_checks"],
                 "nearest_style": info["nearest_style"], "loss_base": info["loss_base"],
                 "loss_after": info["loss_after"],
                 "gain": row["similarity"] - out["base"]["similarity"]}
         out["fits"][str(k)] = row
         print(f"  {k} uploads: fit {wall:.1f} s ({info['steps']} steps, from "
-              f"{info['nearest_style']}, strength {info['strength']}) similarity "
+              f"{info['nearest_style']}, strength {info.get('strength')}, bars in a row "
+              f"{info.get('max_run')}) similarity "
               f"{row['similarity']:.3f} (base "
               f"{out['base']['similarity']:.3f}, gain {row['gain']:+.3f}) copy max "
               f"{row['copy_f1_max']:.2f} band "
@@ -172,7 +184,7 @@ def run_style(name: str, uploads: list[Path], reference: list[Path], registry, a
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--base", default="prior-faithful")
+    p.add_argument("--base", default="prior-bars")
     p.add_argument("--composer", default="Mozart")
     p.add_argument("--chorales", type=Path, help="folder of chorale MIDI files")
     p.add_argument("--styles", nargs="+", default=["composer", "waltzes", "chorales"])

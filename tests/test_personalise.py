@@ -249,3 +249,80 @@ def test_app_personalise_then_sample(tmp_path):
         assert not (personal / "app-style").exists()
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def masked_root(root) -> Path:
+    """Beside the tiny diffusion prior: a tiny masked prior (16 clusters of two tunes'
+    codes), the kind the shipped prior-bars is, so fits over it make a palette."""
+    from pianoplay.models.latent_prior.codebook import kmeans
+    from pianoplay.models.latent_prior.networks import build_model
+
+    vae = Registry(root, device="cpu", personal=root / "none").load("vae-faithful")
+    codes = np.concatenate(vae.encode_rolls([vae.load(f).roll for f in TUNES[:2]]))
+    torch.manual_seed(0)
+    cfg = PriorConfig(d_model=32, n_layers=1, n_heads=2, d_ff=64, styles=["jigs", "reels"],
+                      objective="masked", codebook_size=16)
+    model = build_model(cfg)
+    centroids = torch.from_numpy(kmeans(codes, 16, iters=3))
+    model.centroids.copy_(centroids)
+    model.codebook.copy_(centroids[None].expand(2, -1, -1))
+    save_checkpoint(root / "tiny-masked", {
+        "name": "tiny-masked", "family": "latent-prior", "model": cfg.to_dict(),
+        "via": "vae-faithful", "representation": vae.config["representation"]},
+        model.state_dict())
+    return root
+
+
+def test_palette_fit_samples_your_bars_and_is_deleted(masked_root, tmp_path):
+    """Over a masked base the fit keeps the uploads' bars: every sampled bar is one of them
+    (decoded exactly: it is refined), no more than ``max_run`` come in a file's order, the
+    strict mode keeps clusters apart that neighbour in an upload, Infill keeps the known
+    bars; the model is registered, listed for Sample and deleted."""
+    from pianoplay.models.latent_prior.palette import PalettePrior
+
+    registry = Registry(masked_root, device="cpu", personal=tmp_path / "personal")
+    config = PersonalConfig(base="tiny-masked", check_samples=2, threads=1, copy_f1=1.01)
+    folder = fit_personal(TUNES[10:12], "my-bars", registry, config)
+    assert "my-bars" in [i.name for i in registry.serving("sample")]
+    p = registry.info("my-bars").config["personal"]
+    assert p["kind"] == "palette" and p["max_run"] == 2 and p["nearest_style"] in ("jigs", "reels")
+    assert "| " + TUNES[10].name + " |" in registry.info("my-bars").card()
+    prior = registry.load("my-bars")
+    assert isinstance(prior, PalettePrior) and prior.styles == ["my-bars"]
+    bars = prior.palette.bars
+    assert len(bars) >= p["bars"][TUNES[10].name]
+    vae, L, exact = prior.vae, prior.vae.segment_steps, 0
+    for row in range(8):  # refined: the VAE writes the bars of the file
+        f, j = prior.palette.origin[row]
+        roll = vae.representation.load(TUNES[10 + f]).roll
+        first = next(i for i in range(len(roll)) if roll[i * L:(i + 1) * L].any())
+        want = roll[(first + j) * L:(first + j + 1) * L, :, 0] > 0
+        exact += np.array_equal(vae.decode(bars[row][None, None])[0][..., 0] > 0, want)
+    assert exact >= 7, exact
+    z = prior.sample(3, style="my-bars", seed=1, segments=12)
+    assert z.shape == (3, 12, bars.shape[1])
+    for piece in z:
+        rows = [int(np.flatnonzero((bars == code).all(1))[0]) for code in piece]
+        origin = prior.palette.origin[rows]
+        run = 1
+        for a, b in zip(origin, origin[1:]):
+            run = run + 1 if (b[0] == a[0] and b[1] == a[1] + 1) else 1
+            assert run <= 2
+    assert not np.array_equal(z, prior.sample(3, style="my-bars", seed=2, segments=12))
+    prior.config["personal"]["max_run"] = 0  # strict: what may stand after cluster a
+    assert prior.after.any() and prior.sample(1, style="my-bars", seed=3).shape[1] == 16
+    for a in np.unique(prior.palette.ids):
+        ids = torch.tensor([[int(a), 0, 0]])
+        known = torch.tensor([[True, False, True]])
+        ids[0, 2] = int(prior.palette.ids[0])
+        ok = prior.unlike_uploads(ids, known, torch.tensor([1]))[0]
+        want = prior.allowed & ~prior.after[int(a)] & ~prior.after[:, ids[0, 2]]
+        assert torch.equal(ok, want if want.any() else prior.allowed)
+    known = np.arange(12) < 6
+    filled = prior.complete(z[0], known, style="my-bars", seed=4)
+    assert np.array_equal(filled[:6], z[0][:6])
+    with pytest.raises(PianoplayError, match="style"):
+        prior.sample(1, style="jigs")
+    delete_personal("my-bars", registry)
+    assert not folder.exists() and "my-bars" not in registry.names()

@@ -190,8 +190,11 @@ class Registry:
                 cls = load_object(info.spec.inference)
                 if info.spec.via:  # a model that decodes through another checkpoint
                     via = self.load(self._via(info))
+                    extra = {}
+                    if info.config.get("over"):  # made over another (a personal palette)
+                        extra["over"] = self.load(str(info.config["over"]))
                     self._cache[folder] = cls.from_checkpoint(folder, device=self.device,
-                                                              via=via)
+                                                              via=via, **extra)
                 else:
                     self._cache[folder] = cls.from_checkpoint(folder, device=self.device)
             return self._cache[folder]

@@ -80,9 +80,12 @@ def masked_loss(model: MaskedPrior, ids: torch.Tensor, known: torch.Tensor,
 @torch.no_grad()
 def masked_sample(model: MaskedPrior, ids: torch.Tensor, known: torch.Tensor,
                   style: torch.Tensor, generator: torch.Generator | None = None,
-                  temperature: float = 1.0, top_p: float = 1.0) -> torch.Tensor:
+                  temperature: float = 1.0, top_p: float = 1.0,
+                  allowed=None) -> torch.Tensor:
     """(B, S) ids with every unknown position written, one at a time in a random order,
-    each drawn from the model's distribution given everything written so far."""
+    each drawn from the model's distribution given everything written so far. Only ids
+    where ``allowed`` is True, when given: a (K,) bool tensor, or a function of (ids,
+    known, pos (B,)) giving a (B, K) one."""
     ids, known = ids.clone(), known.clone()
     B = ids.shape[0]
     rows = torch.arange(B, device=ids.device)
@@ -93,6 +96,9 @@ def masked_sample(model: MaskedPrior, ids: torch.Tensor, known: torch.Tensor,
         pos = order.argmax(1)  # a random unknown position of each row
         active = ~known[rows, pos]
         step = logits[rows, pos] / max(temperature, 1e-4)
+        if allowed is not None:
+            ok = allowed(ids, known, pos) if callable(allowed) else allowed
+            step = step.masked_fill(~ok, float("-inf"))
         probs = torch.softmax(step, -1)
         if top_p < 1.0:
             sorted_p, index = probs.sort(-1, descending=True)

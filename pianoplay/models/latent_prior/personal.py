@@ -60,7 +60,8 @@ LIMITS = MidiLimits(max_bytes=MAX_BYTES, max_notes=200_000, max_seconds=4 * 3600
 
 @dataclass
 class PersonalConfig:
-    base: str = "prior-faithful"
+    base: str = "prior-bars"  # a masked prior: a palette of your bars; diffusion: anchors
+    max_run: int = 2  # palette: at most this many bars in a row in an upload's own order
     shift_min: int = -5  # the keys the uploads are encoded in for fine-tuning (anchors:
     shift_max: int = 6  # in C, as the files are read)
     chunk: int = 1  # bars laid together from one place of an upload into a starting window
@@ -88,6 +89,7 @@ class Upload:
     name: str  # file name as the user gave it
     codes: list[np.ndarray]  # (S, D) per transposition, silent bars at either end cut
     bars: int  # segments (bars of 16 sixteenths) used
+    roll: np.ndarray | None = None  # (T, 88, 2) in C, silent bars at either end cut
 
 
 def check_name(name: str, registry) -> str:
@@ -142,7 +144,7 @@ def read_uploads(vae, files, shifts, names=None) -> list[Upload]:
         last = S - sounding[::-1].index(True)
         roll = roll[first * L:last * L]
         codes, _ = encode_pieces(vae, [roll], shifts)
-        out.append(Upload(name, codes, last - first))
+        out.append(Upload(name, codes, last - first, roll))
     return out
 
 
@@ -243,9 +245,8 @@ def fit_personal(files, name: str, registry, config: PersonalConfig | None = Non
     names = list(names) if names else [Path(f).name for f in files]
     tick(progress, 0.02, "loading the base prior and its VAE")
     base = registry.load(pc.base)
-    if base.model.cfg.objective not in ("diffusion", "flow"):
-        raise PianoplayError(f"{pc.base} is a {base.model.cfg.objective} prior; a personal "
-                             "model starts from a diffusion or flow prior.")
+    if base.masked:
+        return fit_palette_personal(files, name, registry, pc, base, names, progress, start)
     vae = base._need_vae()
     tuned = pc.train_seconds > 0
     shifts = list(range(pc.shift_min, pc.shift_max + 1)) if tuned else [0]
@@ -272,10 +273,74 @@ def fit_personal(files, name: str, registry, config: PersonalConfig | None = Non
             "copy_f1_max", "similarity_personal", "similarity_base")}}
         tick(progress, 0.92, "writing the checkpoint")
         config["personal"]["seconds"] = round(time.perf_counter() - start, 1)
-        folder = publish(registry.personal, name, config, model, anchors, card(config))
+        folder = publish(registry.personal, name, config, model.state_dict(), card(config),
+                         anchors)
     registry.forget(name)
     tick(progress, 1.0, "done")
     return folder
+
+
+def fit_palette_personal(files, name: str, registry, pc: PersonalConfig, base, names,
+                         progress, start: float) -> Path:
+    """:func:`fit_personal` over a masked base: a palette of the uploads' bars
+    (:mod:`~.palette`), copy-checked, published."""
+    from pianoplay.models.latent_prior.palette import KIND, PalettePrior, fit_palette
+
+    vae = base._need_vae()
+    with torch_threads(pc.threads):
+        tick(progress, 0.08, f"reading {len(files)} files")
+        uploads = read_uploads(vae, files, [0], names)
+        tick(progress, 0.2, "refining your bars until the VAE writes them exactly")
+        palette, fit = fit_palette(base, [u.roll for u in uploads])
+        config = {
+            "name": name, "family": FAMILY.name,
+            "model": {**base.model.cfg.to_dict(), "styles": [name]},
+            "via": base.vae_name, "over": pc.base,
+            "representation": dict(base.config.get("representation", {})),
+            "personal": {"kind": KIND, "base": pc.base, "files": names,
+                         "max_run": pc.max_run, "bars": {u.name: u.bars for u in uploads},
+                         **fit},
+            "data": {"name": "your files", "files": len(files)},
+            "training": {"config": pc.to_dict(), "torch_threads": torch.get_num_threads()},
+        }
+        tick(progress, 0.7, "checking that its pieces do not copy your files")
+        prior = PalettePrior(base, config, registry.personal / name, palette)
+        check = palette_copy_check(prior, base, files, pc, start + pc.seconds - 5.0)
+        config["personal"].update(check)
+        config["metrics"] = {"uploads": {k: check[k] for k in (
+            "copy_f1_max", "similarity_personal", "similarity_base")}}
+        tick(progress, 0.92, "writing the checkpoint")
+        config["personal"]["seconds"] = round(time.perf_counter() - start, 1)
+        folder = publish(registry.personal, name, config, palette.tensors(),
+                         palette_card(config))
+    registry.forget(name)
+    tick(progress, 1.0, "done")
+    return folder
+
+
+def palette_copy_check(prior, base, files, pc: PersonalConfig, deadline: float) -> dict:
+    """Sample ``check_samples`` pieces; while a 4-bar window of one reaches onset F1
+    ``copy_f1`` against an upload (any key), allow one bar fewer in a row in a file's
+    order (down to 0: no neighbours as an upload has them) and sample again. Also: set
+    similarity of the samples, and of the base's in its nearest style, to the uploads."""
+    vae = prior.vae
+    ups = [grid_notes(f, 4) for f in files]
+    index = CopyIndex([c for n in ups for c in chunks(n)])
+    tries = []
+    while True:
+        rolls = vae.decode(prior.sample(pc.check_samples, seed=pc.seed))
+        notes = [grid_notes(vae.to_midi(r), 4) for r in rolls]
+        best = max(index.best(n)["f1"] for n in notes)
+        tries.append([prior.max_run, round(best, 3)])
+        if best < pc.copy_f1 or prior.max_run <= 0 or time.perf_counter() > deadline:
+            break
+        prior.config["personal"]["max_run"] = prior.max_run - 1
+    style = prior.config["personal"]["nearest_style"]
+    z = base.sample(pc.check_samples, style=style, seed=pc.seed)
+    base_notes = [grid_notes(vae.to_midi(r), 4) for r in vae.decode(z)]
+    return {"max_run": prior.max_run, "copy_checks": tries, "copy_f1_max": best,
+            "similarity_personal": set_similarity(notes, ups)["similarity"],
+            "similarity_base": set_similarity(base_notes, ups)["similarity"]}
 
 
 def chunks(notes: np.ndarray, size: int = 128, hop: int = 64) -> list[np.ndarray]:
@@ -317,7 +382,7 @@ def copy_check(prior: PersonalPrior, base, files, pc: PersonalConfig, deadline: 
             "similarity_base": set_similarity(base_notes, ups)["similarity"]}
 
 
-def publish(root: Path, name: str, config: dict, model: Denoiser, anchors, readme: str
+def publish(root: Path, name: str, config: dict, state: dict, readme: str, anchors=None
             ) -> Path:
     """Write the checkpoint in a hidden folder, then rename it to ``root/name`` (atomic: a
     name taken meanwhile is refused and nothing is left behind)."""
@@ -325,8 +390,9 @@ def publish(root: Path, name: str, config: dict, model: Denoiser, anchors, readm
     partial.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=partial))
     try:
-        save_checkpoint(tmp, config, model.state_dict())
-        save_anchors(tmp, anchors)
+        save_checkpoint(tmp, config, state)
+        if anchors is not None:
+            save_anchors(tmp, anchors)
         (tmp / "README.md").write_text(readme)
         final = Path(root) / name
         try:
@@ -387,6 +453,39 @@ def card(config: dict) -> str:
         f"model, {p['similarity_base']:.3f} {p['base']} ({p['nearest_style']})",
         f"- copy check: the closest 4-bar window of 8 pieces to your files has onset F1 "
         f"{p['copy_f1_max']:.2f} (1 = a copy; tries, strength -> F1: {p['copy_checks']})",
+        f"- via: {config['via']}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def palette_card(config: dict) -> str:
+    """The model card of a palette: what it does, then the files, bars and numbers."""
+    p = config["personal"]
+    lines = [
+        f"# {config['name']}",
+        "",
+        f"A personal model: new 16-bar pieces made of the bars of {len(p['files'])} of "
+        "your files (Sample, Latent sliders; Infill fills your gaps with them).",
+        f"Made from your files in {p['seconds']:.0f} s on the CPU: each bar of your files "
+        f"is kept as the VAE writes it exactly ({p['bars_in_palette']} bars in "
+        f"{p['clusters']} kinds), and {p['base']} orders them as it orders "
+        f"{p['nearest_style']} (the nearest of its styles to your files), "
+        + ("never more than " if p["max_run"] else "")
+        + (f"{p['max_run']} in a row as your files have them." if p["max_run"] else
+           "no two side by side as your files have them."),
+        "Expect your own bars in new orders; a higher temperature picks less likely ones.",
+        "",
+        "| file | bars used |",
+        "|---|---|",
+        *(f"| {f} | {p['bars'][f]} |" for f in p["files"]),
+        "",
+        f"- bars used: {sum(p['bars'].values())} (16 sixteenths each, read in C)",
+        f"- fit time: {p['seconds']:.1f} s",
+        f"- set similarity to your files (8 pieces): {p['similarity_personal']:.3f} this "
+        f"model, {p['similarity_base']:.3f} {p['base']} ({p['nearest_style']})",
+        f"- copy check: the closest 4-bar window of 8 pieces to your files has onset F1 "
+        f"{p['copy_f1_max']:.2f} (1 = a copy; tries, bars in a row -> F1: "
+        f"{p['copy_checks']})",
         f"- via: {config['via']}",
     ]
     return "\n".join(lines) + "\n"

@@ -35,10 +35,15 @@ class TrainedPrior:
 
     @classmethod
     def from_checkpoint(cls, folder: str | Path, device: torch.device | str | None = None,
-                        via=None) -> TrainedPrior:
+                        via=None, over=None) -> TrainedPrior:
         """Load a prior; ``via`` is the loaded VAE of ``config["via"]`` (the registry
-        passes it), needed to write pieces rather than codes."""
+        passes it), needed to write pieces rather than codes; ``over`` the loaded prior
+        of ``config["over"]`` a personal palette is made over."""
         config, state, _ = load_checkpoint(folder, "cpu")
+        if cls is TrainedPrior and (config.get("personal") or {}).get("kind") == "palette":
+            from pianoplay.models.latent_prior.palette import PalettePrior
+
+            return PalettePrior.from_checkpoint(folder, device, via, over)  # your bars
         if cls is TrainedPrior and (config.get("personal") or {}).get("anchors"):
             from pianoplay.models.latent_prior.personal_prior import PersonalPrior
 

@@ -1,0 +1,238 @@
+"""A personal prior over a masked base (issue 19): your own bars, in an order the base
+finds musical.
+
+Fitting (:func:`fit_palette`, seconds on the CPU): every bar (16 sixteenths) of the
+uploads, read in C, is encoded and refined until the VAE decodes it to that bar exactly
+(the *palette*), and quantised to the base's cluster ids. The base style whose
+cross-entropy on the uploads' id windows is lowest is the one the model writes in.
+
+Sampling (:class:`PalettePrior`): the base prior writes id sequences in that style, its
+distribution restricted to the clusters the palette holds; each id is then written as
+one of the palette's bars of that cluster, drawn at random, never more than ``max_run``
+bars in a row in an upload's own order (so four bars of a file do not come back
+together). ``max_run`` 0 is stricter: no two neighbouring bars are of clusters that
+neighbour in an upload (music that repeats its bars comes back otherwise).
+The base's knowledge is which bars follow and answer which; the palette's is what your
+bars sound like.
+
+    prior = Registry().load("my-style")         # a PalettePrior
+    z = prior.sample(4, seed=1)                 # (4, 16, 256) codes of your bars
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from pianoplay.errors import CheckpointError
+from pianoplay.models.latent_prior.codebook import segment_states
+from pianoplay.models.latent_prior.masked import masked_sample
+from pianoplay.models.latent_prior.trained import TrainedPrior, fill_windows
+from pianoplay.paths import CHECKPOINTS_DIR
+
+KIND = "palette"  # config["personal"]["kind"]
+REFINE_STEPS = 100
+
+
+@dataclass
+class Palette:
+    """The uploads' bars: codes (N, D) the VAE decodes to them, their cluster ids (N,) of
+    the base, and where each came from (N, 2): (file, bar)."""
+
+    bars: np.ndarray
+    ids: np.ndarray
+    origin: np.ndarray
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        return {"bars": torch.as_tensor(self.bars, dtype=torch.float32),
+                "ids": torch.as_tensor(self.ids, dtype=torch.int64),
+                "origin": torch.as_tensor(self.origin, dtype=torch.int64)}
+
+
+class PalettePrior(TrainedPrior):
+    """A masked base prior writing only the clusters of a palette, each as one of its bars."""
+
+    def __init__(self, base: TrainedPrior, config: dict, folder: Path, palette: Palette
+                 ) -> None:
+        super().__init__(base.model, config, folder, base.vae)
+        self.base = base
+        self.palette = palette
+        K = base.model.cfg.codebook_size
+        self.allowed = torch.zeros(K, dtype=torch.bool, device=base.device)
+        self.allowed[torch.as_tensor(palette.ids, device=base.device)] = True
+        self.members = {int(k): np.flatnonzero(palette.ids == k) for k in np.unique(palette.ids)}
+        self.after = torch.zeros(K, K, dtype=torch.bool, device=base.device)  # (a, b): b
+        order = np.lexsort((palette.origin[:, 1], palette.origin[:, 0]))  # follows a
+        o, ids = palette.origin[order], palette.ids[order]
+        next_to = (o[1:, 0] == o[:-1, 0]) & (o[1:, 1] == o[:-1, 1] + 1)
+        self.after[torch.as_tensor(ids[:-1][next_to]), torch.as_tensor(ids[1:][next_to])] = True
+
+    @classmethod
+    def from_checkpoint(cls, folder, device=None, via=None, over=None) -> PalettePrior:
+        """Load a palette; ``over`` is its base prior loaded (the registry passes it; else
+        the shipped checkpoint of that name is loaded)."""
+        from safetensors.torch import load_file
+
+        from pianoplay.models.checkpoint import read_config
+
+        folder = Path(folder)
+        config = read_config(folder)
+        base = over
+        if base is None:
+            base_folder = CHECKPOINTS_DIR / str(config.get("over", ""))
+            if not (base_folder / "config.json").is_file():
+                raise CheckpointError(f"{folder.name} is made over {config.get('over')!r}, "
+                                      "which is not installed.")
+            base = TrainedPrior.from_checkpoint(base_folder, device, via)
+        try:
+            data = load_file(str(folder / "model.safetensors"))
+            palette = Palette(data["bars"].numpy(), data["ids"].numpy(),
+                              data["origin"].numpy())
+        except (OSError, KeyError) as err:
+            raise CheckpointError(f"{folder}: not a palette ({err}).") from None
+        return cls(base, config, folder, palette)
+
+    @property
+    def personal(self) -> dict:
+        return dict(self.config.get("personal", {}))
+
+    @property
+    def styles(self) -> list[str]:
+        return [str(self.config["name"])]
+
+    @property
+    def max_run(self) -> int:
+        return int(self.personal.get("max_run", 2))
+
+    def style_id(self, style: str | None) -> int:
+        super().style_id(style)  # the one-line refusal of another name
+        return self.base.styles.index(self.personal["nearest_style"])
+
+    @torch.no_grad()
+    def complete(self, z, known, style: str | None = None, seed: int | None = None,
+                 steps: int | None = None, temperature: float = 1.0) -> np.ndarray:
+        """Codes (L, D) or (N, L, D) with the positions not ``known`` written as palette
+        bars (the known ones kept, and read as context through their cluster ids)."""
+        z = np.asarray(z, np.float32)
+        known = np.asarray(known, bool)
+        single = z.ndim == 2
+        if single:
+            z, known = z[None], known[None]
+        gen = self._generator(seed)
+        model = self.model
+        ids = model.quantise(torch.as_tensor(z, device=self.device))
+        k = torch.as_tensor(known, device=self.device)
+        style_ids = torch.full((len(ids),), self.style_id(style), device=self.device)
+        allowed = self.allowed if self.max_run > 0 else self.unlike_uploads
+        fill_windows(ids, k.clone(), self.segments, lambda xs, ks: masked_sample(
+            model, xs, ks, style_ids, gen, temperature=temperature, allowed=allowed))
+        rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (), generator=gen)))
+        out = z.copy()
+        for row in range(len(z)):
+            picks = self.pick_bars(ids[row].cpu().numpy(), known[row], rng)
+            free = ~known[row]
+            out[row, free] = self.palette.bars[picks[free]]
+        return out[0] if single else out
+
+    def unlike_uploads(self, ids: torch.Tensor, known: torch.Tensor, pos: torch.Tensor
+                       ) -> torch.Tensor:
+        """(B, K) the palette's ids that may stand at ``pos`` (B,) of each row: none that
+        follows the bar before it, or precedes the bar after it, in an upload (all of the
+        palette where that leaves nothing)."""
+        rows = torch.arange(len(ids), device=ids.device)
+        ok = self.allowed.expand(len(ids), -1).clone()
+        S = ids.shape[1]
+        left, right = (pos - 1).clamp(min=0), (pos + 1).clamp(max=S - 1)
+        has_left = (pos > 0) & known[rows, left]
+        has_right = (pos < S - 1) & known[rows, right]
+        ok &= ~(self.after[ids[rows, left]] & has_left[:, None])
+        ok &= ~(self.after[:, ids[rows, right]].T & has_right[:, None])
+        empty = ~ok.any(1)
+        ok[empty] = self.allowed
+        return ok
+
+    def pick_bars(self, ids: np.ndarray, known: np.ndarray, rng: np.random.Generator
+                  ) -> np.ndarray:
+        """(L,) palette rows for ids (L,) (-1 where known): a random member of each id's
+        cluster, never the ``max_run + 1``-th bar in a row of one upload in its order."""
+        origin = self.palette.origin
+        out = np.full(len(ids), -1, np.int64)
+        run = 0
+        for p, k in enumerate(ids):
+            if known[p]:
+                run = 0
+                continue
+            members = self.members.get(int(k))
+            if members is None:  # cannot happen: the sampler writes palette clusters only
+                members = np.arange(len(origin))
+            prev = out[p - 1] if p > 0 else -1
+            if prev >= 0 and run >= self.max_run:
+                follows = ((origin[members, 0] == origin[prev, 0])
+                           & (origin[members, 1] == origin[prev, 1] + 1))
+                if (~follows).any():
+                    members = members[~follows]
+            choice = int(members[rng.integers(len(members))])
+            continued = (prev >= 0 and origin[choice, 0] == origin[prev, 0]
+                         and origin[choice, 1] == origin[prev, 1] + 1)
+            run = run + 1 if continued else 1
+            out[p] = choice
+        return out
+
+
+def palette_of(vae, base: TrainedPrior, rolls: list[np.ndarray]) -> Palette:
+    """Every sounding bar of ``rolls`` (T, 88, 2) (in C), refined to decode exactly."""
+    L = vae.segment_steps
+    codes, origin, states = [], [], []
+    encoded = vae.encode_rolls([np.asarray(r) for r in rolls], refine=0)
+    for f, (roll, z) in enumerate(zip(rolls, encoded)):
+        for j in range(len(z)):
+            s = segment_states(np.asarray(roll), j, L)
+            if not s.any():
+                continue
+            codes.append(np.asarray(z[j], np.float32))
+            origin.append((f, j))
+            states.append(s)
+    mu = torch.as_tensor(np.stack(codes), device=vae.device)
+    target = torch.as_tensor(np.stack(states), device=vae.device)
+    bars = np.concatenate([vae.refine(mu[b:b + 256], target[b:b + 256], REFINE_STEPS)
+                           .cpu().numpy() for b in range(0, len(mu), 256)]).astype(np.float32)
+    ids = base.model.quantise(torch.as_tensor(bars, device=base.device)).cpu().numpy()
+    return Palette(bars, ids.astype(np.int64), np.asarray(origin, np.int64))
+
+
+@torch.no_grad()
+def nearest_style(base: TrainedPrior, palette: Palette) -> tuple[str, dict[str, float]]:
+    """The base style with the lowest cross-entropy (nats per bar, nothing known) on the
+    uploads' windows of up to ``segments`` bars, and each style's."""
+    model, W = base.model, base.segments
+    windows = []
+    for f in np.unique(palette.origin[:, 0]):
+        seq = palette.ids[palette.origin[:, 0] == f]
+        windows += [seq[a:a + W] for a in range(0, max(len(seq) - W, 0) + 1, max(1, W // 2))]
+    losses = {}
+    for k, style in enumerate(base.styles):
+        total, count = 0.0, 0
+        for w in windows:
+            ids = torch.as_tensor(w[None], device=base.device)
+            known = torch.zeros_like(ids, dtype=torch.bool)
+            logits = model(ids, known, torch.full((1,), k, device=base.device))
+            total += float(F.cross_entropy(logits[0], ids[0], reduction="sum"))
+            count += len(w)
+        losses[style] = total / max(count, 1)
+    return min(losses, key=losses.get), losses
+
+
+def fit_palette(base: TrainedPrior, rolls: list[np.ndarray]) -> tuple[Palette, dict]:
+    """The palette of the uploads' rolls and what the fit measured."""
+    start = time.perf_counter()
+    palette = palette_of(base._need_vae(), base, rolls)
+    style, losses = nearest_style(base, palette)
+    return palette, {"nearest_style": style, "loss_base": losses, "loss_after": losses[style],
+                     "steps": 0, "bars_in_palette": int(len(palette.ids)),
+                     "clusters": int(len(np.unique(palette.ids))),
+                     "seconds_to_train": round(time.perf_counter() - start, 1)}
