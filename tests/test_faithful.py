@@ -117,3 +117,13 @@ def test_density_at_its_end_keeps_the_tune_and_its_range(vae, starts):
         assert onsets(roll)[before].sum() >= 0.85 * before.sum()
         assert attributes(roll)["note_density"] > attributes(start.roll)["note_density"]
         assert spread(roll) < spread(start.roll) + 1.5
+
+
+def test_a_random_start_point_is_a_piece_of_the_latent_prior(vae):
+    """Without a file, the Latent tab starts from a piece of prior-bars (its first style,
+    the seed's), the one the Sample tab would write, not from the VAE's own prior."""
+    registry = Registry(device="cpu")
+    actions = Actions(registry)
+    z = actions.latent_z("vae-faithful", 7, {}, None)
+    prior = registry.load("prior-bars")
+    assert np.allclose(z, prior.sample(1, style="nottingham", seed=7)[0], atol=1e-5)

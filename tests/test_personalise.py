@@ -324,5 +324,13 @@ def test_palette_fit_samples_your_bars_and_is_deleted(masked_root, tmp_path):
     assert np.array_equal(filled[:6], z[0][:6])
     with pytest.raises(PianoplayError, match="style"):
         prior.sample(1, style="jigs")
+    from pianoplay.ui.actions import Actions  # Latent sliders: its pieces are start points
+
+    actions = Actions(registry)
+    assert "my-bars" in [i.name for i in registry.serving("latent")]
+    start = actions.latent_z("my-bars", 5, {}, None)
+    assert np.allclose(start, prior.sample(1, style="my-bars", seed=5)[0])
+    moved = actions.latent_z("my-bars", 5, {"density": 1.0}, None)
+    assert moved.shape == start.shape and not np.allclose(moved, start)
     delete_personal("my-bars", registry)
     assert not folder.exists() and "my-bars" not in registry.names()

@@ -38,16 +38,22 @@ class CheckpointInfo:
         own = (self.config.get("not_for") or {}).get(tab)
         if own:
             return str(own)
-        if tab in self.spec.tabs:
+        if tab in self.spec.tabs or tab in self.also_for:
             return None
         return self.spec.refuses.get(tab) or (
             f"a {self.family} model serves {', '.join(self.spec.tabs) or 'no tab'}."
         )
 
     @property
+    def also_for(self) -> tuple[str, ...]:
+        """Tabs this checkpoint serves beyond its family's (``also_for`` in config.json: a
+        personal prior gives the Latent tab its start points)."""
+        return tuple(self.config.get("also_for") or ())
+
+    @property
     def tabs(self) -> tuple[str, ...]:
         """The tabs (and CLI subcommands of the same name) this checkpoint serves."""
-        return tuple(t for t in self.spec.tabs if self.refusal(t) is None)
+        return tuple(t for t in (*self.spec.tabs, *self.also_for) if self.refusal(t) is None)
 
     @property
     def strategies(self) -> tuple[str, ...]:

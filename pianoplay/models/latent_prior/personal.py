@@ -257,7 +257,8 @@ def fit_personal(files, name: str, registry, config: PersonalConfig | None = Non
         anchors = [u.codes[shifts.index(0)] for u in uploads]
         config = {
             "name": name, "family": FAMILY.name, "model": model.cfg.to_dict(),
-            "via": base.vae_name, "representation": dict(base.config.get("representation", {})),
+            "via": base.vae_name, "also_for": ["latent"],
+            "representation": dict(base.config.get("representation", {})),
             "personal": {"base": pc.base, "files": names, "anchors": ANCHORS,
                          "strength": pc.strength, "chunk": pc.chunk,
                          "bars": {u.name: u.bars for u in uploads}, **fit},
@@ -295,7 +296,7 @@ def fit_palette_personal(files, name: str, registry, pc: PersonalConfig, base, n
         config = {
             "name": name, "family": FAMILY.name,
             "model": {**base.model.cfg.to_dict(), "styles": [name]},
-            "via": base.vae_name, "over": pc.base,
+            "via": base.vae_name, "over": pc.base, "also_for": ["latent"],
             "representation": dict(base.config.get("representation", {})),
             "personal": {"kind": KIND, "base": pc.base, "files": names,
                          "max_run": pc.max_run, "bars": {u.name: u.bars for u in uploads},

@@ -57,7 +57,7 @@ class Actions(ActionsCore):
 
     def latent_labels(self, name: str) -> dict[str, str]:
         """Slider name -> label with the share of variance of each principal axis."""
-        axes = self._load(name, "latent", "The latent sliders").latent_axes()
+        axes = self._vae(name).latent_axes()
         labels = {}
         for k, slider in enumerate(AXIS_SLIDERS):
             if k < len(axes.directions):
@@ -73,11 +73,12 @@ class Actions(ActionsCore):
         prior sample of ``seed`` (as ``sample`` draws it, so seed S here is sample S of the
         Sample tab), moved by each slider's amount."""
 
-        vae = self._load(name, "latent", "The latent sliders")
+        vae = self._vae(name)
         axes = vae.latent_axes()
         seed = check_range("Start seed", seed, 0, 2**31 - 1, integer=True)
-        if start is None and "sample" not in self._info(name).tabs:
-            start = self.example_start(name, seed)  # its prior's points are not music
+        if start is None and (self._start_prior(name) is not None
+                              or "sample" not in self._info(name).tabs):
+            start = self.example_start(name, seed)  # a latent prior's piece, or a tune
         if start is not None:
             z = np.asarray(start.z, dtype=np.float64)
         else:
@@ -94,10 +95,30 @@ class Actions(ActionsCore):
                 moves[attribute] = value
         return vae.apply(z, moves) if moves else z.astype(np.float64)
 
+    def _vae(self, name: str, what: str = "The latent sliders"):
+        """The VAE whose codes the sliders move: the checkpoint itself, or the VAE a
+        personal prior writes through."""
+        from pianoplay.models.latent_prior.trained import TrainedPrior
+
+        model = self._load(name, "latent", what)
+        return model.vae if isinstance(model, TrainedPrior) else model
+
+    def _start_prior(self, name: str):
+        """The latent prior random start points are drawn from: the checkpoint itself (a
+        personal prior), the prior its VAE samples through (vae-faithful), or None."""
+        from pianoplay.models.latent_prior.trained import TrainedPrior
+
+        model = self.registry.load(name)
+        if isinstance(model, TrainedPrior):
+            return model
+        sampler = self.registry.sampler(name)
+        return self.registry.load(sampler) if sampler != name else None
+
     def example_start(self, name: str, seed: int):
-        """The start point of ``seed`` for a VAE whose random points are not music: a piece
-        drawn from its latent prior (vae-faithful), else one of the bundled tunes (``seed``
-        modulo their number) from a bar that the seed picks.
+        """The start point of ``seed``: a piece drawn from the latent prior (vae-faithful's,
+        in its first style, or a personal prior's), else, for a VAE whose random points
+        are not music, one of the bundled tunes (``seed`` modulo their number) from a bar
+        that the seed picks.
         Cached (the last ``MAX_CACHED_STARTS``): it does not change while sliders move."""
         return self._cached_start((name, int(seed)), lambda: self._example_start(name, seed))
 
@@ -110,7 +131,7 @@ class Actions(ActionsCore):
 
         def encode():
             with collect_repairs() as repairs:
-                start = self.registry.load(name).encode(midi)
+                start = self._vae(name).encode(midi)
             self._repairs[key] = repairs
             return start
 
@@ -131,9 +152,9 @@ class Actions(ActionsCore):
         return hit
 
     def _example_start(self, name: str, seed: int):
-        vae = self.registry.load(name)
-        if self.registry.sampler(name) != name:  # a VAE with a latent prior: a piece of it
-            prior = self.registry.load(self.registry.sampler(name))
+        vae = self._vae(name)
+        prior = self._start_prior(name)
+        if prior is not None:  # a piece of the latent prior
             z = prior.sample(1, style=prior.styles[0], seed=int(seed))[0]
             bars = prior.segments * vae.segment_steps // vae.steps_per_bar
             return Encoded(z=z, roll=vae.decode(z)[0], start_bar=0, n_bars=bars,
@@ -166,7 +187,7 @@ class Actions(ActionsCore):
         in that file's key. ``notes`` collects what was changed (a clamped tempo, the
         file's repairs)."""
         tempo, program = render_args(tempo, program, notes)
-        vae = self._load(name, "latent", "The latent sliders")
+        vae = self._vae(name)
         temperature = self.vae_temperature(name, temperature)
         start = self.file_start(name, midi, notes) if midi is not None else None
         z = self.latent_z(name, seed, amounts, start)
@@ -197,7 +218,7 @@ class Actions(ActionsCore):
     def latent_map(self, name: str):
         with self._maps_lock:
             if name not in self._maps:
-                vae = self._load(name, "latent", "The latent map")
+                vae = self._vae(name, "The latent map")
                 self._maps[name] = LatentMap(vae.latent_axes())
             return self._maps[name]
 

@@ -1,6 +1,6 @@
 """The Personalise tab: upload 1-20 of your MIDI files and, in under a minute, get a
 personal model that writes in their style (``pianoplay.models.latent_prior.personal``);
-it then appears in the Sample and Infill pickers. Personal models can be deleted here.
+it then appears in the Sample, Latent sliders and Infill pickers. Personal models can be deleted here.
 
 API: ``/personalise`` (``files``, ``name``) returns the new model's name and its card
 (Markdown); ``/delete_personal`` (``name``) returns what was done.
@@ -57,9 +57,10 @@ def build(page: Page) -> None:
     actions = page.actions
     gr.Markdown(
         "Upload 1 to 20 of your MIDI files (2 MB each) and name the model: in under a minute "
-        "a copy of the latent prior learns their style, and the new model appears in "
-        "**Sample** and **Infill**. Its pieces follow your files' textures, rhythms and "
-        "keys without copying them; more files give it more to go on."
+        "your bars are kept as the VAE writes them and the latent prior learns to order "
+        "them; the new model appears in **Sample**, **Latent sliders** (its pieces are the "
+        "start points) and **Infill**. Its pieces are made of your bars in new orders, never "
+        "four in a row as your files have them; more files give it more to go on."
     )
     with gr.Row():
         files = gr.File(label="Your MIDI files (1-20)", file_count="multiple",
