@@ -290,6 +290,9 @@ def test_palette_fit_samples_your_bars_and_is_deleted(masked_root, tmp_path):
     assert "| " + TUNES[10].name + " |" in registry.info("my-bars").card()
     prior = registry.load("my-bars")
     assert isinstance(prior, PalettePrior) and prior.styles == ["my-bars"]
+    bias = prior.palette.bias  # the pull towards the files' own bars: on their clusters only
+    assert np.isfinite(bias).all() and not bias[~prior.allowed.numpy()].any()
+    assert bias[prior.allowed.numpy()].any() and prior.bias is not None
     bars = prior.palette.bars
     assert len(bars) >= p["bars"][TUNES[10].name]
     vae, L, exact = prior.vae, prior.vae.segment_steps, 0

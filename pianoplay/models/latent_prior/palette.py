@@ -47,11 +47,14 @@ class Palette:
     bars: np.ndarray
     ids: np.ndarray
     origin: np.ndarray
+    bias: np.ndarray | None = None  # (K,) added to the base's logits (see fit_bias)
 
     def tensors(self) -> dict[str, torch.Tensor]:
         return {"bars": torch.as_tensor(self.bars, dtype=torch.float32),
                 "ids": torch.as_tensor(self.ids, dtype=torch.int64),
-                "origin": torch.as_tensor(self.origin, dtype=torch.int64)}
+                "origin": torch.as_tensor(self.origin, dtype=torch.int64),
+                **({} if self.bias is None else
+                   {"bias": torch.as_tensor(self.bias, dtype=torch.float32)})}
 
 
 class PalettePrior(TrainedPrior):
@@ -65,6 +68,9 @@ class PalettePrior(TrainedPrior):
         K = base.model.cfg.codebook_size
         self.allowed = torch.zeros(K, dtype=torch.bool, device=base.device)
         self.allowed[torch.as_tensor(palette.ids, device=base.device)] = True
+        self.bias = (None if palette.bias is None or not self.personal.get("bias", 1.0) else
+                     float(self.personal.get("bias", 1.0))
+                     * torch.as_tensor(palette.bias, device=base.device))
         self.members = {int(k): np.flatnonzero(palette.ids == k) for k in np.unique(palette.ids)}
         self.after = torch.zeros(K, K, dtype=torch.bool, device=base.device)  # (a, b): b
         order = np.lexsort((palette.origin[:, 1], palette.origin[:, 0]))  # follows a
@@ -92,7 +98,8 @@ class PalettePrior(TrainedPrior):
         try:
             data = load_file(str(folder / "model.safetensors"))
             palette = Palette(data["bars"].numpy(), data["ids"].numpy(),
-                              data["origin"].numpy())
+                              data["origin"].numpy(),
+                              data["bias"].numpy() if "bias" in data else None)
         except (OSError, KeyError) as err:
             raise CheckpointError(f"{folder}: not a palette ({err}).") from None
         return cls(base, config, folder, palette)
@@ -130,7 +137,8 @@ class PalettePrior(TrainedPrior):
         style_ids = torch.full((len(ids),), self.style_id(style), device=self.device)
         allowed = self.allowed if self.max_run > 0 else self.unlike_uploads
         fill_windows(ids, k.clone(), self.segments, lambda xs, ks: masked_sample(
-            model, xs, ks, style_ids, gen, temperature=temperature, allowed=allowed))
+            model, xs, ks, style_ids, gen, temperature=temperature, allowed=allowed,
+            bias=self.bias))
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (), generator=gen)))
         out = z.copy()
         for row in range(len(z)):
@@ -227,11 +235,38 @@ def nearest_style(base: TrainedPrior, palette: Palette) -> tuple[str, dict[str, 
     return min(losses, key=losses.get), losses
 
 
+@torch.no_grad()
+def fit_bias(base: TrainedPrior, palette: Palette, style: str) -> np.ndarray:
+    """(K,) log of how often the uploads use each cluster over how often the base, in
+    ``style``, expects it on their windows (nothing known; both over the palette's
+    clusters, counts smoothed by 0.5): added to the base's logits, the clusters come in
+    about the uploads' proportions while the base still orders them."""
+    model, W, K = base.model, base.segments, base.model.cfg.codebook_size
+    allowed = np.zeros(K, bool)
+    allowed[palette.ids] = True
+    k = base.styles.index(style)
+    expected, count = torch.zeros(K), 0
+    for f in np.unique(palette.origin[:, 0]):
+        seq = palette.ids[palette.origin[:, 0] == f]
+        for a in range(0, max(len(seq) - W, 0) + 1, max(1, W // 2)):
+            ids = torch.as_tensor(seq[a:a + W][None], device=base.device)
+            logits = model(ids, torch.zeros_like(ids, dtype=torch.bool),
+                           torch.full((1,), k, device=base.device))[0].cpu()
+            logits[:, ~torch.as_tensor(allowed)] = float("-inf")
+            expected += logits.softmax(-1).sum(0)
+            count += ids.shape[1]
+    used = np.bincount(palette.ids, minlength=K) + 0.5
+    bias = np.log(used / used[allowed].sum()) - np.log(
+        (expected / max(count, 1)).clamp(min=1e-6).numpy())
+    return np.where(allowed, bias, 0.0).astype(np.float32)
+
+
 def fit_palette(base: TrainedPrior, rolls: list[np.ndarray]) -> tuple[Palette, dict]:
     """The palette of the uploads' rolls and what the fit measured."""
     start = time.perf_counter()
     palette = palette_of(base._need_vae(), base, rolls)
     style, losses = nearest_style(base, palette)
+    palette.bias = fit_bias(base, palette, style)
     return palette, {"nearest_style": style, "loss_base": losses, "loss_after": losses[style],
                      "steps": 0, "bars_in_palette": int(len(palette.ids)),
                      "clusters": int(len(np.unique(palette.ids))),

@@ -62,6 +62,7 @@ LIMITS = MidiLimits(max_bytes=MAX_BYTES, max_notes=200_000, max_seconds=4 * 3600
 class PersonalConfig:
     base: str = "prior-bars"  # a masked prior: a palette of your bars; diffusion: anchors
     max_run: int = 2  # palette: at most this many bars in a row in an upload's own order
+    bias: float = 1.0  # palette: weight of the pull towards the uploads' own bar counts
     shift_min: int = -5  # the keys the uploads are encoded in for fine-tuning (anchors:
     shift_max: int = 6  # in C, as the files are read)
     chunk: int = 1  # bars laid together from one place of an upload into a starting window
@@ -299,7 +300,8 @@ def fit_palette_personal(files, name: str, registry, pc: PersonalConfig, base, n
             "via": base.vae_name, "over": pc.base, "also_for": ["latent"],
             "representation": dict(base.config.get("representation", {})),
             "personal": {"kind": KIND, "base": pc.base, "files": names,
-                         "max_run": pc.max_run, "bars": {u.name: u.bars for u in uploads},
+                         "max_run": pc.max_run, "bias": pc.bias,
+                         "bars": {u.name: u.bars for u in uploads},
                          **fit},
             "data": {"name": "your files", "files": len(files)},
             "training": {"config": pc.to_dict(), "torch_threads": torch.get_num_threads()},

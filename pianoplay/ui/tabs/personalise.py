@@ -1,6 +1,7 @@
 """The Personalise tab: upload 1-20 of your MIDI files and, in under a minute, get a
 personal model that writes in their style (``pianoplay.models.latent_prior.personal``);
-it then appears in the Sample, Latent sliders and Infill pickers. Personal models can be deleted here.
+it then appears in the Sample, Latent sliders and Infill pickers. Personal models can be
+deleted here.
 
 API: ``/personalise`` (``files``, ``name``) returns the new model's name and its card
 (Markdown); ``/delete_personal`` (``name``) returns what was done.
