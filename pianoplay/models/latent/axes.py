@@ -35,10 +35,10 @@ ATTRIBUTE_DOC = {
     "rhythmic_activity": "fraction of frames where at least one note starts",
 }
 # What each attribute's walk holds still: how full the segment is, and the other texture
-# measure (more onsets should not mean more keys at once, nor a higher register; a higher
-# register should not mean more or fewer notes).
+# measure and the register (more onsets should not mean more keys at once, nor a higher
+# register; a higher register should not mean more or fewer notes).
 ATTRIBUTE_HOLD = {
-    "note_density": ("sounding", "polyphony"),
+    "note_density": ("sounding", "polyphony", "mean_pitch"),
     "mean_pitch": ("sounding", "polyphony", "rhythmic_activity", "note_density"),
     "polyphony": ("sounding", "rhythmic_activity"),
     "rhythmic_activity": ("sounding", "polyphony"),
