@@ -55,7 +55,8 @@ HEADLINE = (
     "valid_nll_per_frame",
 )
 # The card's first three lines, in plain words: what it is for and what a listener can
-# expect (its family's declaration: FamilySpec.plain_for / plain_expect), and what it learnt
+# expect (its family's declaration: FamilySpec.plain_for / plain_expect, unless its
+# config.json has its own: a personal model's), and what it learnt
 # from (DATA_WORDS, by data set name).
 DATA_WORDS = {
     "Nottingham": "about 700 British and Irish folk tunes with chords (the Nottingham set)",
@@ -69,10 +70,12 @@ def summary_lines(info) -> list[str]:
     data = info.config.get("data", {})
     names = [data["name"]] if "name" in data else list(data.get("sets", {}))
     words = [DATA_WORDS.get(n, n) for n in names] or ["data not recorded"]
+    plain_for = info.config.get("plain_for") or info.spec.plain_for  # a checkpoint's own
+    expect = info.config.get("plain_expect") or info.spec.plain_expect  # words win
     return [
-        f"**What it is for:** {info.spec.plain_for or f'A {info.family} model.'}",
+        f"**What it is for:** {plain_for or f'A {info.family} model.'}",
         f"**Trained on:** {' and '.join(words)}.",
-        f"**What to expect:** {info.spec.plain_expect or 'see the details below.'}",
+        f"**What to expect:** {expect or 'see the details below.'}",
     ]
 
 

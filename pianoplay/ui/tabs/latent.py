@@ -234,8 +234,8 @@ def build(page: Page) -> gr.Dropdown:
     )
     with gr.Row():
         checkpoint = open_dropdown(
-            names, value=first(names), label="VAE checkpoint", min_width=300, scale=2,
-            elem_id="latent-checkpoint",
+            names, value=first(names), label="Checkpoint (a VAE, or your own model)",
+            min_width=300, scale=2, elem_id="latent-checkpoint",
         )
         seed = gr.Number(  # no minimum: the action refuses a negative seed in its words
             1,
