@@ -42,13 +42,14 @@ def judge_nll(judge, midi: Path, lo8: int, hi8: int) -> float:
     return float(np.mean(scores[max(lo8, 1):hi8]))
 
 
-def fit_row(vae, prior, judge, style: str, path: Path, folder: Path, seed: int) -> dict | None:
+def fit_row(vae, prior, judge, style: str, path: Path, folder: Path, seed: int,
+            ranker=None) -> dict | None:
     loaded = vae.load(path)
     starts = list(loaded.bar_starts)
     if len(starts) < 12:
         return None
     span = parse_bars(BARS, len(starts))
-    result = infill(vae, prior, loaded, span, style=style, seed=seed)
+    result = infill(vae, prior, loaded, span, style=style, seed=seed, ranker=ranker)
     a, b = result.new_steps
     files = {}
     files["infill"] = folder / f"{path.stem}_infill.mid"
@@ -105,13 +106,18 @@ def infill_rows(vae, prior, n: int, folder: Path) -> dict:
 
     out = {}
     for style in prior.styles:
-        judge = Registry().load(JUDGES[style])
+        registry = Registry()
+        judge = registry.load(JUDGES[style])
+        ranker = None  # as the app ranks: the prior's own ranker for the style, if any
+        if (prior.config.get("infill_rankers") or {}).get(style):
+            ranker = registry.load(prior.config["infill_rankers"][style])
+        assert prior.config.get("infill_rankers", {}).get(style) != JUDGES[style], "never the judge"
         files = split_files(paths.data_dir() / style, "test")
         rows = []
         for k, path in enumerate(files):
             if len(rows) >= n:
                 break
-            row = fit_row(vae, prior, judge, style, path, folder, seed=k)
+            row = fit_row(vae, prior, judge, style, path, folder, seed=k, ranker=ranker)
             if row is not None:
                 rows.append(row)
         summary = {key: float(np.mean([r[key] for r in rows]))

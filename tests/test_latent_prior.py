@@ -148,6 +148,30 @@ def test_infill_keeps_every_note_outside_the_chosen_bars(registry, vae, tune, tm
     np.testing.assert_array_equal(other.roll[:a], result.roll[:a])
 
 
+def test_a_ranker_picks_among_the_best_fits_and_keeps_the_notes(registry, vae, tune):
+    """prior-bars names roll-lstm-nottingham (not the benchmark's judge, chord-lstm-
+    nottingham) to rank its folk-tune infills; none for piano-midi-de. The ranked infill
+    keeps every note outside the gap, and the ranker's cost is lower for the tune itself
+    than for the tune with its bars 5-8 shifted a tritone away."""
+    from pianoplay.models.latent_prior.infill import infill_ranker, ranker_cost
+    from pianoplay.music.roll import shift_keys
+
+    _, loaded = tune
+    ranker = infill_ranker(registry, "prior-bars", "nottingham")
+    assert ranker is registry.load("roll-lstm-nottingham")
+    assert infill_ranker(registry, "prior-bars", "piano-midi-de") is None
+    prior = registry.load("prior-bars")
+    span = parse_bars("5-8", len(loaded.bar_starts))
+    result = infill(vae, prior, loaded, span, style="nottingham", seed=1, ranker=ranker)
+    a, b = result.new_steps
+    np.testing.assert_array_equal(result.roll[:a], loaded.roll[:a])
+    np.testing.assert_array_equal(result.roll[b:, :, 1], loaded.roll[b:, :, 1])  # onsets
+    wrong = loaded.roll.copy()
+    wrong[a:b] = shift_keys(loaded.roll[a:b], 6)
+    lo, hi = loaded.bar_starts[3], loaded.bar_starts[9]
+    assert ranker_cost(ranker, loaded.roll, lo, hi) < ranker_cost(ranker, wrong, lo, hi)
+
+
 def test_continuation_has_the_asked_length(registry, vae, tune):
     _, loaded = tune
     prior = registry.load(registry.sampler("vae-faithful"))

@@ -35,7 +35,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from pianoplay.audio.plot import roll_png
     from pianoplay.commands.sample import check_common, check_style
-    from pianoplay.models.latent_prior.infill import infill, parse_bars
+    from pianoplay.models.latent_prior.infill import infill, infill_ranker, parse_bars
     from pianoplay.models.registry import Registry
     from pianoplay.music.midi_write import write_midi
 
@@ -47,7 +47,8 @@ def run(args) -> int:
     vae = prior.vae
     loaded = vae.load(args.file)
     span = parse_bars(args.bars, len(loaded.bar_starts))
-    result = infill(vae, prior, loaded, span, style=style, seed=args.seed)
+    ranker = infill_ranker(registry, registry.sampler(args.checkpoint), style)
+    result = infill(vae, prior, loaded, span, style=style, seed=args.seed, ranker=ranker)
     tempo = args.tempo or loaded.tempo
     pm = vae.to_midi(result.roll, tempo=tempo, program=args.program, source=loaded)
     if not args.flat:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from pianoplay.errors import PianoplayError
-from pianoplay.models.latent_prior.infill import infill, parse_bars
+from pianoplay.models.latent_prior.infill import infill, infill_ranker, parse_bars
 from pianoplay.music.midi import collect_repairs
 from pianoplay.ui.core import ActionsCore, Progress, new_seed, render_args, tick
 from pianoplay.ui.inputs import open_dropdown, wire
@@ -48,7 +48,8 @@ class Actions(ActionsCore):
         notes.extend(repairs)
         span = parse_bars(bars, len(loaded.bar_starts))
         tick(progress, 0.2, "writing the new bars")
-        result = infill(vae, prior, loaded, span, style=style, seed=seed)
+        ranker = infill_ranker(self.registry, self.registry.sampler(name), style)
+        result = infill(vae, prior, loaded, span, style=style, seed=seed, ranker=ranker)
         a, b = result.new_steps
         tick(progress, 0.6, "rendering audio")
         folder = self.outputs.new("infill")
