@@ -81,12 +81,13 @@ def masked_loss(model: MaskedPrior, ids: torch.Tensor, known: torch.Tensor,
 def masked_sample(model: MaskedPrior, ids: torch.Tensor, known: torch.Tensor,
                   style: torch.Tensor, generator: torch.Generator | None = None,
                   temperature: float = 1.0, top_p: float = 1.0,
-                  allowed=None, bias: torch.Tensor | None = None) -> torch.Tensor:
+                  allowed=None, bias=None) -> torch.Tensor:
     """(B, S) ids with every unknown position written, one at a time in a random order,
     each drawn from the model's distribution given everything written so far. Only ids
     where ``allowed`` is True, when given: a (K,) bool tensor, or a function of (ids,
-    known, pos (B,)) giving a (B, K) one. ``bias`` (K,) is added to the logits (a
-    personal palette's pull towards its files' own bars)."""
+    known, pos (B,)) giving a (B, K) one. ``bias`` is added to the logits: (K,) (a
+    personal palette's pull towards its files' own bars) or such a function (the pull
+    towards bars that continue their neighbours' held notes)."""
     ids, known = ids.clone(), known.clone()
     B = ids.shape[0]
     rows = torch.arange(B, device=ids.device)
@@ -98,7 +99,7 @@ def masked_sample(model: MaskedPrior, ids: torch.Tensor, known: torch.Tensor,
         active = ~known[rows, pos]
         step = logits[rows, pos]
         if bias is not None:
-            step = step + bias
+            step = step + (bias(ids, known, pos) if callable(bias) else bias)
         step = step / max(temperature, 1e-4)
         if allowed is not None:
             ok = allowed(ids, known, pos) if callable(allowed) else allowed

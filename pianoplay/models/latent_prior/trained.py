@@ -165,10 +165,56 @@ class TrainedPrior:
         ids = model.quantise(zt)
         k = torch.as_tensor(known, device=self.device)
         style_ids = torch.full((len(ids),), self.style_id(style), device=self.device)
+        bias = self.continuity_bias(self.style_id(style)) if self.continuity else None
         fill_windows(ids, k.clone(), self.segments, lambda xs, ks: masked_sample(
-            model, xs, ks, style_ids, gen, temperature=temperature))
+            model, xs, ks, style_ids, gen, temperature=temperature, bias=bias))
         out = torch.where(k[..., None], zt, model.codes(ids, style_ids)).cpu().numpy()
         return out[0] if single else out
+
+    @property
+    def continuity(self) -> float:
+        """How strongly a masked prior prefers bars that continue the notes their
+        neighbours hold across the bar line (config.json ``continuity``; 0: not at all)."""
+        return float(self.config.get("continuity", 0.0))
+
+    def bar_edges(self, style_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Of each codebook bar of a style as the VAE decodes it: the keys held into its
+        first step without being struck (K, 88) and the keys sounding at its last step
+        (K, 88), float (cached: one decode of the codebook, under a second)."""
+        cache = self.__dict__.setdefault("_edges", {})
+        if style_id not in cache:
+            codes = self.model.codebook[style_id].cpu().numpy()[:, None, :]
+            rolls = np.stack(self._need_vae().decode(codes))  # (K, L, 88, 2)
+            held = (rolls[:, 0, :, 0] > 0) & (rolls[:, 0, :, 1] == 0)
+            end = rolls[:, -1, :, 0] > 0
+            cache[style_id] = tuple(torch.as_tensor(x, dtype=torch.float32, device=self.device)
+                                    for x in (held, end))
+        return cache[style_id]
+
+    def continuity_bias(self, style_id: int):
+        """The logit bonus (for :func:`masked_sample`) of each codebook bar at a position:
+        ``continuity`` x (the keys it holds into its first step that the bar before
+        sounds at its end, less those it holds that nothing sounded before; and the same
+        for the bar after and the keys it holds in). Bars cut from different tunes
+        otherwise start notes held from bars that are not there, and break those held
+        over the bar line: shorter notes and more onsets than the music they came from."""
+        held, end = self.bar_edges(style_id)
+        K, w = held.shape[0], self.continuity
+        held_n = held.sum(1)[None]  # (1, K)
+
+        def bias(ids: torch.Tensor, known: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+            B, S = ids.shape
+            rows = torch.arange(B, device=ids.device)
+            ids = ids.clamp(max=K - 1)
+            left, right = (pos - 1).clamp(min=0), (pos + 1).clamp(max=S - 1)
+            has_left = ((pos > 0) & known[rows, left]).float()[:, None]
+            has_right = ((pos < S - 1) & known[rows, right]).float()[:, None]
+            kept_in = end[ids[rows, left]] @ held.T  # (B, K) held keys sounded before
+            after = held[ids[rows, right]]  # (B, 88) what the bar after holds in
+            kept_out = after @ end.T  # (B, K) of those, sounding at the candidate's end
+            return w * (has_left * (2 * kept_in - held_n)
+                        + has_right * (2 * kept_out - after.sum(1, keepdim=True)))
+        return bias
 
     @torch.no_grad()
     def project(self, z, style: str | None = None, strength: float = 0.3,
