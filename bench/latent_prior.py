@@ -124,11 +124,11 @@ def timings(runs: int, vae_name: str) -> dict:
     return out
 
 
-def load_prior(name: str):
+def load_prior(name: str, vae):
     from pianoplay.models.latent_prior.trained import TrainedPrior
 
     folder = Path(name) if Path(name).is_dir() else paths.CHECKPOINTS_DIR / name
-    return TrainedPrior.from_checkpoint(folder)
+    return TrainedPrior.from_checkpoint(folder, via=vae)
 
 
 def main(argv=None) -> int:
@@ -152,7 +152,7 @@ def main(argv=None) -> int:
               "priors": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.priors:
-            prior = load_prior(name)
+            prior = load_prior(name, vae)
             rows = []
             for style in prior.styles:
                 n = args.n_nottingham if style == "nottingham" else args.n_classical

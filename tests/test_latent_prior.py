@@ -121,7 +121,7 @@ def test_continuity_keeps_notes_held_over_the_bar_lines(registry):
     vae = prior.vae
     held, end = prior.bar_edges(0)
     assert held.shape == end.shape == (prior.model.cfg.codebook_size, 88)
-    assert prior.continuity > 0
+    assert prior.continuity("nottingham") > 0 and prior.continuity("piano-midi-de") == 0
 
     def orphans(rolls) -> int:
         L = vae.segment_steps
@@ -131,7 +131,7 @@ def test_continuity_keeps_notes_held_over_the_bar_lines(registry):
     pulled = orphans(vae.decode(prior.sample(8, style="nottingham", seed=4)))
     weight = prior.config["continuity"]
     try:
-        prior.config["continuity"] = 0.0
+        prior.config["continuity"] = {"nottingham": 0.0}
         free = orphans(vae.decode(prior.sample(8, style="nottingham", seed=4)))
     finally:
         prior.config["continuity"] = weight

@@ -79,6 +79,12 @@ def card(folder: Path, results: dict, notes: str = "") -> str:
         f"- trained {t['step']} steps in {t['elapsed_s'] / 60:.0f} min on {t['torch_threads']} "
         "CPU thread(s)",
         f"- command: `{t['command']}`",
+        *([f"- sampling: continuity {config['continuity']} (a bonus per codebook bar for "
+           "each note it continues that its neighbour holds over the bar line, a penalty "
+           "for each it holds that nothing sounded)"] if config.get("continuity") else []),
+        *([f"- infill: 32 completions, the 8 that fit the kept bars best ranked by "
+           f"{', '.join(f'{v} ({k})' for k, v in config['infill_rankers'].items())}"]
+          if config.get("infill_rankers") else []),
         f"- bench: `{results.get('command', '')}`",
         "", notes, "", "</details>", "",
     ]

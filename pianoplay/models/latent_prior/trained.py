@@ -165,17 +165,21 @@ class TrainedPrior:
         ids = model.quantise(zt)
         k = torch.as_tensor(known, device=self.device)
         style_ids = torch.full((len(ids),), self.style_id(style), device=self.device)
-        bias = self.continuity_bias(self.style_id(style)) if self.continuity else None
+        weight = self.continuity(style)
+        bias = self.continuity_bias(self.style_id(style), weight) if weight else None
         fill_windows(ids, k.clone(), self.segments, lambda xs, ks: masked_sample(
             model, xs, ks, style_ids, gen, temperature=temperature, bias=bias))
         out = torch.where(k[..., None], zt, model.codes(ids, style_ids)).cpu().numpy()
         return out[0] if single else out
 
-    @property
-    def continuity(self) -> float:
-        """How strongly a masked prior prefers bars that continue the notes their
-        neighbours hold across the bar line (config.json ``continuity``; 0: not at all)."""
-        return float(self.config.get("continuity", 0.0))
+    def continuity(self, style: str | None = None) -> float:
+        """How strongly a masked prior prefers, in ``style``, bars that continue the notes
+        their neighbours hold across the bar line (config.json ``continuity``: a number,
+        or one per style; 0: not at all)."""
+        value = self.config.get("continuity") or 0.0
+        if isinstance(value, dict):
+            value = value.get(self.styles[self.style_id(style)], 0.0)
+        return float(value)
 
     def bar_edges(self, style_id: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Of each codebook bar of a style as the VAE decodes it: the keys held into its
@@ -191,15 +195,15 @@ class TrainedPrior:
                                     for x in (held, end))
         return cache[style_id]
 
-    def continuity_bias(self, style_id: int):
+    def continuity_bias(self, style_id: int, weight: float):
         """The logit bonus (for :func:`masked_sample`) of each codebook bar at a position:
-        ``continuity`` x (the keys it holds into its first step that the bar before
+        ``weight`` x (the keys it holds into its first step that the bar before
         sounds at its end, less those it holds that nothing sounded before; and the same
         for the bar after and the keys it holds in). Bars cut from different tunes
         otherwise start notes held from bars that are not there, and break those held
         over the bar line: shorter notes and more onsets than the music they came from."""
         held, end = self.bar_edges(style_id)
-        K, w = held.shape[0], self.continuity
+        K, w = held.shape[0], weight
         held_n = held.sum(1)[None]  # (1, K)
 
         def bias(ids: torch.Tensor, known: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
