@@ -39,6 +39,13 @@ def _infill_rows(results: dict) -> list[str]:
     return rows
 
 
+def _per_style(value) -> str:
+    """``2.0`` or ``{"nottingham": 2.0, ...}`` as words: ``2 (nottingham), 0 (...)``."""
+    if isinstance(value, dict):
+        return ", ".join(f"{v:g} ({k})" for k, v in value.items())
+    return f"{value:g}"
+
+
 def card(folder: Path, results: dict, notes: str = "") -> str:
     config = json.loads((folder / "config.json").read_text())
     m, t = config["model"], config["training"]
@@ -79,7 +86,8 @@ def card(folder: Path, results: dict, notes: str = "") -> str:
         f"- trained {t['step']} steps in {t['elapsed_s'] / 60:.0f} min on {t['torch_threads']} "
         "CPU thread(s)",
         f"- command: `{t['command']}`",
-        *([f"- sampling: continuity {config['continuity']} (a bonus per codebook bar for "
+        *([f"- sampling: continuity {_per_style(config['continuity'])} (a bonus per codebook "
+           "bar for "
            "each note it continues that its neighbour holds over the bar line, a penalty "
            "for each it holds that nothing sounded)"] if config.get("continuity") else []),
         *([f"- infill: 32 completions, the 8 that fit the kept bars best ranked by "
