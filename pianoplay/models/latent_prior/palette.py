@@ -7,7 +7,10 @@ uploads, read in C, is encoded and refined until the VAE decodes it to that bar 
 cross-entropy on the uploads' id windows is lowest is the one the model writes in.
 
 Sampling (:class:`PalettePrior`): the base prior writes id sequences in that style, its
-distribution restricted to the clusters the palette holds; each id is then written as
+distribution restricted to the clusters the palette holds, shifted towards the uploads'
+own counts of them (``bias``) and towards clusters that continue the notes their
+neighbours hold over the bar line (the base's ``continuity_bias``, weight
+``personal.continuity``); each id is then written as
 one of the palette's bars of that cluster, drawn at random, never more than ``max_run``
 bars in a row in an upload's own order (so four bars of a file do not come back
 together). ``max_run`` 0 is stricter: no two neighbouring bars are of clusters that
@@ -136,9 +139,17 @@ class PalettePrior(TrainedPrior):
         k = torch.as_tensor(known, device=self.device)
         style_ids = torch.full((len(ids),), self.style_id(style), device=self.device)
         allowed = self.allowed if self.max_run > 0 else self.unlike_uploads
+        bias = self.bias
+        weight = float(self.personal.get("continuity", 0.0))
+        if weight:  # the base's pull towards bars that continue held notes, on top
+            joins = self.base.continuity_bias(self.style_id(style), weight)
+            own = self.bias
+
+            def bias(ids, known, pos):
+                return joins(ids, known, pos) + (0.0 if own is None else own)
         fill_windows(ids, k.clone(), self.segments, lambda xs, ks: masked_sample(
             model, xs, ks, style_ids, gen, temperature=temperature, allowed=allowed,
-            bias=self.bias))
+            bias=bias))
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, (), generator=gen)))
         out = z.copy()
         for row in range(len(z)):

@@ -63,6 +63,7 @@ class PersonalConfig:
     base: str = "prior-bars"  # a masked prior: a palette of your bars; diffusion: anchors
     max_run: int = 2  # palette: at most this many bars in a row in an upload's own order
     bias: float = 1.0  # palette: weight of the pull towards the uploads' own bar counts
+    continuity: float = 1.0  # palette: the base's pull towards bars continuing held notes
     shift_min: int = -5  # the keys the uploads are encoded in for fine-tuning (anchors:
     shift_max: int = 6  # in C, as the files are read)
     chunk: int = 1  # bars laid together from one place of an upload into a starting window
@@ -301,6 +302,7 @@ def fit_palette_personal(files, name: str, registry, pc: PersonalConfig, base, n
             "representation": dict(base.config.get("representation", {})),
             "personal": {"kind": KIND, "base": pc.base, "files": names,
                          "max_run": pc.max_run, "bias": pc.bias,
+                         "continuity": pc.continuity,
                          "bars": {u.name: u.bars for u in uploads},
                          **fit},
             "data": {"name": f"your {len(files)} file{'s' * (len(files) > 1)} "
@@ -478,7 +480,9 @@ def palette_card(config: dict) -> str:
         f"Made from your files in {p['seconds']:.0f} s on the CPU: each bar of your files "
         f"is kept as the VAE writes it exactly ({p['bars_in_palette']} bars in "
         f"{p['clusters']} kinds), and {p['base']} orders them as it orders "
-        f"{p['nearest_style']} (the nearest of its styles to your files), "
+        f"{p['nearest_style']} (the nearest of its styles to your files), in about the "
+        "proportions your files use them, preferring bars that continue the notes held "
+        "over the bar line, "
         + ("never more than " if p["max_run"] else "")
         + (f"{p['max_run']} in a row as your files have them." if p["max_run"] else
            "no two side by side as your files have them."),
