@@ -69,7 +69,7 @@ class PersonalConfig:
     chunk: int = 1  # bars laid together from one place of an upload into a starting window
     strength: float = 0.2  # how far a sample is noised from a window of the uploads (0..1)
     copy_f1: float = 0.7  # a check sample's 4-bar window this close to an upload: stronger
-    check_samples: int = 8
+    check_samples: int = 16
     train_seconds: float = 0.0  # fine-tuning the prior on the uploads (0: none; measured)
     batch: int = 32
     lr: float = 1e-4
@@ -350,6 +350,7 @@ def palette_copy_check(prior, base, files, pc: PersonalConfig, deadline: float) 
     z = base.sample(pc.check_samples, style=style, seed=pc.seed)
     base_notes = [grid_notes(vae.to_midi(r), 4) for r in vae.decode(z)]
     return {"max_run": prior.max_run, "copy_checks": tries, "copy_f1_max": best,
+            "checked": pc.check_samples,
             "similarity_personal": set_similarity(notes, ups)["similarity"],
             "similarity_base": set_similarity(base_notes, ups)["similarity"]}
 
@@ -389,6 +390,7 @@ def copy_check(prior: PersonalPrior, base, files, pc: PersonalConfig, deadline: 
     z = base.sample(pc.check_samples, style=style, seed=pc.seed)
     base_notes = [grid_notes(vae.to_midi(r), 4) for r in vae.decode(z)]
     return {"strength": round(strength, 2), "copy_checks": tries, "copy_f1_max": best,
+            "checked": pc.check_samples,
             "similarity_personal": set_similarity(notes, ups)["similarity"],
             "similarity_base": set_similarity(base_notes, ups)["similarity"]}
 
@@ -460,9 +462,11 @@ def card(config: dict) -> str:
         "",
         f"- bars used: {sum(p['bars'].values())} (16 sixteenths each, read in C)",
         f"- fit time: {p['seconds']:.1f} s ({tuned})",
-        f"- set similarity to your files (8 pieces): {p['similarity_personal']:.3f} this "
+        f"- set similarity to your files ({p.get('checked', 8)} pieces): "
+        f"{p['similarity_personal']:.3f} this "
         f"model, {p['similarity_base']:.3f} {p['base']} ({p['nearest_style']})",
-        f"- copy check: the closest 4-bar window of 8 pieces to your files has onset F1 "
+        f"- copy check: the closest 4-bar window of {p.get('checked', 8)} pieces to your "
+        "files has onset F1 "
         f"{p['copy_f1_max']:.2f} (1 = a copy; tries, strength -> F1: {p['copy_checks']})",
         f"- via: {config['via']}",
     ]
@@ -494,9 +498,11 @@ def palette_card(config: dict) -> str:
         "",
         f"- bars used: {sum(p['bars'].values())} (16 sixteenths each, read in C)",
         f"- fit time: {p['seconds']:.1f} s",
-        f"- set similarity to your files (8 pieces): {p['similarity_personal']:.3f} this "
+        f"- set similarity to your files ({p.get('checked', 8)} pieces): "
+        f"{p['similarity_personal']:.3f} this "
         f"model, {p['similarity_base']:.3f} {p['base']} ({p['nearest_style']})",
-        f"- copy check: the closest 4-bar window of 8 pieces to your files has onset F1 "
+        f"- copy check: the closest 4-bar window of {p.get('checked', 8)} pieces to your "
+        "files has onset F1 "
         f"{p['copy_f1_max']:.2f} (1 = a copy; tries, bars in a row -> F1: "
         f"{p['copy_checks']})",
         f"- via: {config['via']}",
