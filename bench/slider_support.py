@@ -49,6 +49,14 @@ def kept(roll, original) -> float:
     return float(b[a].sum() / max(a.sum(), 1))
 
 
+def how(axes, attribute: str) -> str:
+    """What the slider does: "scale" (moves the music by scale steps), "walk" (the
+    decoder's steepest path) or "vector" (amount x the attribute vector)."""
+    if attribute in axes.attribute_scale:
+        return "scale"
+    return "walk" if attribute in axes.attribute_walk else "vector"
+
+
 def measure(checkpoint: str, pieces: int) -> dict:
     from pianoplay.models.latent.axes import attributes
     from pianoplay.models.registry import Registry
@@ -82,7 +90,7 @@ def measure(checkpoint: str, pieces: int) -> dict:
         margin = high >= 1.5 * low if slider == "density" else high - low >= 7.0
         table[slider] = {
             "attribute": attribute, "rows": rows,
-            "how": "walk" if attribute in vae.latent_axes().attribute_walk else "vector",
+            "how": how(vae.latent_axes(), attribute),
             "monotonic": all(b > a for a, b in zip(means, means[1:])), "margin_met": margin,
             "ceiling": set_similarity(own, reference, LEAVE_ALONE[slider])["similarity"],
         }

@@ -40,6 +40,14 @@ def goal(slider: str, low: float, high: float) -> bool:
     return high >= 1.25 * low
 
 
+def how(axes, attribute: str) -> str:
+    """What the slider does: "scale" (moves the music by scale steps), "walk" (the
+    decoder's steepest path) or "vector" (amount x the attribute vector)."""
+    if attribute in axes.attribute_scale:
+        return "scale"
+    return "walk" if attribute in axes.attribute_walk else "vector"
+
+
 def measure(checkpoint: str, pieces: int) -> dict:
     from pianoplay.models.registry import Registry
     from pianoplay.ui.actions import Actions
@@ -65,8 +73,7 @@ def measure(checkpoint: str, pieces: int) -> dict:
         monotonic = all(b > a for a, b in zip(means, means[1:]))
         rising = [all(b > a for a, b in zip(p, p[1:])) for p in np.array(by_piece).T]
         table[slider] = {"attribute": attribute, "amounts": list(AMOUNTS), "means": means,
-                         "how": "walk" if attribute in vae.latent_axes().attribute_walk
-                         else "vector",
+                         "how": how(vae.latent_axes(), attribute),
                          "monotonic": monotonic, "per_piece_monotonic": float(np.mean(rising)),
                          "goal_met": monotonic and goal(slider, means[0], means[-1])}
     return table

@@ -91,10 +91,18 @@ def test_polyphony_and_rhythm_sliders_are_monotonic(vae, starts, attribute):
 
 
 def test_walking_sliders_round_trip_through_json(vae):
-    """The stored axes say which sliders walk (all four) and how far; the settings survive
-    to_json / from_json, and a key the loader does not know is refused."""
+    """The stored axes say which sliders walk (density, polyphony, rhythm) and how far, and
+    that the register moves by scale steps; the settings survive to_json / from_json, and a
+    key the loader does not know is refused."""
     axes = vae.latent_axes()
-    assert set(axes.attribute_walk) == set(SLIDERS.values())
+    assert set(axes.attribute_walk) == {"note_density", "polyphony", "rhythmic_activity"}
+    assert axes.attribute_scale == {"mean_pitch": {"steps_per_unit": 2.0}}
+    back = LatentAxes.from_json(json.loads(json.dumps(axes.to_json())))
+    assert back.attribute_scale == axes.attribute_scale
+    bad = json.loads(json.dumps(axes.to_json()))
+    bad["attribute_scale"] = {"polyphony": {"steps_per_unit": 1.0}}
+    with pytest.raises(ValueError, match="attribute_scale"):
+        LatentAxes.from_json(bad)
     obj = json.loads(json.dumps(axes.to_json()))
     assert LatentAxes.from_json(obj).attribute_walk == axes.attribute_walk
     obj["attribute_walk"]["polyphony"]["speed"] = 2.0
@@ -127,3 +135,29 @@ def test_a_random_start_point_is_a_piece_of_the_latent_prior(vae):
     z = actions.latent_z("vae-faithful", 7, {}, None)
     prior = registry.load("prior-bars")
     assert np.allclose(z, prior.sample(1, style="nottingham", seed=7)[0], atol=1e-5)
+
+
+def test_register_moves_the_tune_along_its_scale(vae, starts):
+    """Register +-1 moves a real tune two steps of its own scale and re-encodes it: the
+    decoded notes are mostly the tune's (onsets in place) a third higher, in its key; the
+    mean pitch rises by at least 7 semitones from -2 to +2."""
+    from pianoplay.models.latent.axes import onsets
+    from pianoplay.models.latent.scale import diatonic_shift
+    from pianoplay.music.keys import estimate_key, pitch_class_histogram
+
+    start = starts[0]
+    back = vae.decode(np.asarray(start.z, np.float32)[None])[0][: len(start.roll)]
+    up = vae.decode(vae.apply(start, {"mean_pitch": 1.0})[None])[0][: len(start.roll)]
+    want = diatonic_shift(back, 2)
+    hits = (onsets(up) & onsets(want)).sum() / max(onsets(want).sum(), 1)
+    assert hits > 0.7, hits  # re-encoded: most of the moved notes come back
+    key = estimate_key(pitch_class_histogram(back))
+    scale = {(key.tonic + d) % 12 for d in ((0, 2, 3, 5, 7, 8, 10) if key.minor
+                                            else (0, 2, 4, 5, 7, 9, 11))}
+    moved = np.nonzero(onsets(up))[1] + 21
+    assert np.mean([p % 12 in scale for p in moved]) > 0.85
+    low = attributes(vae.decode(vae.apply(start, {"mean_pitch": -2.0})[None])[0])["mean_pitch"]
+    high = attributes(vae.decode(vae.apply(start, {"mean_pitch": 2.0})[None])[0])["mean_pitch"]
+    assert high - low >= 7.0
+    assert np.array_equal(diatonic_shift(back, 7)[..., 0].any(0).nonzero()[0],
+                          back[..., 0].any(0).nonzero()[0] + 12)  # 7 steps: an octave

@@ -114,6 +114,9 @@ class LatentAxes:
     map_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))  # (M, 2)
     map_values: dict[str, list[float]] = field(default_factory=dict)
     attribute_walk: dict[str, dict[str, float]] = field(default_factory=dict)
+    # attribute -> {"steps_per_unit": k}: the slider moves the decoded music k scale steps
+    # per unit of amount and encodes it again (``latent/scale.py``; the register)
+    attribute_scale: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def names(self) -> list[str]:
@@ -153,6 +156,7 @@ class LatentAxes:
             "map_xy": np.round(self.map_xy, 4).tolist(),
             "map_values": self.map_values,
             **({"attribute_walk": self.attribute_walk} if self.attribute_walk else {}),
+            **({"attribute_scale": self.attribute_scale} if self.attribute_scale else {}),
         }
 
     @classmethod
@@ -165,6 +169,11 @@ class LatentAxes:
                     f"attribute_walk: {name!r} must be one of {', '.join(ATTRIBUTES)} with "
                     f"exactly unit and substep, not {sorted(settings)}"
                 )
+        scale = obj.get("attribute_scale", {})
+        for name, settings in scale.items():
+            if name != "mean_pitch" or set(settings) != {"steps_per_unit"}:
+                raise ValueError(f"attribute_scale: only mean_pitch, with exactly "
+                                 f"steps_per_unit, not {name!r}: {sorted(settings)}")
         return cls(
             arr(obj["mean"]),
             arr(obj["directions"]),
@@ -175,6 +184,7 @@ class LatentAxes:
             arr(obj.get("map_xy", np.zeros((0, 2)))).reshape(-1, 2),
             obj.get("map_values", {}),
             {name: {k: float(v) for k, v in settings.items()} for name, settings in walk.items()},
+            {name: {k: float(v) for k, v in settings.items()} for name, settings in scale.items()},
         )
 
 

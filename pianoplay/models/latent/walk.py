@@ -13,15 +13,15 @@ from pianoplay.models.latent.axes import ATTRIBUTE_HOLD, soft_attributes
 
 # The sliders that walk, this far in latent units per unit of amount, this much at a time
 # (chosen on Nottingham's validation split for polyphony and rhythm, whose vectors turn
-# back: docs/cards/vae-faithful-notes.md). Density and register walk too since the latent
-# prior: their vectors, fitted on the whole training set, push a tune off the region real
-# music fills (density +2 chops chords into dots from C1 to C6); the walk moves each bar
-# along the decoder's own path, past the goal margins (1.5x onsets, 7 semitones from -2
-# to +2) and no further: farther, what they should leave alone drifts (bench/slider_support.py).
+# back: docs/cards/vae-faithful-notes.md). Density walks too since the latent prior: its
+# vector, fitted on the whole training set, pushed a tune off the region real music fills
+# (density +2 chopped chords into dots from C1 to C6); the walk moves each bar along the
+# decoder's own path, past the goal margin (1.5x onsets from -2 to +2) and no further:
+# farther, what it should leave alone drifts (bench/slider_support.py). The register moves
+# by scale steps instead (latent/scale.py).
 WALK = {"unit": 3.0, "substep": 1.0}
 WALKS = {
     "note_density": {"unit": 1.25, "substep": 1.0},
-    "mean_pitch": {"unit": 5.0, "substep": 1.0},
     "polyphony": dict(WALK),
     "rhythmic_activity": dict(WALK),
 }

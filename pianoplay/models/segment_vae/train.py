@@ -346,6 +346,7 @@ def fit_latent_axes(trained, rolls: list[np.ndarray], save: bool = True):
     """Fit :class:`~pianoplay.models.latent.axes.LatentAxes` on the segments of ``rolls``
     (T, 88, 2) with a loaded ``TrainedSegmentVAE`` and, with ``save``, write them beside its
     checkpoint; the wrapper then uses them."""
+    from pianoplay.models.latent.scale import SCALES
     from pianoplay.models.latent.walk import WALKS  # deferred: imports torch
 
     L = trained.segment_steps
@@ -354,6 +355,7 @@ def fit_latent_axes(trained, rolls: list[np.ndarray], save: bool = True):
     axes = fit_axes(np.concatenate(trained.encode_rolls(segs)), segs)
     if trained.model.cfg.decoder in ("mlp", "lstm-parallel"):  # logits from z alone
         axes.attribute_walk = {name: dict(walk) for name, walk in WALKS.items()}
+        axes.attribute_scale = {name: dict(scale) for name, scale in SCALES.items()}
     if save:
         source = f"train split, consecutive {L}-frame segments"
         save_axes(trained.folder, axes, {"segments": len(segs), "source": source})

@@ -330,16 +330,32 @@ class TrainedSegmentVAE:
 
     def apply(self, z, amounts: dict[str, float]) -> np.ndarray:
         """z (S, D) moved by each slider of ``amounts`` in turn: an attribute listed in the
-        axes' ``attribute_walk`` walks (:meth:`walk_attribute`); any other axis adds amount x
-        its vector to every segment."""
+        axes' ``attribute_scale`` moves the music by scale steps (:meth:`scale_attribute`),
+        one in ``attribute_walk`` walks (:meth:`walk_attribute`); any other axis adds amount
+        x its vector to every segment."""
         axes = self.latent_axes()
         z = np.array(z.z if isinstance(z, Encoded) else z, dtype=np.float64)
         for name, amount in amounts.items():
-            if name in axes.attribute_walk:
+            if name in axes.attribute_scale:
+                z = self.scale_attribute(z, name, float(amount))
+            elif name in axes.attribute_walk:
                 z = self.walk_attribute(z, name, float(amount))
             else:
                 z = z + float(amount) * axes.vector(name)
         return z
+
+    def scale_attribute(self, z: np.ndarray, name: str, amount: float) -> np.ndarray:
+        """z (S, D) after the register slider at ``amount``: z decoded, moved
+        round(``steps_per_unit`` x amount) steps along its own scale
+        (:func:`~pianoplay.models.latent.scale.diatonic_shift`) and encoded again (refined,
+        as an upload is)."""
+        from pianoplay.models.latent.scale import diatonic_shift
+
+        steps = int(round(self.latent_axes().attribute_scale[name]["steps_per_unit"] * amount))
+        if not steps:
+            return np.array(z, dtype=np.float64)
+        roll = self.decode(np.asarray(z, np.float32)[None])[0]
+        return self.encode_rolls([diatonic_shift(roll, steps)])[0].astype(np.float64)
 
     def walk_attribute(self, z: np.ndarray, name: str, amount: float) -> np.ndarray:
         """z (S, D) after attribute slider ``name`` at ``amount``: each segment walks the

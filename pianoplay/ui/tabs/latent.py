@@ -39,7 +39,7 @@ AXIS_SLIDERS = tuple(f"axis_{k + 1}" for k in range(N_AXES))
 # slider name (also the API keyword) -> (LatentAxes attribute, what it measures)
 ATTRIBUTE_SLIDERS = {
     "density": ("note_density", "notes per frame"),
-    "register": ("mean_pitch", "mean pitch"),
+    "register": ("mean_pitch", "your notes moved along their scale (a step per half unit)"),
     "polyphony": ("polyphony", "keys sounding together"),
     "rhythm": ("rhythmic_activity", "how often notes start"),
 }
