@@ -75,8 +75,7 @@ def write_all(vae, rolls, folder: Path, stem: str) -> list[Path]:
 def measure_samples(vae, prior, style: str, ref: Reference, n: int, seed: int,
                     novelty: bool, folder: Path) -> dict:
     t = time.time()
-    z = prior.sample(n, style=style, seed=seed)
-    rolls = vae.decode(z)
+    rolls = prior.sample_pieces(n, style=style, seed=seed)  # as the app samples
     seconds = time.time() - t
     files = write_all(vae, rolls, folder, f"{style}_{seed}")
     sim = histogram_similarity(set_histograms(files), ref.hist)

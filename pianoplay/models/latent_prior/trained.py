@@ -83,12 +83,20 @@ class TrainedPrior:
     def sample_pieces(self, n: int = 1, style: str | None = None, seed: int | None = None,
                       steps: int | None = None, temperature: float = 1.0) -> list[np.ndarray]:
         """``n`` rolls (steps, 88, 2): code sequences from the prior, decoded by the VAE
-        at its most likely notes."""
+        at its most likely notes; with the style's ``registers`` in config.json (mean and
+        spread of its training pieces' mean pitch), each piece moved whole by -6..+5
+        semitones to a mean pitch drawn from them (:func:`in_register`)."""
         vae = self._need_vae()
         steps = steps or self.n_steps
         segments = max(1, -(-steps // vae.segment_steps))
         z = self.sample(n, style=style, seed=seed, segments=segments, temperature=temperature)
-        return [r[:steps] for r in vae.decode(z)]
+        rolls = [r[:steps] for r in vae.decode(z)]
+        register = (self.config.get("registers") or {}).get(self.styles[self.style_id(style)])
+        if not register:
+            return rolls
+        rng = np.random.default_rng(None if seed is None else int(seed) + 7919)
+        return [in_register(r, rng.normal(register["mean_pitch"], register["std"]))
+                for r in rolls]
 
     @property
     def device(self) -> torch.device:
@@ -248,6 +256,20 @@ class TrainedPrior:
             out[:, part] = sample(self.model, x[:, part], k, style_ids, steps, gen,
                                   start_t=strength, start_x=x[:, part])
         return self.model.denormalise(out).cpu().numpy()[0]
+
+
+def in_register(roll: np.ndarray, target: float) -> np.ndarray:
+    """A (T, 88, 2) roll moved whole by the semitones (-6..+5) that bring the mean pitch of
+    its notes nearest ``target``. The codes were learnt in every key around C, so a piece
+    comes out in any of them; real pieces of a style sit in its instruments' register (the
+    Nottingham tunes' mean pitches: 66 +- 2)."""
+    from pianoplay.music.roll import shift_keys
+
+    starts = np.nonzero(roll[..., 1] > 0)[1] if roll.ndim == 3 else np.nonzero(roll)[1]
+    if not len(starts):
+        return roll
+    shift = int(np.clip(round(target - (starts.mean() + 21)), -6, 5))
+    return shift_keys(roll, shift) if shift else roll
 
 
 def fill_windows(x: torch.Tensor, known: torch.Tensor, W: int, fill) -> None:
