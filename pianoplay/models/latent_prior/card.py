@@ -90,6 +90,11 @@ def card(folder: Path, results: dict, notes: str = "") -> str:
            "bar for "
            "each note it continues that its neighbour holds over the bar line, a penalty "
            "for each it holds that nothing sounded)"] if config.get("continuity") else []),
+        *(["- register: each sample moved whole (-6..+5 semitones) to a mean pitch drawn "
+           "from its style's training pieces ("
+           + ", ".join(f"{k} {v['mean_pitch']:.1f} +- {v['std']:.1f}"
+                       for k, v in config["registers"].items()) + ")"]
+          if config.get("registers") else []),
         *([f"- infill: 32 completions, the 8 that fit the kept bars best ranked by "
            f"{', '.join(f'{v} ({k})' for k, v in config['infill_rankers'].items())}"]
           if config.get("infill_rankers") else []),
