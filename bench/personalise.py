@@ -112,8 +112,9 @@ def file_codes(prior) -> list[np.ndarray]:
 
 
 def samples_of(prior, vae, n: int, style, seed: int, folder: Path, stem: str) -> list[Path]:
-    z = prior.sample(n, style=style, seed=seed)
-    return write_all(vae, vae.decode(z), folder, stem)
+    """``n`` pieces of 16 bars as the app samples them (``sample_pieces``: the base in its
+    style's register; a personal model as it is)."""
+    return write_all(vae, prior.sample_pieces(n, style=style, seed=seed), folder, stem)
 
 
 def run_style(name: str, uploads: list[Path], reference: list[Path], registry, args,

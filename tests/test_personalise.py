@@ -313,6 +313,7 @@ def test_palette_fit_samples_your_bars_and_is_deleted(masked_root, tmp_path):
             run = run + 1 if (b[0] == a[0] and b[1] == a[1] + 1) else 1
             assert run <= 2
     assert not np.array_equal(z, prior.sample(3, style="my-bars", seed=2, segments=12))
+    assert prior.sample_pieces(1, style="my-bars", seed=1, steps=64)[0].shape == (64, 88, 2)
     prior.config["personal"]["max_run"] = 0  # strict: what may stand after cluster a
     assert prior.after.any() and prior.sample(1, style="my-bars", seed=3).shape[1] == 16
     for a in np.unique(prior.palette.ids):

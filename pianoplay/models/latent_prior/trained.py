@@ -91,7 +91,8 @@ class TrainedPrior:
         segments = max(1, -(-steps // vae.segment_steps))
         z = self.sample(n, style=style, seed=seed, segments=segments, temperature=temperature)
         rolls = [r[:steps] for r in vae.decode(z)]
-        register = (self.config.get("registers") or {}).get(self.styles[self.style_id(style)])
+        registers = self.config.get("registers") or {}
+        register = registers.get(self.styles[self.style_id(style)]) if registers else None
         if not register:
             return rolls
         rng = np.random.default_rng(None if seed is None else int(seed) + 7919)
