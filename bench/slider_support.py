@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sliders import how  # bench/sliders.py: what each slider does
 
 from pianoplay import paths
 
@@ -47,14 +48,6 @@ def kept(roll, original) -> float:
 
     a, b = onsets(original), onsets(roll[: len(original)])
     return float(b[a].sum() / max(a.sum(), 1))
-
-
-def how(axes, attribute: str) -> str:
-    """What the slider does: "scale" (moves the music by scale steps), "walk" (the
-    decoder's steepest path) or "vector" (amount x the attribute vector)."""
-    if attribute in axes.attribute_scale:
-        return "scale"
-    return "walk" if attribute in axes.attribute_walk else "vector"
 
 
 def measure(checkpoint: str, pieces: int) -> dict:

@@ -123,17 +123,10 @@ class PalettePrior(TrainedPrior):
         super().style_id(style)  # the one-line refusal of another name
         return self.base.styles.index(self.personal["nearest_style"])
 
-    @torch.no_grad()
-    def complete(self, z, known, style: str | None = None, seed: int | None = None,
-                 steps: int | None = None, temperature: float = 1.0) -> np.ndarray:
-        """Codes (L, D) or (N, L, D) with the positions not ``known`` written as palette
-        bars (the known ones kept, and read as context through their cluster ids)."""
-        z = np.asarray(z, np.float32)
-        known = np.asarray(known, bool)
-        single = z.ndim == 2
-        if single:
-            z, known = z[None], known[None]
-        gen = self._generator(seed)
+    def _complete_ids(self, z, known, style, gen, temperature: float, single: bool):
+        """:meth:`TrainedPrior.complete` of a palette: the positions not ``known`` written
+        as palette bars (the known ones kept, and read as context through their cluster
+        ids)."""
         model = self.model
         ids = model.quantise(torch.as_tensor(z, device=self.device))
         k = torch.as_tensor(known, device=self.device)

@@ -271,13 +271,8 @@ def fit_personal(files, name: str, registry, config: PersonalConfig | None = Non
         tick(progress, 0.7, "checking that its pieces do not copy your files")
         prior = PersonalPrior.of(TrainedPrior(model, config, registry.personal, vae), anchors)
         check = copy_check(prior, base, files, pc, start + pc.seconds - 5.0)
-        config["personal"].update(check)
-        config["metrics"] = {"uploads": {k: check[k] for k in (
-            "copy_f1_max", "similarity_personal", "similarity_base")}}
-        tick(progress, 0.92, "writing the checkpoint")
-        config["personal"]["seconds"] = round(time.perf_counter() - start, 1)
-        folder = publish(registry.personal, name, config, model.state_dict(), card(config),
-                         anchors)
+        folder = land(registry, name, config, check, model.state_dict(), card, start,
+                      progress, anchors)
     registry.forget(name)
     tick(progress, 1.0, "done")
     return folder
@@ -317,13 +312,8 @@ def fit_palette_personal(files, name: str, registry, pc: PersonalConfig, base, n
         tick(progress, 0.7, "checking that its pieces do not copy your files")
         prior = PalettePrior(base, config, registry.personal / name, palette)
         check = palette_copy_check(prior, base, files, pc, start + pc.seconds - 5.0)
-        config["personal"].update(check)
-        config["metrics"] = {"uploads": {k: check[k] for k in (
-            "copy_f1_max", "similarity_personal", "similarity_base")}}
-        tick(progress, 0.92, "writing the checkpoint")
-        config["personal"]["seconds"] = round(time.perf_counter() - start, 1)
-        folder = publish(registry.personal, name, config, palette.tensors(),
-                         palette_card(config))
+        folder = land(registry, name, config, check, palette.tensors(), palette_card, start,
+                      progress)
     registry.forget(name)
     tick(progress, 1.0, "done")
     return folder
@@ -393,6 +383,18 @@ def copy_check(prior: PersonalPrior, base, files, pc: PersonalConfig, deadline: 
             "checked": pc.check_samples,
             "similarity_personal": set_similarity(notes, ups)["similarity"],
             "similarity_base": set_similarity(base_notes, ups)["similarity"]}
+
+
+def land(registry, name: str, config: dict, check: dict, state: dict, card_of, start: float,
+         progress, anchors=None) -> Path:
+    """Record the copy check and the fit time in ``config`` and publish the checkpoint
+    (``card_of(config)`` its README)."""
+    config["personal"].update(check)
+    config["metrics"] = {"uploads": {k: check[k] for k in (
+        "copy_f1_max", "similarity_personal", "similarity_base")}}
+    tick(progress, 0.92, "writing the checkpoint")
+    config["personal"]["seconds"] = round(time.perf_counter() - start, 1)
+    return publish(registry.personal, name, config, state, card_of(config), anchors)
 
 
 def publish(root: Path, name: str, config: dict, state: dict, readme: str, anchors=None
