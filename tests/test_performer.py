@@ -43,6 +43,26 @@ def check_velocities(pm: pretty_midi.PrettyMIDI) -> set[int]:
     return vels
 
 
+def quarter_of(pm: pretty_midi.PrettyMIDI):
+    """n -> the quarter note where note ``n`` starts in ``pm`` (by its own tempo map)."""
+    from pianoplay.models.performer.features import seconds_to_quarters
+
+    return lambda n: float(seconds_to_quarters(pm, np.array([n.start]))[0])
+
+
+def velocities_at(source: pretty_midi.PrettyMIDI) -> dict[tuple[int, int], int]:
+    """(key, sixteenth) -> velocity of each note of ``source``."""
+    at = quarter_of(source)
+    return {(n.pitch, round(at(n) * 4)): n.velocity for i in source.instruments for n in i.notes}
+
+
+def kept_share(notes, out: pretty_midi.PrettyMIDI, source: pretty_midi.PrettyMIDI) -> float:
+    """Share of ``notes`` (of ``out``) that have the velocity of the note of ``source`` on
+    the same key at the same sixteenth."""
+    own, at = velocities_at(source), quarter_of(out)
+    return float(np.mean([own.get((n.pitch, round(at(n) * 4))) == n.velocity for n in notes]))
+
+
 def sixteen_bars(path, steps_per_quarter: int = 4) -> pretty_midi.PrettyMIDI:
     """The first 16 bars of 4/4 of a file as a model writes a roll: one velocity, no pedal."""
     loaded = load_roll(str(path), steps_per_quarter=steps_per_quarter, normalize_key=False)
@@ -172,15 +192,9 @@ def test_keep_from_gives_the_users_notes_their_expression():
     assert matched > 10
     check_velocities(out)
     check_pedal(out)
-    from pianoplay.models.performer.features import seconds_to_quarters
-
-    own = {(n.pitch, round(float(seconds_to_quarters(source, np.array([n.start]))[0]) * 4)):
-           n.velocity for i in source.instruments for n in i.notes}
-    early = [n for n in out.instruments[0].notes
-             if float(seconds_to_quarters(out, np.array([n.start]))[0]) < primer_q]
-    kept = sum(own.get((n.pitch, round(float(seconds_to_quarters(out, np.array([n.start]))[0])
-                                        * 4))) == n.velocity for n in early)
-    assert kept >= 0.9 * len(early)
+    q = quarter_of(out)
+    early = [n for n in out.instruments[0].notes if q(n) < primer_q]
+    assert early and kept_share(early, out, source) >= 0.9
 
 
 def _envelope(audio: np.ndarray, window: int = 1024) -> np.ndarray:
@@ -262,7 +276,6 @@ def test_cli_generate_keeps_a_primers_expression(tmp_path):
     """A continuation of a piano-midi-de file: the primer's notes keep the file's velocities,
     the continuation is performed."""
     from pianoplay.cli import main
-    from pianoplay.models.performer.features import seconds_to_quarters
 
     primer = split_files("test")[1]
     args = ["generate", "--checkpoint", "chord-lstm-classical", "-n", "1", "--bars", "6",
@@ -273,14 +286,11 @@ def test_cli_generate_keeps_a_primers_expression(tmp_path):
     check_velocities(out)
     check_pedal(out)
     source = pretty_midi.PrettyMIDI(str(primer))
-    own = {(n.pitch, round(float(seconds_to_quarters(source, np.array([n.start]))[0]) * 4)):
-           n.velocity for i in source.instruments for n in i.notes}
-    q = lambda n: float(seconds_to_quarters(out, np.array([n.start]))[0])  # noqa: E731
-    notes = out.instruments[0].notes
+    q = quarter_of(out)
     sig = source.time_signature_changes[0]
-    early = [n for n in notes if q(n) < 2 * sig.numerator * 4 / sig.denominator]  # 2 bars
-    kept = [own.get((n.pitch, round(q(n) * 4))) == n.velocity for n in early]
-    assert early and np.mean(kept) > 0.8
+    early = [n for n in out.instruments[0].notes
+             if q(n) < 2 * sig.numerator * 4 / sig.denominator]  # 2 bars
+    assert early and kept_share(early, out, source) > 0.8
 
 
 @pytest.mark.slow
@@ -289,7 +299,6 @@ def test_the_api_keeps_a_primers_expression(app):
     from gradio_client import Client, handle_file
 
     from pianoplay.limits import PRIMER_BARS
-    from pianoplay.models.performer.features import seconds_to_quarters
 
     primer = split_files("test")[1]
     client = Client(app.url, verbose=False)
@@ -299,20 +308,16 @@ def test_the_api_keeps_a_primers_expression(app):
     check_velocities(out)
     check_pedal(out)
     source = pretty_midi.PrettyMIDI(str(primer))
-    own = {(n.pitch, round(float(seconds_to_quarters(source, np.array([n.start]))[0]) * 4)):
-           n.velocity for i in source.instruments for n in i.notes}
     sig = source.time_signature_changes[0]
     end = PRIMER_BARS * sig.numerator * 4 / sig.denominator
-    q = lambda n: float(seconds_to_quarters(out, np.array([n.start]))[0])  # noqa: E731
+    q = quarter_of(out)
     early = [n for n in out.instruments[0].notes if q(n) < end]
-    assert early and np.mean([own.get((n.pitch, round(q(n) * 4))) == n.velocity
-                              for n in early]) > 0.8
+    assert early and kept_share(early, out, source) > 0.8
 
 
 def test_keep_from_around_new_bars():
     """An infill: the user's notes before and after the new bars keep the file's velocities
     and pedal, the new bars are performed, and the pedal stays well formed."""
-    from pianoplay.models.performer.features import seconds_to_quarters
     from pianoplay.models.performer.play import keep_from
 
     source = pretty_midi.PrettyMIDI(str(split_files("test")[5]))  # chpn-p2: with pedal
@@ -321,13 +326,11 @@ def test_keep_from_around_new_bars():
     keep_from(out, source, 8.0, resume_quarters=16.0)
     check_velocities(out)
     check_pedal(out)
-    own = {(n.pitch, round(float(seconds_to_quarters(source, np.array([n.start]))[0]) * 4)):
-           n.velocity for i in source.instruments for n in i.notes}
-    q = lambda n: float(seconds_to_quarters(out, np.array([n.start]))[0])  # noqa: E731
+    q = quarter_of(out)
     notes = out.instruments[0].notes
     outside = [n for n in notes if not 8.0 <= q(n) < 16.0]
     inside = [n for n in notes if 8.0 <= q(n) < 16.0]
-    assert np.mean([own.get((n.pitch, round(q(n) * 4))) == n.velocity for n in outside]) > 0.9
+    assert kept_share(outside, out, source) > 0.9
     assert all(performed[(n.pitch, n.start)] == n.velocity for n in inside)
     cc = [c for c in out.instruments[0].control_changes if c.number == 64]
     src_cc = [c for i in source.instruments for c in i.control_changes if c.number == 64]
@@ -338,8 +341,6 @@ def test_keep_from_around_new_bars():
 def test_the_api_infill_keeps_the_files_expression_around_the_new_bars(app):
     from gradio_client import Client, handle_file
 
-    from pianoplay.models.performer.features import seconds_to_quarters
-
     tune = split_files("test")[8]  # deb_pass: dynamics and pedal of its own
     client = Client(app.url, verbose=False)
     wav, roll, midi, summary = client.predict(checkpoint="vae-faithful", midi=handle_file(
@@ -348,24 +349,19 @@ def test_the_api_infill_keeps_the_files_expression_around_the_new_bars(app):
     check_velocities(out)
     check_pedal(out)
     source = pretty_midi.PrettyMIDI(str(tune))
-    own = {(n.pitch, round(float(seconds_to_quarters(source, np.array([n.start]))[0]) * 4)):
-           n.velocity for i in source.instruments for n in i.notes}
     sig = source.time_signature_changes[0]
     bar = sig.numerator * 4 / sig.denominator
-    q = lambda n: float(seconds_to_quarters(out, np.array([n.start]))[0])  # noqa: E731
+    q = quarter_of(out)
     before = [n for i in out.instruments for n in i.notes if q(n) < 2 * bar]
     after = [n for i in out.instruments for n in i.notes if 5 * bar <= q(n) < 10 * bar]
     for notes in (before, after):
-        assert notes and np.mean([own.get((n.pitch, round(q(n) * 4))) == n.velocity
-                                  for n in notes]) > 0.8
+        assert notes and kept_share(notes, out, source) > 0.8
 
 
 @pytest.mark.slow
 def test_the_api_latent_start_from_a_file_keeps_its_expression(app):
     """The faithful VAE gives an uploaded file back: its notes keep the file's velocities."""
     from gradio_client import Client, handle_file
-
-    from pianoplay.models.performer.features import seconds_to_quarters
 
     tune = split_files("test")[8]
     client = Client(app.url, verbose=False)
@@ -375,12 +371,7 @@ def test_the_api_latent_start_from_a_file_keeps_its_expression(app):
     check_velocities(out)
     check_pedal(out)
     source = pretty_midi.PrettyMIDI(str(tune))
-    own = {}
-    for i in source.instruments:
-        for n in i.notes:
-            q = float(seconds_to_quarters(source, np.array([n.start]))[0])
-            own[(n.pitch, round(q * 4))] = n.velocity
-    q = lambda n: float(seconds_to_quarters(out, np.array([n.start]))[0])  # noqa: E731
+    own, q = velocities_at(source), quarter_of(out)
     notes = [n for i in out.instruments for n in i.notes]
     # the window's first bar in the file: find the shift that matches most notes
     steps = [(n.pitch, round(q(n) * 4)) for n in notes]
