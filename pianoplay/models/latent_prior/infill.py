@@ -182,15 +182,21 @@ def fit_score(new: np.ndarray, new_bars: int, kept_pcs: np.ndarray,
     return overlap - 0.25 * abs(np.log2(onsets_new / max(kept_onsets_per_bar, 1e-9)))
 
 
-def ranker_cost(ranker, roll: np.ndarray, lo: int, hi: int) -> float:
+def ranker_costs(ranker, rolls: list[np.ndarray], lo: int, hi: int) -> list[float]:
     """Mean NLL (nats per eighth frame) that ``ranker`` (a language model of (T, 88) eighth
-    frames) gives steps [lo, hi) of a (T, 88, 2) sixteenth roll, read from its start: an
-    eighth frame holds the keys down at its first sixteenth and those struck on its second."""
-    T = len(roll) // 2 * 2
-    eighth = (roll[0:T:2, :, 0] > 0) | (roll[1:T:2, :, 1] > 0)
-    nll = ranker.log_prob([eighth.astype(np.float32)])[0]
-    a = min(lo // 2, len(nll) - 1)
-    return float(np.mean(nll[a:max(a + 1, hi // 2)]))
+    frames, read left to right) gives steps [lo, hi) of each (T, 88, 2) sixteenth roll,
+    read from its start, all in one batch: an eighth frame holds the keys down at its first
+    sixteenth and those struck on its second. The frames after ``hi`` change nothing."""
+    frames, spans = [], []
+    for roll in rolls:
+        T = len(roll) // 2 * 2
+        eighth = (roll[0:T:2, :, 0] > 0) | (roll[1:T:2, :, 1] > 0)
+        a = min(lo // 2, len(eighth) - 1)
+        b = max(a + 1, hi // 2)
+        frames.append(eighth[:b].astype(np.float32))
+        spans.append((a, b))
+    nll = ranker.log_prob(frames)
+    return [float(np.mean(x[a:b])) for x, (a, b) in zip(nll, spans)]
 
 
 def infill_ranker(registry, prior_name: str, style: str | None):
@@ -207,7 +213,7 @@ def infill(vae, prior, loaded, span: BarSpan, style: str | None = None,
     ``candidates`` completions (default ``CANDIDATES``, ``RANKED`` with a ranker) are drawn
     in one batch; of the ``SHORTLIST`` whose new bars fit the kept ones best (pitch
     classes, onsets per bar: :func:`fit_score`), ``ranker`` (a language model, see
-    :func:`ranker_cost`) keeps the one that makes the new bars and a bar on each side
+    :func:`ranker_costs`) keeps the one that makes the new bars and a bar on each side
     likeliest; without one, the best fit is kept."""
     roll, starts, (a, b) = layout(loaded, span)
     if not roll[..., 0].any():
@@ -240,9 +246,9 @@ def infill(vae, prior, loaded, span: BarSpan, style: str | None = None,
         bounds = starts + [max(len(roll), starts[-1] + 1)]
         lo = bounds[max(span.first - 1, 0)]
         hi = bounds[min(span.last + 1, len(starts))]
-        spliced = {i: splice(padded, options[i], a, b)[: len(roll)] for i in shortlist}
-        best = min(shortlist, key=lambda i: ranker_cost(ranker, spliced[i], lo, hi))
-        out = spliced[best]
+        spliced = [splice(padded, options[i], a, b)[: len(roll)] for i in shortlist]
+        costs = ranker_costs(ranker, spliced, lo, hi)
+        out = spliced[int(np.argmin(costs))]
     W = prior.segments
     win_lo = max(0, min(seg_lo - (W - (seg_hi - seg_lo)) // 2, S - W))
     win_hi = min(S, win_lo + W)
