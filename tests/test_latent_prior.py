@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 from pianoplay.models.latent_prior.codes import CodeSet, encode_pieces
 from pianoplay.models.latent_prior.infill import InfillError, infill, parse_bars
@@ -134,7 +135,7 @@ def test_continuity_keeps_notes_held_over_the_bar_lines(registry):
     not there than the same prior without the pull (8 pieces, same seed)."""
     prior = registry.load("prior-bars")
     vae = prior.vae
-    held, end = prior.bar_edges(0)
+    held, end, _ = prior.bar_edges(0)
     assert held.shape == end.shape == (prior.model.cfg.codebook_size, 88)
     assert prior.continuity("nottingham") > 0 and prior.continuity("piano-midi-de") == 0
 
@@ -151,6 +152,27 @@ def test_continuity_keeps_notes_held_over_the_bar_lines(registry):
     finally:
         prior.config["continuity"] = weight
     assert pulled < 0.5 * free, (pulled, free)
+
+
+def test_density_pull_busies_samples_but_not_infills(registry):
+    """prior-bars leans, in piano-midi-de, towards the codebook's busier bars when it
+    samples (config ``density``): 16 samples have more onsets than the same prior without
+    the pull, same seed; a completion with context gets no lean (its rows are not free)."""
+    prior = registry.load("prior-bars")
+    assert prior.density("piano-midi-de") > 0 and prior.density("nottingham") == 0
+
+    def onsets(z) -> int:
+        return int(sum(r[..., 1].sum() for r in prior.vae.decode(z)))
+
+    busy = onsets(prior.sample(16, style="piano-midi-de", seed=5))
+    weight = prior.config["density"]
+    try:
+        prior.config["density"] = {}
+        plain = onsets(prior.sample(16, style="piano-midi-de", seed=5))
+    finally:
+        prior.config["density"] = weight
+    assert busy > 1.05 * plain, (busy, plain)
+    assert prior.style_bias("piano-midi-de", free=torch.zeros(3, dtype=torch.bool)) is None
 
 
 def test_parse_bars_refuses_in_one_line():
@@ -190,16 +212,18 @@ def test_infill_keeps_every_note_outside_the_chosen_bars(registry, vae, tune, tm
 
 def test_a_ranker_picks_among_the_best_fits_and_keeps_the_notes(registry, vae, tune):
     """prior-bars names roll-lstm-nottingham (not the benchmark's judge, chord-lstm-
-    nottingham) to rank its folk-tune infills; none for piano-midi-de. The ranked infill
-    keeps every note outside the gap, and the ranker's cost is lower for the tune itself
-    than for the tune with its bars 5-8 shifted a tritone away."""
+    nottingham) to rank its folk-tune infills, and chord-lstm-classical (sixteenth frames;
+    the judge is chord-lstm-classical-frames) for piano-midi-de. The ranked infill keeps
+    every note outside the gap, and each ranker's cost is lower for the tune itself than
+    for the tune with its bars 5-8 shifted a tritone away."""
     from pianoplay.models.latent_prior.infill import infill_ranker, ranker_costs
     from pianoplay.music.roll import shift_keys
 
     _, loaded = tune
     ranker = infill_ranker(registry, "prior-bars", "nottingham")
     assert ranker is registry.load("roll-lstm-nottingham")
-    assert infill_ranker(registry, "prior-bars", "piano-midi-de") is None
+    classical = infill_ranker(registry, "prior-bars", "piano-midi-de")
+    assert classical is registry.load("chord-lstm-classical") and classical.steps_per_quarter == 4
     prior = registry.load("prior-bars")
     span = parse_bars("5-8", len(loaded.bar_starts))
     result = infill(vae, prior, loaded, span, style="nottingham", seed=1, ranker=ranker)
@@ -209,8 +233,9 @@ def test_a_ranker_picks_among_the_best_fits_and_keeps_the_notes(registry, vae, t
     wrong = loaded.roll.copy()
     wrong[a:b] = shift_keys(loaded.roll[a:b], 6)
     lo, hi = loaded.bar_starts[3], loaded.bar_starts[9]
-    own, shifted = ranker_costs(ranker, [loaded.roll, wrong], lo, hi)
-    assert own < shifted
+    for lm in (ranker, classical):
+        own, shifted = ranker_costs(lm, [loaded.roll, wrong], lo, hi)
+        assert own < shifted, lm.config.get("name")
 
 
 def test_continuation_has_the_asked_length(registry, vae, tune):

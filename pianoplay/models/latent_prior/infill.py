@@ -160,6 +160,7 @@ def splice(original: np.ndarray, new: np.ndarray, a: int, b: int) -> np.ndarray:
 
 CANDIDATES = 8  # completions drawn per request; the one that fits the piece best is kept
 RANKED = 32  # drawn when a ranker chooses: it chooses among the SHORTLIST that fit best
+FIT_WEIGHT = 0.0
 SHORTLIST = 8  # (a stronger fit alone, the best of 32, costs piano-midi-de's judge 0.6 nats)
 
 
@@ -183,17 +184,22 @@ def fit_score(new: np.ndarray, new_bars: int, kept_pcs: np.ndarray,
 
 
 def ranker_costs(ranker, rolls: list[np.ndarray], lo: int, hi: int) -> list[float]:
-    """Mean NLL (nats per eighth frame) that ``ranker`` (a language model of (T, 88) eighth
-    frames, read left to right) gives steps [lo, hi) of each (T, 88, 2) sixteenth roll,
-    read from its start, all in one batch: an eighth frame holds the keys down at its first
-    sixteenth and those struck on its second. The frames after ``hi`` change nothing."""
+    """Mean NLL (nats per frame of its grid) that ``ranker`` (a language model of (T, 88)
+    frames of eighths or sixteenths, its ``steps_per_quarter``, read left to right) gives
+    steps [lo, hi) of each (T, 88, 2) sixteenth roll, read from its start, all in one
+    batch: an eighth frame holds the keys down at its first sixteenth and those struck on
+    its second. The frames after ``hi`` change nothing."""
     frames, spans = [], []
+    per = 2 if int(getattr(ranker, "steps_per_quarter", 2)) == 2 else 1
     for roll in rolls:
-        T = len(roll) // 2 * 2
-        eighth = (roll[0:T:2, :, 0] > 0) | (roll[1:T:2, :, 1] > 0)
-        a = min(lo // 2, len(eighth) - 1)
-        b = max(a + 1, hi // 2)
-        frames.append(eighth[:b].astype(np.float32))
+        if per == 2:
+            T = len(roll) // 2 * 2
+            grid = (roll[0:T:2, :, 0] > 0) | (roll[1:T:2, :, 1] > 0)
+        else:
+            grid = roll[..., 0] > 0
+        a = min(lo // per, len(grid) - 1)
+        b = max(a + 1, hi // per)
+        frames.append(grid[:b].astype(np.float32))
         spans.append((a, b))
     nll = ranker.log_prob(frames)
     return [float(np.mean(x[a:b])) for x, (a, b) in zip(nll, spans)]
@@ -248,7 +254,8 @@ def infill(vae, prior, loaded, span: BarSpan, style: str | None = None,
         hi = bounds[min(span.last + 1, len(starts))]
         spliced = [splice(padded, options[i], a, b)[: len(roll)] for i in shortlist]
         costs = ranker_costs(ranker, spliced, lo, hi)
-        out = spliced[int(np.argmin(costs))]
+        score = [c - FIT_WEIGHT * fits[i] for c, i in zip(costs, shortlist)]
+        out = spliced[int(np.argmin(score))]
     W = prior.segments
     win_lo = max(0, min(seg_lo - (W - (seg_hi - seg_lo)) // 2, S - W))
     win_hi = min(S, win_lo + W)
