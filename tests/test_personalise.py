@@ -314,6 +314,20 @@ def test_palette_fit_samples_your_bars_and_is_deleted(masked_root, tmp_path):
             assert run <= 2
     assert not np.array_equal(z, prior.sample(3, style="my-bars", seed=2, segments=12))
     assert prior.sample_pieces(1, style="my-bars", seed=1, steps=64)[0].shape == (64, 88, 2)
+    # samples sit where the files do, in their own keys (the palette's bars are in C)
+    register = prior.register("my-bars")
+    means = []
+    for f in TUNES[10:12]:
+        loaded = vae.representation.load(f)
+        means.append(np.nonzero(loaded.roll[..., 1])[1].mean() + 21 - loaded.transpose)
+    assert register["pieces"] == 2 and abs(register["mean_pitch"] - np.mean(means)) < 0.01
+    for roll in prior.sample_pieces(4, style="my-bars", seed=2):
+        mean = np.nonzero(roll[..., 1])[1].mean() + 21
+        assert abs(mean - register["mean_pitch"]) < 4 * register["std"] + 1, mean
+    # the density pull leans on the palette's busier clusters, for samples only
+    busier = prior.busier()
+    assert busier.shape == prior.allowed.shape and not busier[~prior.allowed].any()
+    assert p["density"] == config.density > 0
     prior.config["personal"]["max_run"] = 0  # strict: what may stand after cluster a
     assert prior.after.any() and prior.sample(1, style="my-bars", seed=3).shape[1] == 16
     for a in np.unique(prior.palette.ids):

@@ -115,6 +115,10 @@ class PalettePrior(TrainedPrior):
     def styles(self) -> list[str]:
         return [str(self.config["name"])]
 
+    def register(self, style: str | None = None) -> dict | None:
+        self.style_id(style)  # the one-line refusal of another name
+        return (self.config.get("registers") or {}).get(self.styles[0])
+
     @property
     def max_run(self) -> int:
         return int(self.personal.get("max_run", 2))
@@ -132,14 +136,18 @@ class PalettePrior(TrainedPrior):
         k = torch.as_tensor(known, device=self.device)
         style_ids = torch.full((len(ids),), self.style_id(style), device=self.device)
         allowed = self.allowed if self.max_run > 0 else self.unlike_uploads
-        bias = self.bias
+        fixed = self.bias  # (K,) the uploads' own counts, and for free rows the density
+        busy, free = float(self.personal.get("density", 0.0)), ~k.any(1)
+        if busy and bool(free.any()):
+            lean = busy * self.busier()[None] * free.float()[:, None]  # (N, K)
+            fixed = lean if fixed is None else fixed + lean
+        bias = fixed
         weight = float(self.personal.get("continuity", 0.0))
         if weight:  # the base's pull towards bars that continue held notes, on top
             joins = self.base.continuity_bias(self.style_id(style), weight)
-            own = self.bias
 
             def bias(ids, known, pos):
-                return joins(ids, known, pos) + (0.0 if own is None else own)
+                return joins(ids, known, pos) + (0.0 if fixed is None else fixed)
         fill_windows(ids, k.clone(), self.segments, lambda xs, ks: masked_sample(
             model, xs, ks, style_ids, gen, temperature=temperature, allowed=allowed,
             bias=bias))
@@ -150,6 +158,22 @@ class PalettePrior(TrainedPrior):
             free = ~known[row]
             out[row, free] = self.palette.bars[picks[free]]
         return out[0] if single else out
+
+    def busier(self) -> torch.Tensor:
+        """(K,) each palette cluster's mean onsets per bar over its bars, in standard
+        deviations from the palette's clusters' mean (0 elsewhere; cached: one decode of
+        the palette)."""
+        if "_busier" not in self.__dict__:
+            rolls = np.stack(self._need_vae().decode(self.palette.bars[:, None]))
+            onsets = (rolls[..., 1] > 0).sum((1, 2)).astype(np.float64)  # (N,)
+            per = np.zeros(self.allowed.shape[0])
+            for k, members in self.members.items():
+                per[k] = onsets[members].mean()
+            vals = per[list(self.members)]
+            z = (per - vals.mean()) / max(vals.std(), 1e-6)
+            z[~self.allowed.cpu().numpy()] = 0.0
+            self._busier = torch.as_tensor(z, dtype=torch.float32, device=self.device)
+        return self._busier
 
     def unlike_uploads(self, ids: torch.Tensor, known: torch.Tensor, pos: torch.Tensor
                        ) -> torch.Tensor:

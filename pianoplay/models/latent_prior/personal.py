@@ -64,6 +64,7 @@ class PersonalConfig:
     max_run: int = 2  # palette: at most this many bars in a row in an upload's own order
     bias: float = 1.0  # palette: weight of the pull towards the uploads' own bar counts
     continuity: float = 1.0  # palette: the base's pull towards bars continuing held notes
+    density: float = 0.1  # palette: pull towards its busier clusters when sampling
     shift_min: int = -5  # the keys the uploads are encoded in for fine-tuning (anchors:
     shift_max: int = 6  # in C, as the files are read)
     chunk: int = 1  # bars laid together from one place of an upload into a starting window
@@ -92,6 +93,7 @@ class Upload:
     codes: list[np.ndarray]  # (S, D) per transposition, silent bars at either end cut
     bars: int  # segments (bars of 16 sixteenths) used
     roll: np.ndarray | None = None  # (T, 88, 2) in C, silent bars at either end cut
+    mean_pitch: float | None = None  # of its notes' onsets, in the file's own key
 
 
 def check_name(name: str, registry) -> str:
@@ -146,7 +148,9 @@ def read_uploads(vae, files, shifts, names=None) -> list[Upload]:
         last = S - sounding[::-1].index(True)
         roll = roll[first * L:last * L]
         codes, _ = encode_pieces(vae, [roll], shifts)
-        out.append(Upload(name, codes, last - first, roll))
+        pitches = np.nonzero(roll[..., 1] > 0)[1] if roll.ndim == 3 else np.nonzero(roll)[1]
+        mean = float(pitches.mean() + 21 - loaded.transpose) if len(pitches) else None
+        out.append(Upload(name, codes, last - first, roll, mean))
     return out
 
 
@@ -278,6 +282,15 @@ def fit_personal(files, name: str, registry, config: PersonalConfig | None = Non
     return folder
 
 
+def register_of(uploads: list[Upload]) -> dict:
+    """Where the uploads sit, in their own keys: the mean and spread (at least a semitone)
+    of their mean pitches. Palette bars are read in C; samples are moved there as the
+    base's are moved to their style's (``TrainedPrior.sample_pieces``)."""
+    means = [u.mean_pitch for u in uploads if u.mean_pitch is not None]
+    return {"mean_pitch": round(float(np.mean(means)), 2),
+            "std": round(max(float(np.std(means)), 1.0), 2), "pieces": len(means)}
+
+
 def fit_palette_personal(files, name: str, registry, pc: PersonalConfig, base, names,
                          progress, start: float) -> Path:
     """:func:`fit_personal` over a masked base: a palette of the uploads' bars
@@ -297,9 +310,10 @@ def fit_palette_personal(files, name: str, registry, pc: PersonalConfig, base, n
             "representation": dict(base.config.get("representation", {})),
             "personal": {"kind": KIND, "base": pc.base, "files": names,
                          "max_run": pc.max_run, "bias": pc.bias,
-                         "continuity": pc.continuity,
+                         "continuity": pc.continuity, "density": pc.density,
                          "bars": {u.name: u.bars for u in uploads},
                          **fit},
+            "registers": {name: register_of(uploads)},
             "data": {"name": f"your {len(files)} file{'s' * (len(files) > 1)} "
                              f"({sum(u.bars for u in uploads)} bars)", "files": len(files)},
             "plain_for": "Writes new 16-bar pieces from the bars of your own files in new "
@@ -329,7 +343,7 @@ def palette_copy_check(prior, base, files, pc: PersonalConfig, deadline: float) 
     index = CopyIndex([c for n in ups for c in chunks(n)])
     tries = []
     while True:
-        rolls = vae.decode(prior.sample(pc.check_samples, seed=pc.seed))
+        rolls = prior.sample_pieces(pc.check_samples, seed=pc.seed)  # as the app samples
         notes = [grid_notes(vae.to_midi(r), 4) for r in rolls]
         best = max(index.best(n)["f1"] for n in notes)
         tries.append([prior.max_run, round(best, 3)])
@@ -337,8 +351,8 @@ def palette_copy_check(prior, base, files, pc: PersonalConfig, deadline: float) 
             break
         prior.config["personal"]["max_run"] = prior.max_run - 1
     style = prior.config["personal"]["nearest_style"]
-    z = base.sample(pc.check_samples, style=style, seed=pc.seed)
-    base_notes = [grid_notes(vae.to_midi(r), 4) for r in vae.decode(z)]
+    base_rolls = base.sample_pieces(pc.check_samples, style=style, seed=pc.seed)
+    base_notes = [grid_notes(vae.to_midi(r), 4) for r in base_rolls]
     return {"max_run": prior.max_run, "copy_checks": tries, "copy_f1_max": best,
             "checked": pc.check_samples,
             "similarity_personal": set_similarity(notes, ups)["similarity"],
@@ -463,6 +477,9 @@ def card(config: dict) -> str:
         *(f"| {f} | {p['bars'][f]} |" for f in p["files"]),
         "",
         f"- bars used: {sum(p['bars'].values())} (16 sixteenths each, read in C)",
+        *([f"- register: pieces are moved whole to a mean pitch around "
+           f"{reg['mean_pitch']:.1f} +- {reg['std']:.1f}, where your files sit"]
+          if (reg := (config.get("registers") or {}).get(config["name"])) else []),
         f"- fit time: {p['seconds']:.1f} s ({tuned})",
         f"- set similarity to your files ({p.get('checked', 8)} pieces): "
         f"{p['similarity_personal']:.3f} this "
@@ -499,6 +516,9 @@ def palette_card(config: dict) -> str:
         *(f"| {f} | {p['bars'][f]} |" for f in p["files"]),
         "",
         f"- bars used: {sum(p['bars'].values())} (16 sixteenths each, read in C)",
+        *([f"- register: pieces are moved whole to a mean pitch around "
+           f"{reg['mean_pitch']:.1f} +- {reg['std']:.1f}, where your files sit"]
+          if (reg := (config.get("registers") or {}).get(config["name"])) else []),
         f"- fit time: {p['seconds']:.1f} s",
         f"- set similarity to your files ({p.get('checked', 8)} pieces): "
         f"{p['similarity_personal']:.3f} this "

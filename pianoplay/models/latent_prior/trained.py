@@ -91,13 +91,18 @@ class TrainedPrior:
         segments = max(1, -(-steps // vae.segment_steps))
         z = self.sample(n, style=style, seed=seed, segments=segments, temperature=temperature)
         rolls = [r[:steps] for r in vae.decode(z)]
-        registers = self.config.get("registers") or {}
-        register = registers.get(self.styles[self.style_id(style)]) if registers else None
+        register = self.register(style)
         if not register:
             return rolls
         rng = np.random.default_rng(None if seed is None else int(seed) + 7919)
         return [in_register(r, rng.normal(register["mean_pitch"], register["std"]))
                 for r in rolls]
+
+    def register(self, style: str | None = None) -> dict | None:
+        """The mean pitch (``mean_pitch``, ``std``) pieces of ``style`` sit at (config.json
+        ``registers``), or None: samples stay where the codes put them."""
+        registers = self.config.get("registers") or {}
+        return registers.get(self.styles[self.style_id(style)]) if registers else None
 
     @property
     def device(self) -> torch.device:
