@@ -8,7 +8,8 @@ app's path (``pianoplay.models.latent_prior.infill``) and written as MIDI. Measu
   over the kept bars' mean, silent new bars;
 - an independent judge's NLL (a chord-LSTM that made none of it: chord-lstm-nottingham
   for Nottingham, chord-lstm-classical-frames for piano-midi-de) per eighth frame of bars
-  4-9 (the new bars and one on each side) for the infill, the original, the bar before
+  4-9 (the new bars and one on each side) for the infill, the original (the file, and the
+  file as the app writes it back unchanged: the kept bars are that), the bar before
   the gap copied into it, and prior samples drawn without the context spliced in.
 """
 
@@ -55,6 +56,11 @@ def fit_row(vae, prior, judge, style: str, path: Path, folder: Path, seed: int,
     files["infill"] = folder / f"{path.stem}_infill.mid"
     write_midi(vae.to_midi(result.roll, source=loaded), files["infill"])
     files["original"] = Path(path)
+    # the original as the app writes it back unchanged (its sixteenth grid, one track): the
+    # notes the infill keeps; the file itself differs on the judge's eighth grid (triplets
+    # quantised twice, same-pitch notes of two tracks merged), in the kept bars too
+    files["original_grid"] = folder / f"{path.stem}_grid.mid"
+    write_midi(vae.to_midi(loaded.roll, source=loaded), files["original_grid"])
     # baseline 1: the bar before the gap copied into every bar of the gap
     copy = loaded.roll.copy()
     prev = loaded.roll[starts[span.first - 1]:starts[span.first]]
@@ -98,7 +104,17 @@ def fit_row(vae, prior, judge, style: str, path: Path, folder: Path, seed: int,
         "piece_has_silent_bars": real_silent_bars > 0,
         "nll": nll,
         "excess_over_original": nll["infill"] - nll["original"],
+        "excess_over_original_grid": nll["infill"] - nll["original_grid"],
+        "pc_overlap_original": pc_overlap_of(ref_notes, a, b),
     }
+
+
+def pc_overlap_of(notes: np.ndarray, a: int, b: int) -> float:
+    """Pitch-class overlap of the notes starting in steps [a, b) with the others."""
+    inside = (notes[:, 1] >= a) & (notes[:, 1] < b)
+    if not inside.any():
+        return 0.0
+    return float(np.minimum(pc_hist(notes[inside]), pc_hist(notes[~inside])).sum())
 
 
 def infill_rows(vae, prior, n: int, folder: Path) -> dict:
@@ -121,8 +137,9 @@ def infill_rows(vae, prior, n: int, folder: Path) -> dict:
             if row is not None:
                 rows.append(row)
         summary = {key: float(np.mean([r[key] for r in rows]))
-                   for key in ("kept_f1_in_place", "pc_overlap", "onsets_ratio",
-                               "excess_over_original")}
+                   for key in ("kept_f1_in_place", "pc_overlap", "pc_overlap_original",
+                               "onsets_ratio", "excess_over_original",
+                               "excess_over_original_grid")}
         summary["kept_f1_min"] = float(min(r["kept_f1_in_place"] for r in rows))
         summary["nll"] = {k: float(np.mean([r["nll"][k] for r in rows]))
                           for k in rows[0]["nll"]}

@@ -52,6 +52,7 @@ from pianoplay.models.latent_prior.personal import (  # noqa: E402
 from pianoplay.models.registry import Registry  # noqa: E402
 from pianoplay.music.measures import grid_notes  # noqa: E402
 from pianoplay.music.novelty import CopyIndex  # noqa: E402
+from pianoplay.music.roll import shift_keys  # noqa: E402
 from pianoplay.music.similarity import set_similarity  # noqa: E402
 
 
@@ -149,15 +150,18 @@ def run_style(name: str, uploads: list[Path], reference: list[Path], registry, a
         if k == max(args.uploads):  # the uploads as the VAE gives them back: 16-bar windows
             rng = np.random.default_rng(args.seed)
             anchors = file_codes(prior)
-            z = []
+            keys = [vae.load(u).transpose for u in uploads[:k]]  # each file's own key
+            z, owner = [], []
             for i in range(args.n):
                 a = anchors[i % len(anchors)]
                 a = np.concatenate([a] * (-(-16 // len(a))))
                 start = rng.integers(len(a) - 15)
                 z.append(a[start:start + 16])
-            back = write_all(vae, vae.decode(np.stack(z)), tmp, f"back-{name}")
+                owner.append(i % len(anchors))
+            rolls = [shift_keys(r, -keys[f]) for r, f in zip(vae.decode(np.stack(z)), owner)]
+            back = write_all(vae, rolls, tmp, f"back-{name}")
             out["ceiling_through_vae"] = set_similarity(back, reference)["similarity"]
-            print(f"  the uploads through the VAE (16-bar windows): similarity "
+            print(f"  the uploads through the VAE (16-bar windows, in their keys): similarity "
                   f"{out['ceiling_through_vae']:.3f}", flush=True)
         if "base" not in out or out["base"]["style"] != info["nearest_style"]:
             bfiles = samples_of(base, vae, args.n, info["nearest_style"], args.seed, tmp,

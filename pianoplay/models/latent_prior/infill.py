@@ -13,8 +13,9 @@ chosen bars only, so every note outside them is the input's. ``CANDIDATES`` comp
 are drawn and the one whose new bars fit the kept ones best (pitch classes, onsets per
 bar) is kept, unless the prior names a *ranker* for the style (``infill_rankers`` in its
 config.json: a language model of that music, never the chord-LSTM the benchmark judges
-with): then ``RANKED`` are drawn, and of the ``SHORTLIST`` that fit best the ranker keeps
-the one that makes the new bars and their neighbours likeliest.
+with; prior-bars: roll-lstm-nottingham, and chord-lstm-classical on sixteenths): then
+``RANKED`` are drawn, and of the ``SHORTLIST`` that fit best the ranker keeps the one that
+makes the new bars and their neighbours likeliest.
 """
 
 from __future__ import annotations
@@ -160,7 +161,6 @@ def splice(original: np.ndarray, new: np.ndarray, a: int, b: int) -> np.ndarray:
 
 CANDIDATES = 8  # completions drawn per request; the one that fits the piece best is kept
 RANKED = 32  # drawn when a ranker chooses: it chooses among the SHORTLIST that fit best
-FIT_WEIGHT = 0.0
 SHORTLIST = 8  # (a stronger fit alone, the best of 32, costs piano-midi-de's judge 0.6 nats)
 
 
@@ -254,8 +254,7 @@ def infill(vae, prior, loaded, span: BarSpan, style: str | None = None,
         hi = bounds[min(span.last + 1, len(starts))]
         spliced = [splice(padded, options[i], a, b)[: len(roll)] for i in shortlist]
         costs = ranker_costs(ranker, spliced, lo, hi)
-        score = [c - FIT_WEIGHT * fits[i] for c, i in zip(costs, shortlist)]
-        out = spliced[int(np.argmin(score))]
+        out = spliced[int(np.argmin(costs))]
     W = prior.segments
     win_lo = max(0, min(seg_lo - (W - (seg_hi - seg_lo)) // 2, S - W))
     win_hi = min(S, win_lo + W)
