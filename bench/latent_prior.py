@@ -93,7 +93,8 @@ def measure_samples(vae, prior, style: str, ref: Reference, n: int, seed: int,
 
 def timings(runs: int, vae_name: str) -> dict:
     """Server-side medians (the app's own actions, in this process, after a warm-up): one
-    16-bar sample with audio and picture, performed; bars 13-16 of a 32-bar file infilled."""
+    16-bar sample with audio and picture, performed; bars 13-16 of a 32-bar file infilled;
+    bars 81-84 of a piano-midi-de piece of 100 bars or more infilled."""
     import statistics
 
     from pianoplay.models.registry import Registry
@@ -102,11 +103,15 @@ def timings(runs: int, vae_name: str) -> dict:
     actions = Actions(Registry())
     tune = next(p for p in split_files(paths.data_dir() / "nottingham", "test")
                 if len(actions.registry.load(vae_name).load(p).bar_starts) >= 32)
+    piece = next(p for p in split_files(paths.data_dir() / "piano-midi-de", "test")
+                 if len(actions.registry.load(vae_name).load(p).bar_starts) >= 100)
     jobs = {
         "sample_16_bars": lambda i: actions.sample(vae_name, 1, 16, 1.0, i, 120, 0,
                                                    style="nottingham"),
         "infill_4_of_32_bars": lambda i: actions.infill(vae_name, str(tune), "13-16", i, 120,
                                                         0, "nottingham"),
+        "infill_4_bars_at_bar_81_piano_midi_de": lambda i: actions.infill(
+            vae_name, str(piece), "81-84", i, 120, 0, "piano-midi-de"),
     }
     out = {}
     for name, job in jobs.items():
@@ -119,7 +124,7 @@ def timings(runs: int, vae_name: str) -> dict:
             times.append(time.perf_counter() - t)
         out[name] = {"median_s": statistics.median(times), "times_s": times}
         print(f"{name}: median {statistics.median(times) * 1000:.0f} ms", flush=True)
-    out["tune"] = tune.name
+    out["tune"], out["piece"] = tune.name, piece.name
     return out
 
 

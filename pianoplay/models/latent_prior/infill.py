@@ -161,6 +161,7 @@ def splice(original: np.ndarray, new: np.ndarray, a: int, b: int) -> np.ndarray:
 
 CANDIDATES = 8  # completions drawn per request; the one that fits the piece best is kept
 RANKED = 32  # drawn when a ranker chooses: it chooses among the SHORTLIST that fit best
+RANKER_CONTEXT = 256  # steps (16 bars of 4/4) a ranker reads before the bar ahead of the gap
 SHORTLIST = 8  # (a stronger fit alone, the best of 32, costs piano-midi-de's judge 0.6 nats)
 
 
@@ -188,9 +189,13 @@ def ranker_costs(ranker, rolls: list[np.ndarray], lo: int, hi: int) -> list[floa
     frames of eighths or sixteenths, its ``steps_per_quarter``, read left to right) gives
     steps [lo, hi) of each (T, 88, 2) sixteenth roll, read from its start, all in one
     batch: an eighth frame holds the keys down at its first sixteenth and those struck on
-    its second. The frames after ``hi`` change nothing."""
+    its second. The frames after ``hi`` change nothing; it reads from ``RANKER_CONTEXT``
+    steps before ``lo`` (a long piece's gap costs what a short one's does)."""
     frames, spans = [], []
     per = 2 if int(getattr(ranker, "steps_per_quarter", 2)) == 2 else 1
+    start = max(0, lo - RANKER_CONTEXT) // 2 * 2
+    rolls = [roll[start:] for roll in rolls]
+    lo, hi = lo - start, hi - start
     for roll in rolls:
         if per == 2:
             T = len(roll) // 2 * 2
