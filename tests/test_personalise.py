@@ -324,6 +324,17 @@ def test_palette_fit_samples_your_bars_and_is_deleted(masked_root, tmp_path):
     for roll in prior.sample_pieces(4, style="my-bars", seed=2):
         mean = np.nonzero(roll[..., 1])[1].mean() + 21
         assert abs(mean - register["mean_pitch"]) < 4 * register["std"] + 1, mean
+    # a sample that copies a 4-bar window of a file is drawn again (the least copying kept)
+    from pianoplay.models.latent_prior import palette as palette_module
+    from pianoplay.models.latent_prior.trained import TrainedPrior
+
+    rows = np.flatnonzero(prior.palette.origin[:, 0] == 0)[:8]
+    assert prior.copy_f1(np.concatenate(prior.decoded_bars()[rows])) > 0.9  # a file's bars
+    plain = TrainedPrior.sample_pieces(prior, 3, style="my-bars", seed=7)
+    guarded = prior.sample_pieces(3, style="my-bars", seed=7)
+    for a, g in zip(plain, guarded):
+        assert prior.copy_f1(g) <= prior.copy_f1(a)
+        assert prior.copy_f1(g) < palette_module.COPY_LIMIT or np.array_equal(a, g) is False
     # the density pull leans on the palette's busier clusters, for samples only
     busier = prior.busier()
     assert busier.shape == prior.allowed.shape and not busier[~prior.allowed].any()

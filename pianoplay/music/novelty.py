@@ -107,3 +107,16 @@ class CopyIndex:
             if r["f1"] > best["f1"]:
                 best = {**r, "window_start": start}
         return best
+
+
+def chunks(notes: np.ndarray, size: int = 128, hop: int = 64) -> list[np.ndarray]:
+    """A piece's notes as overlapping ``size``-step pieces (each 4-bar window of it lies
+    whole in one), so that the copy index scores short pieces, not whole sonatas."""
+    out = []
+    end = int(notes[:, 1].max()) + 1 if len(notes) else 0
+    for start in range(0, max(end, 1), hop):
+        sel = notes[(notes[:, 1] >= start) & (notes[:, 1] < start + size)].copy()
+        if len(sel):
+            sel[:, 1:] -= start
+            out.append(sel)
+    return out

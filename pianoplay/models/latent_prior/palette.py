@@ -36,10 +36,14 @@ from pianoplay.errors import CheckpointError
 from pianoplay.models.latent_prior.codebook import segment_states
 from pianoplay.models.latent_prior.masked import masked_sample
 from pianoplay.models.latent_prior.trained import TrainedPrior, fill_windows
+from pianoplay.music.novelty import CopyIndex, chunks
+from pianoplay.music.roll import roll_to_notes
 from pianoplay.paths import CHECKPOINTS_DIR
 
 KIND = "palette"  # config["personal"]["kind"]
 REFINE_STEPS = 100
+COPY_LIMIT = 0.75  # a sample with a 4-bar window this close to an upload is drawn again
+REDRAWS = 4  # at most; then the piece that copies least is kept
 
 
 @dataclass
@@ -159,13 +163,60 @@ class PalettePrior(TrainedPrior):
             out[row, free] = self.palette.bars[picks[free]]
         return out[0] if single else out
 
+    def sample_pieces(self, n: int = 1, style: str | None = None, seed: int | None = None,
+                      steps: int | None = None, temperature: float = 1.0) -> list[np.ndarray]:
+        """:meth:`TrainedPrior.sample_pieces`, each piece checked against your files: one
+        with a 4-bar window at onset F1 ``COPY_LIMIT`` or more to an upload (any offset
+        and key) is drawn again with another seed, up to ``REDRAWS`` times (then the one
+        that copies least is kept). About 0.1 s a piece."""
+        rolls = super().sample_pieces(n, style, seed, steps, temperature)
+        for i, roll in enumerate(rolls):
+            best = self.copy_f1(roll)
+            for k in range(1, REDRAWS + 1):
+                if best < COPY_LIMIT:
+                    break
+                again = None if seed is None else int(seed) + 7919 * k + i
+                other = super().sample_pieces(1, style, again, steps, temperature)[0]
+                f1 = self.copy_f1(other)
+                if f1 < best:
+                    rolls[i], best = other, f1
+        return rolls
+
+    def copy_f1(self, roll: np.ndarray) -> float:
+        """Best onset F1 of a 4-bar window of a (T, 88, 2) roll against your files."""
+        notes = roll_to_notes(roll)
+        notes[:, 0] += 21
+        return float(self.upload_index().best(notes)["f1"])
+
+    def upload_index(self) -> CopyIndex:
+        """Your files as the palette holds them (each bar in its place, in C), indexed for
+        :meth:`copy_f1` (cached)."""
+        if "_uploads" not in self.__dict__:
+            bars = self.decoded_bars()  # (N, L, 88, 2)
+            L, origin, pieces = bars.shape[1], self.palette.origin, []
+            for f in np.unique(origin[:, 0]):
+                rows = np.flatnonzero(origin[:, 0] == f)
+                roll = np.zeros(((int(origin[rows, 1].max()) + 1) * L, 88, 2), np.uint8)
+                for r in rows:
+                    roll[origin[r, 1] * L:(origin[r, 1] + 1) * L] = bars[r]
+                notes = roll_to_notes(roll)
+                notes[:, 0] += 21
+                pieces += chunks(notes)
+            self._uploads = CopyIndex(pieces)
+        return self._uploads
+
+    def decoded_bars(self) -> np.ndarray:
+        """(N, L, 88, 2) the palette's bars as the VAE writes them (cached)."""
+        if "_decoded" not in self.__dict__:
+            self._decoded = np.stack(self._need_vae().decode(self.palette.bars[:, None]))
+        return self._decoded
+
     def busier(self) -> torch.Tensor:
         """(K,) each palette cluster's mean onsets per bar over its bars, in standard
         deviations from the palette's clusters' mean (0 elsewhere; cached: one decode of
         the palette)."""
         if "_busier" not in self.__dict__:
-            rolls = np.stack(self._need_vae().decode(self.palette.bars[:, None]))
-            onsets = (rolls[..., 1] > 0).sum((1, 2)).astype(np.float64)  # (N,)
+            onsets = (self.decoded_bars()[..., 1] > 0).sum((1, 2)).astype(np.float64)  # (N,)
             per = np.zeros(self.allowed.shape[0])
             for k, members in self.members.items():
                 per[k] = onsets[members].mean()

@@ -44,7 +44,7 @@ from pianoplay.models.latent_prior.personal_prior import ANCHORS, PersonalPrior,
 from pianoplay.models.latent_prior.trained import TrainedPrior
 from pianoplay.music.measures import grid_notes
 from pianoplay.music.midi import MidiLimits
-from pianoplay.music.novelty import CopyIndex
+from pianoplay.music.novelty import CopyIndex, chunks
 from pianoplay.music.similarity import set_similarity
 
 MAX_FILES = 20
@@ -357,19 +357,6 @@ def palette_copy_check(prior, base, files, pc: PersonalConfig, deadline: float) 
             "checked": pc.check_samples,
             "similarity_personal": set_similarity(notes, ups)["similarity"],
             "similarity_base": set_similarity(base_notes, ups)["similarity"]}
-
-
-def chunks(notes: np.ndarray, size: int = 128, hop: int = 64) -> list[np.ndarray]:
-    """A piece's notes as overlapping ``size``-step pieces (each 4-bar window of it lies
-    whole in one), so that the copy index scores short pieces, not whole sonatas."""
-    out = []
-    end = int(notes[:, 1].max()) + 1 if len(notes) else 0
-    for start in range(0, max(end, 1), hop):
-        sel = notes[(notes[:, 1] >= start) & (notes[:, 1] < start + size)].copy()
-        if len(sel):
-            sel[:, 1:] -= start
-            out.append(sel)
-    return out
 
 
 def copy_check(prior: PersonalPrior, base, files, pc: PersonalConfig, deadline: float
