@@ -45,6 +45,7 @@ from latent_prior import band, mean_variety, write_all  # noqa: E402
 
 from pianoplay import paths  # noqa: E402
 from pianoplay.models.latent_prior.personal import (  # noqa: E402
+    LIMITS,
     PersonalConfig,
     chunks,
     fit_personal,
@@ -150,7 +151,8 @@ def run_style(name: str, uploads: list[Path], reference: list[Path], registry, a
         if k == max(args.uploads):  # the uploads as the VAE gives them back: 16-bar windows
             rng = np.random.default_rng(args.seed)
             anchors = file_codes(prior)
-            keys = [vae.load(u).transpose for u in uploads[:k]]  # each file's own key
+            keys = [vae.representation.load(u, limits=LIMITS).transpose  # each file's key
+                    for u in uploads[:k]]
             z, owner = [], []
             for i in range(args.n):
                 a = anchors[i % len(anchors)]

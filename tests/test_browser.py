@@ -378,3 +378,20 @@ def test_latent_sliders_start_a_file_at_zero_decode_on_release_and_reset(page):
     decoded(page, src)
     assert latent_value(page, "temperature") == start and latent_value(page, "axis_1") == 0
     no_error_badge(page)
+
+
+def test_a_typed_unknown_checkpoint_logs_no_traceback(page, app):
+    """Every picker takes typed text (a personal model may appear after the page loaded);
+    while the text names no checkpoint, what follows the picker (bars, temperature, styles,
+    the Model tab's links) stays as it is, and the server logs no traceback."""
+    for title, key in [("Sample", "sample"), ("Latent sliders", "latent"),
+                       ("Interpolate", "interpolate"), ("Generate", "generate"),
+                       ("Infill", "infill"), ("Model", "model")]:
+        page.get_by_role("tab", name=title).click()
+        picker = page.locator(f"#{key}-checkpoint input")
+        picker.click()
+        picker.fill("no-such-model")
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(1_500)
+    log = app.log.read_text(errors="replace")
+    assert "Traceback" not in log, log[-3000:]

@@ -50,6 +50,18 @@ def user_errors():
         raise gr.Error(str(err), print_exception=False) from None
 
 
+def or_skip(fn, outputs: int = 1):
+    """A picker's follower (``.change``) that leaves its ``outputs`` as they are while the
+    typed name is not a checkpoint (the picker takes any text; the action refuses an
+    unknown name in words when it runs), instead of logging a traceback."""
+    def follow(*args):
+        try:
+            return fn(*args)
+        except PianoplayError:
+            return gr.skip() if outputs == 1 else [gr.skip()] * outputs
+    return follow
+
+
 def seed_text(seed) -> str:
     return f"Seed **{seed}**: type it into *Seed* to make this again." if seed is not None else ""
 

@@ -24,8 +24,9 @@ def _sample_rows(results: dict) -> list[str]:
 
 
 def _infill_rows(results: dict) -> list[str]:
-    rows = ["| prior | set | pieces | kept onset F1 (min) | pc overlap | onsets ratio | "
-            "judge NLL: infill / original / copy bar / no context |",
+    rows = ["| prior | set | pieces | kept onset F1 (min) | pc overlap (the original's) | "
+            "onsets ratio | judge NLL: infill / original written back / original file / "
+            "copy bar / no context |",
             "|---|---|---|---|---|---|---|"]
     for name, entry in results["priors"].items():
         for style, part in (entry.get("infill") or {}).items():
@@ -33,9 +34,10 @@ def _infill_rows(results: dict) -> list[str]:
             n = s["nll"]
             rows.append(f"| {Path(name).name} | {style} | {s['pieces']} | "
                         f"{s['kept_f1_in_place']:.3f} ({s['kept_f1_min']:.3f}) | "
-                        f"{s['pc_overlap']:.2f} | {s['onsets_ratio']:.2f} | "
-                        f"**{n['infill']:.2f}** / {n['original']:.2f} / {n['copy']:.2f} / "
-                        f"{n['no_context']:.2f} |")
+                        f"{s['pc_overlap']:.2f} ({s.get('pc_overlap_original', 0):.2f}) | "
+                        f"{s['onsets_ratio']:.2f} | **{n['infill']:.2f}** / "
+                        f"{n.get('original_grid', float('nan')):.2f} / {n['original']:.2f} / "
+                        f"{n['copy']:.2f} / {n['no_context']:.2f} |")
     return rows
 
 
@@ -72,10 +74,14 @@ def card(folder: Path, results: dict, notes: str = "") -> str:
     if any(e.get("infill") for e in results["priors"].values()):
         lines += ["## Infill of bars 5-8 of test pieces", "", *_infill_rows(results), ""]
     if "timings" in results:
-        ms = {k: v["median_s"] * 1000 for k, v in results["timings"].items() if k != "tune"}
+        ms = {k: v["median_s"] * 1000 for k, v in results["timings"].items()
+              if isinstance(v, dict)}
+        long_piece = ms.get("infill_4_bars_at_bar_81_piano_midi_de")
         lines += ["## Speed (server side, this project's 2-core CPU)", "",
                   f"- sample 16 bars with audio and picture: {ms['sample_16_bars']:.0f} ms",
                   f"- infill 4 bars of a 32-bar file: {ms['infill_4_of_32_bars']:.0f} ms",
+                  *([f"- infill bars 81-84 of a piano-midi-de piece: {long_piece:.0f} ms"]
+                    if long_piece else []),
                   ""]
     lines += [
         "<details><summary>Details</summary>", "",
@@ -90,6 +96,9 @@ def card(folder: Path, results: dict, notes: str = "") -> str:
            "bar for "
            "each note it continues that its neighbour holds over the bar line, a penalty "
            "for each it holds that nothing sounded)"] if config.get("continuity") else []),
+        *([f"- density: {_per_style(config['density'])} (a bonus per standard deviation "
+           "of a codebook bar's onsets, when sampling without context)"]
+          if config.get("density") else []),
         *(["- register: each sample moved whole (-6..+5 semitones) to a mean pitch drawn "
            "from its style's training pieces ("
            + ", ".join(f"{k} {v['mean_pitch']:.1f} +- {v['std']:.1f}"

@@ -28,6 +28,7 @@ from pianoplay.ui.page import (
     TEMPERATURE_INFO,
     Page,
     first,
+    or_skip,
     user_errors,
 )
 
@@ -367,7 +368,7 @@ def build(page: Page) -> gr.Dropdown:
     ).then(**run, api_visibility="private")
     checkpoint.change(relabel, checkpoint, list(axes.values()), api_visibility="private")
     checkpoint.change(
-        actions.decode_temperature, checkpoint, temperature, queue=False,
+        or_skip(actions.decode_temperature), checkpoint, temperature, queue=False,
         api_visibility="private",
     )
     # the tab shows its start when the page opens: a random point, decoded

@@ -9,7 +9,7 @@ import gradio as gr
 from pianoplay.errors import PianoplayError
 from pianoplay.ui.core import ActionsCore, new_seed
 from pianoplay.ui.outputs import Piece
-from pianoplay.ui.page import INTERACTIVE, Page, first, user_errors
+from pianoplay.ui.page import INTERACTIVE, Page, first, or_skip, user_errors
 
 TAB = None  # serves no family's tab: it shows them all
 TITLE = "Model"
@@ -109,7 +109,8 @@ def after(page: Page, titles: dict[str, str]) -> None:
         pushed = [name if tab in offered else gr.skip() for tab in targets]
         return [page.actions.serves(name, titles), *pushed]
 
-    picker.change(follow, picker, [serves, *targets.values()], queue=False,
+    picker.change(or_skip(follow, 1 + len(targets)), picker, [serves, *targets.values()],
+                  queue=False,
                   api_visibility="private")
     page.loads.append(dict(fn=lambda name: page.actions.serves(name, titles), inputs=picker,
                            outputs=serves, queue=False))

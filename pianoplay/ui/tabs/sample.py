@@ -28,6 +28,7 @@ from pianoplay.ui.page import (
     SEED_INFO,
     Page,
     first,
+    or_skip,
     progress_of,
     seed_text,
     user_errors,
@@ -202,8 +203,8 @@ def build(page: Page) -> gr.Dropdown:
     follow_limits = dict(fn=limit_bars, inputs=[checkpoint, bars], outputs=bars, queue=False)
     checkpoint.change(**follow_limits, api_visibility="private")
     checkpoint.change(
-        lambda name: gr.update(value=actions.default_temperature(name),
-                               info=actions.temperature_hint(name)),
+        or_skip(lambda name: gr.update(value=actions.default_temperature(name),
+                                       info=actions.temperature_hint(name))),
         checkpoint, temperature, queue=False, api_visibility="private",
     )
     checkpoint.change(
