@@ -279,3 +279,16 @@ def _bar_steps(path: Path, first: int, last: int) -> tuple[int, int]:
     return loaded.bar_starts[first - 1], loaded.bar_starts[last]
 
 
+
+
+def test_new_bars_strike_notes_where_the_piece_does():
+    """silent_bars counts the bars that strike no note; an infill's candidates with such a
+    bar fit less when every kept bar strikes one (so none is kept while others are drawn)."""
+    from pianoplay.models.latent_prior.infill import silent_bars
+
+    roll = np.zeros((64, 88, 2), np.uint8)
+    roll[0, 40] = 1  # bar 1 struck; bar 2 only holds it on; bars 3-4 silent
+    roll[:20, 40, 0] = 1
+    bars = [(0, 16), (16, 32), (32, 48), (48, 64), (64, 80)]
+    assert silent_bars(roll, bars) == 3  # the bar past the end does not count
+    assert silent_bars(roll, bars[:1]) == 0

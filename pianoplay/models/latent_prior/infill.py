@@ -184,6 +184,12 @@ def fit_score(new: np.ndarray, new_bars: int, kept_pcs: np.ndarray,
     return overlap - 0.25 * abs(np.log2(onsets_new / max(kept_onsets_per_bar, 1e-9)))
 
 
+def silent_bars(roll: np.ndarray, bars: list[tuple[int, int]]) -> int:
+    """How many of the bars (steps [lo, hi)) of a (T, 88, 2) roll strike no note (bars
+    past its end do not count)."""
+    return sum(1 for lo, hi in bars if lo < len(roll) and not roll[lo:hi, :, 1].any())
+
+
 def ranker_costs(ranker, rolls: list[np.ndarray], lo: int, hi: int) -> list[float]:
     """Mean NLL (nats per frame of its grid) that ``ranker`` (a language model of (T, 88)
     frames of eighths or sixteenths, its ``steps_per_quarter``, read left to right) gives
@@ -249,6 +255,12 @@ def infill(vae, prior, loaded, span: BarSpan, style: str | None = None,
     kept_bars = max(1, len(starts) - new_bars)
     kept_pcs, kept_onsets = pitch_classes(kept), kept[..., 1].sum() / kept_bars
     fits = [fit_score(o[a:b], new_bars, kept_pcs, kept_onsets) for o in options]
+    edges = starts + [max(len(roll), starts[-1] + int(loaded.steps_per_bar))]
+    bars = list(zip(edges, edges[1:]))
+    g0, g1 = (0, span.intro) if span.intro else (span.first, span.last)  # the new bars
+    if not silent_bars(roll, bars[:g0] + bars[g1:]):
+        # the piece strikes a note in every bar: so do the new bars (else they fit less)
+        fits = [f - silent_bars(o, bars[g0:g1]) for f, o in zip(fits, options)]
     shortlist = sorted(range(n), key=lambda i: -fits[i])[:SHORTLIST]
     if ranker is None or len(shortlist) == 1:
         best = shortlist[0]
