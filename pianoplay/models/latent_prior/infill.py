@@ -161,7 +161,7 @@ def splice(original: np.ndarray, new: np.ndarray, a: int, b: int) -> np.ndarray:
 
 CANDIDATES = 8  # completions drawn per request; the one that fits the piece best is kept
 RANKED = 32  # drawn when a ranker chooses: it chooses among the SHORTLIST that fit best
-RANKER_CONTEXT = 256  # steps (16 bars of 4/4) a ranker reads before the bar ahead of the gap
+RANKER_CONTEXT = 128  # steps (8 bars of 4/4) a ranker reads before the bar ahead of the gap
 SHORTLIST = 8  # (a stronger fit alone, the best of 32, costs piano-midi-de's judge 0.6 nats)
 
 
@@ -250,7 +250,11 @@ def infill(vae, prior, loaded, span: BarSpan, style: str | None = None,
     n = max(1, int(candidates or (RANKED if ranker is not None else CANDIDATES)))
     z = prior.complete(np.repeat(codes[None], n, 0), np.repeat(known[None], n, 0), style=style,
                        seed=seed)  # (n, S, D)
-    options = vae.decode(z)  # n rolls (S * L, 88, 2)
+    options = []  # n rolls (S * L, 88, 2); only the segments of the gap decoded (the
+    for part in vae.decode(z[:, seg_lo:seg_hi]):  # VAE decodes each on its own)
+        option = np.zeros_like(padded)
+        option[seg_lo * L:seg_hi * L] = part
+        options.append(option)
     new_bars = span.last - span.first
     kept_bars = max(1, len(starts) - new_bars)
     kept_pcs, kept_onsets = pitch_classes(kept), kept[..., 1].sum() / kept_bars
