@@ -42,7 +42,7 @@ from pianoplay.paths import CHECKPOINTS_DIR
 
 KIND = "palette"  # config["personal"]["kind"]
 REFINE_STEPS = 100
-COPY_LIMIT = 0.75  # a sample with a 4-bar window this close to an upload is drawn again
+COPY_LIMIT = 0.78  # a sample with a 4-bar window this close to an upload is drawn again
 REDRAWS = 4  # at most; then the piece that copies least is kept
 
 
