@@ -312,6 +312,8 @@ def test_palette_fit_samples_your_bars_and_is_deleted(masked_root, tmp_path):
         for a, b in zip(origin, origin[1:]):
             run = run + 1 if (b[0] == a[0] and b[1] == a[1] + 1) else 1
             assert run <= 2
+        sounds = prior.decoded_bars()[rows]  # never the same bar twice in a row
+        assert not any(np.array_equal(a, b) for a, b in zip(sounds, sounds[1:]))
     assert not np.array_equal(z, prior.sample(3, style="my-bars", seed=2, segments=12))
     assert prior.sample_pieces(1, style="my-bars", seed=1, steps=64)[0].shape == (64, 88, 2)
     # samples sit where the files do, in their own keys (the palette's bars are in C)

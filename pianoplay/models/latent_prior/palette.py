@@ -139,7 +139,11 @@ class PalettePrior(TrainedPrior):
         ids = model.quantise(torch.as_tensor(z, device=self.device))
         k = torch.as_tensor(known, device=self.device)
         style_ids = torch.full((len(ids),), self.style_id(style), device=self.device)
-        allowed = self.allowed if self.max_run > 0 else self.unlike_uploads
+        rule = self.allowed if self.max_run > 0 else self.unlike_uploads
+
+        def allowed(ids, known, pos):
+            return self.no_echo(ids, known, pos, rule(ids, known, pos) if callable(rule)
+                                else rule.expand(len(ids), -1))
         fixed = self.bias  # (K,) the uploads' own counts, and for free rows the density
         busy, free = float(self.personal.get("density", 0.0)), ~k.any(1)
         if busy and bool(free.any()):
@@ -226,6 +230,36 @@ class PalettePrior(TrainedPrior):
             self._busier = torch.as_tensor(z, dtype=torch.float32, device=self.device)
         return self._busier
 
+    def one_bar(self) -> torch.Tensor:
+        """(K,) bool: the clusters whose bars all sound the same (one bar, or copies of it;
+        cached)."""
+        if "_one_bar" not in self.__dict__:
+            bars = self.decoded_bars().reshape(len(self.palette.bars), -1)
+            single = torch.zeros(self.allowed.shape[0], dtype=torch.bool)
+            for k, members in self.members.items():
+                single[k] = bool((bars[members] == bars[members[0]]).all())
+            self._one_bar = single.to(self.device)
+        return self._one_bar
+
+    def no_echo(self, ids: torch.Tensor, known: torch.Tensor, pos: torch.Tensor,
+                ok: torch.Tensor) -> torch.Tensor:
+        """(B, K) ``ok`` less, at ``pos`` (B,) of each row, the id of a known neighbour
+        when that id stands for one bar only (:meth:`one_bar`): the same bar twice in a
+        row (your files do not repeat a bar as it is; such samples did: a quarter of the
+        chorales' bars); all of ``ok`` where that leaves nothing."""
+        rows = torch.arange(len(ids), device=ids.device)
+        S = ids.shape[1]
+        single = self.one_bar()
+        out = ok.clone()
+        for side, has in ((pos - 1, pos > 0), (pos + 1, pos < S - 1)):
+            side = side.clamp(0, S - 1)
+            near = ids[rows, side].clamp(max=single.shape[0] - 1)
+            echo = has & known[rows, side] & single[near]
+            out[rows[echo], near[echo]] = False
+        empty = ~out.any(1)
+        out[empty] = ok[empty]
+        return out
+
     def unlike_uploads(self, ids: torch.Tensor, known: torch.Tensor, pos: torch.Tensor
                        ) -> torch.Tensor:
         """(B, K) the palette's ids that may stand at ``pos`` (B,) of each row: none that
@@ -258,6 +292,11 @@ class PalettePrior(TrainedPrior):
             if members is None:  # cannot happen: the sampler writes palette clusters only
                 members = np.arange(len(origin))
             prev = out[p - 1] if p > 0 else -1
+            if prev >= 0 and len(members) > 1:  # not the bar just written, again
+                bars = self.decoded_bars()
+                other = ~(bars[members] == bars[prev]).all(axis=(1, 2, 3))
+                if other.any():
+                    members = members[other]
             if prev >= 0 and run >= self.max_run:
                 follows = ((origin[members, 0] == origin[prev, 0])
                            & (origin[members, 1] == origin[prev, 1] + 1))

@@ -319,8 +319,9 @@ def fit_palette_personal(files, name: str, registry, pc: PersonalConfig, base, n
             "plain_for": "Writes new 16-bar pieces from the bars of your own files in new "
                          "orders (Sample), gives the Latent sliders their start points, and "
                          "fills the bars you choose of a file with your bars (Infill).",
-            "plain_expect": "Your own bars, textures and harmonies, in C and in orders your "
-                            "files do not have: never four bars in a row as a file has them.",
+            "plain_expect": "Your own bars, textures and harmonies, in the register your "
+                            "files sit in and in orders they do not have: never four bars in "
+                            "a row as a file has them.",
             "training": {"config": pc.to_dict(), "torch_threads": torch.get_num_threads()},
         }
         tick(progress, 0.7, "checking that its pieces do not copy your files")
