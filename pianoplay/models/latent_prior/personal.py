@@ -459,23 +459,7 @@ def card(config: dict) -> str:
         f"{p['nearest_style']} style (the nearest to your files).",
         "Expect the textures, density and register of your files with new notes; a higher "
         "temperature moves further from them.",
-        "",
-        "| file | bars used |",
-        "|---|---|",
-        *(f"| {f} | {p['bars'][f]} |" for f in p["files"]),
-        "",
-        f"- bars used: {sum(p['bars'].values())} (16 sixteenths each, read in C)",
-        *([f"- register: pieces are moved whole to a mean pitch around "
-           f"{reg['mean_pitch']:.1f} +- {reg['std']:.1f}, where your files sit"]
-          if (reg := (config.get("registers") or {}).get(config["name"])) else []),
-        f"- fit time: {p['seconds']:.1f} s ({tuned})",
-        f"- set similarity to your files ({p.get('checked', 8)} pieces): "
-        f"{p['similarity_personal']:.3f} this "
-        f"model, {p['similarity_base']:.3f} {p['base']} ({p['nearest_style']})",
-        f"- copy check: the closest 4-bar window of {p.get('checked', 8)} pieces to your "
-        "files has onset F1 "
-        f"{p['copy_f1_max']:.2f} (1 = a copy; tries, strength -> F1: {p['copy_checks']})",
-        f"- via: {config['via']}",
+        *_files_and_numbers(config, f"{p['seconds']:.1f} s ({tuned})", "strength"),
     ]
     return "\n".join(lines) + "\n"
 
@@ -498,6 +482,17 @@ def palette_card(config: dict) -> str:
         + (f"{p['max_run']} in a row as your files have them." if p["max_run"] else
            "no two side by side as your files have them."),
         "Expect your own bars in new orders; a higher temperature picks less likely ones.",
+        *_files_and_numbers(config, f"{p['seconds']:.1f} s", "bars in a row"),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _files_and_numbers(config: dict, fit_time: str, tried: str) -> list[str]:
+    """The end of a personal model's card: its files and bars, where its pieces sit, the
+    fit time, the set similarities and the copy check (``tried``: what each try changed)."""
+    p = config["personal"]
+    reg = (config.get("registers") or {}).get(config["name"])
+    return [
         "",
         "| file | bars used |",
         "|---|---|",
@@ -506,18 +501,16 @@ def palette_card(config: dict) -> str:
         f"- bars used: {sum(p['bars'].values())} (16 sixteenths each, read in C)",
         *([f"- register: pieces are moved whole to a mean pitch around "
            f"{reg['mean_pitch']:.1f} +- {reg['std']:.1f}, where your files sit"]
-          if (reg := (config.get("registers") or {}).get(config["name"])) else []),
-        f"- fit time: {p['seconds']:.1f} s",
+          if reg else []),
+        f"- fit time: {fit_time}",
         f"- set similarity to your files ({p.get('checked', 8)} pieces): "
         f"{p['similarity_personal']:.3f} this "
         f"model, {p['similarity_base']:.3f} {p['base']} ({p['nearest_style']})",
         f"- copy check: the closest 4-bar window of {p.get('checked', 8)} pieces to your "
-        "files has onset F1 "
-        f"{p['copy_f1_max']:.2f} (1 = a copy; tries, bars in a row -> F1: "
+        f"files has onset F1 {p['copy_f1_max']:.2f} (1 = a copy; tries, {tried} -> F1: "
         f"{p['copy_checks']})",
         f"- via: {config['via']}",
     ]
-    return "\n".join(lines) + "\n"
 
 
 def tick(progress, fraction: float, what: str) -> None:
