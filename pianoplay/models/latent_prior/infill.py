@@ -270,9 +270,8 @@ def infill(vae, prior, loaded, span: BarSpan, style: str | None = None,
         best = shortlist[0]
         out = splice(padded, options[best], a, b)[: len(roll)]
     else:
-        bounds = starts + [max(len(roll), starts[-1] + 1)]
-        lo = bounds[max(span.first - 1, 0)]
-        hi = bounds[min(span.last + 1, len(starts))]
+        lo = edges[max(span.first - 1, 0)]
+        hi = edges[min(span.last + 1, len(starts))]
         spliced = [splice(padded, options[i], a, b)[: len(roll)] for i in shortlist]
         costs = ranker_costs(ranker, spliced, lo, hi)
         out = spliced[int(np.argmin(costs))]
