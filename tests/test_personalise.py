@@ -303,6 +303,25 @@ def test_palette_fit_samples_your_bars_and_is_deleted(masked_root, tmp_path):
         want = roll[(first + j) * L:(first + j + 1) * L, :, 0] > 0
         exact += np.array_equal(vae.decode(bars[row][None, None])[0][..., 0] > 0, want)
     assert exact >= 7, exact
+    assert prior.palette.states is not None and prior.palette.states.dtype == np.uint8
+    kept = prior.bar_rolls()  # the bars themselves are kept, as the file has them
+    for row in range(len(bars)):
+        f, j = prior.palette.origin[row]
+        roll = vae.representation.load(TUNES[10 + f]).roll
+        first = next(i for i in range(len(roll)) if roll[i * L:(i + 1) * L].any())
+        part = roll[(first + j) * L:(first + j + 1) * L]
+        assert np.array_equal(kept[row][:len(part)] > 0, part > 0)
+    z = prior.sample(2, style="my-bars", seed=3, segments=5)  # samples write them exactly
+    rolls = prior.rolls_of(z)
+    for piece, roll in zip(z, rolls):
+        rows = prior.palette_rows(piece)
+        assert (rows >= 0).all() and np.array_equal(roll, np.concatenate(kept[rows]))
+    other = z[:1].copy()  # a code that is no palette bar is decoded by the VAE
+    other[0, 2] += 0.5
+    mixed = prior.rolls_of(other)[0]
+    assert prior.palette_rows(other[0])[2] == -1
+    assert np.array_equal(mixed[2 * L:3 * L], vae.decode(other[0, 2:3])[0])
+    assert np.array_equal(mixed[:2 * L], rolls[0][:2 * L])
     z = prior.sample(3, style="my-bars", seed=1, segments=12)
     assert z.shape == (3, 12, bars.shape[1])
     for piece in z:
@@ -312,7 +331,7 @@ def test_palette_fit_samples_your_bars_and_is_deleted(masked_root, tmp_path):
         for a, b in zip(origin, origin[1:]):
             run = run + 1 if (b[0] == a[0] and b[1] == a[1] + 1) else 1
             assert run <= 2
-        sounds = prior.decoded_bars()[rows]  # never the same bar twice in a row
+        sounds = prior.bar_rolls()[rows]  # never the same bar twice in a row
         assert not any(np.array_equal(a, b) for a, b in zip(sounds, sounds[1:]))
     assert not np.array_equal(z, prior.sample(3, style="my-bars", seed=2, segments=12))
     assert prior.sample_pieces(1, style="my-bars", seed=1, steps=64)[0].shape == (64, 88, 2)
@@ -331,7 +350,7 @@ def test_palette_fit_samples_your_bars_and_is_deleted(masked_root, tmp_path):
     from pianoplay.models.latent_prior.trained import TrainedPrior
 
     rows = np.flatnonzero(prior.palette.origin[:, 0] == 0)[:8]
-    assert prior.copy_f1(np.concatenate(prior.decoded_bars()[rows])) > 0.9  # a file's bars
+    assert prior.copy_f1(np.concatenate(prior.bar_rolls()[rows])) > 0.9  # a file's bars
     plain = TrainedPrior.sample_pieces(prior, 3, style="my-bars", seed=7)
     guarded = prior.sample_pieces(3, style="my-bars", seed=7)
     for a, g in zip(plain, guarded):

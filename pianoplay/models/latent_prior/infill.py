@@ -250,8 +250,8 @@ def infill(vae, prior, loaded, span: BarSpan, style: str | None = None,
     n = max(1, int(candidates or (RANKED if ranker is not None else CANDIDATES)))
     z = prior.complete(np.repeat(codes[None], n, 0), np.repeat(known[None], n, 0), style=style,
                        seed=seed)  # (n, S, D)
-    options = []  # n rolls (S * L, 88, 2); only the segments of the gap decoded (the
-    for part in vae.decode(z[:, seg_lo:seg_hi]):  # VAE decodes each on its own)
+    options = []  # n rolls (S * L, 88, 2); only the segments of the gap written (each is
+    for part in prior.rolls_of(z[:, seg_lo:seg_hi]):  # written on its own)
         option = np.zeros_like(padded)
         option[seg_lo * L:seg_hi * L] = part
         options.append(option)

@@ -2,8 +2,11 @@
 finds musical.
 
 Fitting (:func:`fit_palette`, seconds on the CPU): every bar (16 sixteenths) of the
-uploads, read in C, is encoded and refined until the VAE decodes it to that bar exactly
-(the *palette*), and quantised to the base's cluster ids. The base style whose
+uploads, read in C, is kept as it is (its key states) with its code: encoded and refined
+towards the VAE decoding that bar (the *palette*), and quantised to the base's cluster ids.
+Samples write the kept bars themselves; the codes are what the base orders, and what the
+Latent sliders start from (the VAE gives dense bars back less than exactly: a third of
+four-voice chorale bars decode note for note, and they lost one key in twenty). The base style whose
 cross-entropy on the uploads' id windows is lowest is the one the model writes in.
 
 Sampling (:class:`PalettePrior`): the base prior writes id sequences in that style, its
@@ -48,20 +51,24 @@ REDRAWS = 4  # at most; then the piece that copies least is kept
 
 @dataclass
 class Palette:
-    """The uploads' bars: codes (N, D) the VAE decodes to them, their cluster ids (N,) of
-    the base, and where each came from (N, 2): (file, bar)."""
+    """The uploads' bars: codes (N, D) the VAE decodes to (or near) them, their cluster
+    ids (N,) of the base, where each came from (N, 2): (file, bar), and the bars
+    themselves (N, L, 88) key states (0 off, 1 onset, 2 held; None in palettes fitted
+    before they were kept: then the codes are decoded)."""
 
     bars: np.ndarray
     ids: np.ndarray
     origin: np.ndarray
     bias: np.ndarray | None = None  # (K,) added to the base's logits (see fit_bias)
+    states: np.ndarray | None = None
 
     def tensors(self) -> dict[str, torch.Tensor]:
+        optional = {"bias": (self.bias, torch.float32), "states": (self.states, torch.uint8)}
         return {"bars": torch.as_tensor(self.bars, dtype=torch.float32),
                 "ids": torch.as_tensor(self.ids, dtype=torch.int64),
                 "origin": torch.as_tensor(self.origin, dtype=torch.int64),
-                **({} if self.bias is None else
-                   {"bias": torch.as_tensor(self.bias, dtype=torch.float32)})}
+                **{k: torch.as_tensor(v, dtype=dtype) for k, (v, dtype) in optional.items()
+                   if v is not None}}
 
 
 class PalettePrior(TrainedPrior):
@@ -106,7 +113,8 @@ class PalettePrior(TrainedPrior):
             data = load_file(str(folder / "model.safetensors"))
             palette = Palette(data["bars"].numpy(), data["ids"].numpy(),
                               data["origin"].numpy(),
-                              data["bias"].numpy() if "bias" in data else None)
+                              data["bias"].numpy() if "bias" in data else None,
+                              data["states"].numpy() if "states" in data else None)
         except (OSError, KeyError) as err:
             raise CheckpointError(f"{folder}: not a palette ({err}).") from None
         return cls(base, config, folder, palette)
@@ -186,6 +194,31 @@ class PalettePrior(TrainedPrior):
                     rolls[i], best = other, f1
         return rolls
 
+    def rolls_of(self, z: np.ndarray) -> list[np.ndarray]:
+        """(N, S, D) codes -> N rolls (S * L, 88, 2): each code that is one of the palette's
+        written as that bar as your file has it (:meth:`bar_rolls`), any other decoded by
+        the VAE."""
+        z = np.asarray(z, np.float32)
+        rows = self.palette_rows(z.reshape(-1, z.shape[-1])).reshape(z.shape[:2])
+        rolls = self.bar_rolls()
+        out = []
+        for piece, row in zip(z, rows):
+            segs = [None if r < 0 else rolls[r] for r in row]
+            if any(s is None for s in segs):
+                decoded = self._need_vae().decode(piece[[s is None for s in segs]])[0]
+                parts = iter(decoded.reshape(-1, rolls.shape[1], 88, 2))
+                segs = [next(parts) if s is None else s for s in segs]
+            out.append(np.concatenate(segs))
+        return out
+
+    def palette_rows(self, codes: np.ndarray) -> np.ndarray:
+        """(M,) the palette row of each of (M, D) codes, -1 where a code is not one."""
+        if "_rows" not in self.__dict__:
+            self._rows = {np.asarray(b, np.float32).tobytes(): i
+                          for i, b in enumerate(self.palette.bars)}
+        return np.asarray([self._rows.get(np.asarray(c, np.float32).tobytes(), -1)
+                           for c in codes], np.int64)
+
     def copy_f1(self, roll: np.ndarray) -> float:
         """Best onset F1 of a 4-bar window of a (T, 88, 2) roll against your files."""
         notes = roll_to_notes(roll)
@@ -196,7 +229,7 @@ class PalettePrior(TrainedPrior):
         """Your files as the palette holds them (each bar in its place, in C), indexed for
         :meth:`copy_f1` (cached)."""
         if "_uploads" not in self.__dict__:
-            bars = self.decoded_bars()  # (N, L, 88, 2)
+            bars = self.bar_rolls()  # (N, L, 88, 2)
             L, origin, pieces = bars.shape[1], self.palette.origin, []
             for f in np.unique(origin[:, 0]):
                 rows = np.flatnonzero(origin[:, 0] == f)
@@ -209,18 +242,23 @@ class PalettePrior(TrainedPrior):
             self._uploads = CopyIndex(pieces)
         return self._uploads
 
-    def decoded_bars(self) -> np.ndarray:
-        """(N, L, 88, 2) the palette's bars as the VAE writes them (cached)."""
-        if "_decoded" not in self.__dict__:
-            self._decoded = np.stack(self._need_vae().decode(self.palette.bars[:, None]))
-        return self._decoded
+    def bar_rolls(self) -> np.ndarray:
+        """(N, L, 88, 2) the palette's bars as samples write them: as your files have them,
+        or (palettes fitted before the bars were kept) as the VAE decodes their codes
+        (cached)."""
+        if "_bar_rolls" not in self.__dict__:
+            st = self.palette.states
+            self._bar_rolls = (np.stack(self._need_vae().decode(self.palette.bars[:, None]))
+                               if st is None else
+                               np.stack([st > 0, st == 1], axis=-1).astype(np.uint8))
+        return self._bar_rolls
 
     def busier(self) -> torch.Tensor:
         """(K,) each palette cluster's mean onsets per bar over its bars, in standard
         deviations from the palette's clusters' mean (0 elsewhere; cached: one decode of
         the palette)."""
         if "_busier" not in self.__dict__:
-            onsets = (self.decoded_bars()[..., 1] > 0).sum((1, 2)).astype(np.float64)  # (N,)
+            onsets = (self.bar_rolls()[..., 1] > 0).sum((1, 2)).astype(np.float64)  # (N,)
             per = np.zeros(self.allowed.shape[0])
             for k, members in self.members.items():
                 per[k] = onsets[members].mean()
@@ -234,7 +272,7 @@ class PalettePrior(TrainedPrior):
         """(K,) bool: the clusters whose bars all sound the same (one bar, or copies of it;
         cached)."""
         if "_one_bar" not in self.__dict__:
-            bars = self.decoded_bars().reshape(len(self.palette.bars), -1)
+            bars = self.bar_rolls().reshape(len(self.palette.bars), -1)
             single = torch.zeros(self.allowed.shape[0], dtype=torch.bool)
             for k, members in self.members.items():
                 single[k] = bool((bars[members] == bars[members[0]]).all())
@@ -293,7 +331,7 @@ class PalettePrior(TrainedPrior):
                 members = np.arange(len(origin))
             prev = out[p - 1] if p > 0 else -1
             if prev >= 0 and len(members) > 1:  # not the bar just written, again
-                bars = self.decoded_bars()
+                bars = self.bar_rolls()
                 other = ~(bars[members] == bars[prev]).all(axis=(1, 2, 3))
                 if other.any():
                     members = members[other]
@@ -311,7 +349,8 @@ class PalettePrior(TrainedPrior):
 
 
 def palette_of(vae, base: TrainedPrior, rolls: list[np.ndarray]) -> Palette:
-    """Every sounding bar of ``rolls`` (T, 88, 2) (in C), refined to decode exactly."""
+    """Every sounding bar of ``rolls`` (T, 88, 2) (in C): kept, with its code refined
+    towards decoding it exactly."""
     L = vae.segment_steps
     codes, origin, states = [], [], []
     encoded = vae.encode_rolls([np.asarray(r) for r in rolls], refine=0)
@@ -328,7 +367,8 @@ def palette_of(vae, base: TrainedPrior, rolls: list[np.ndarray]) -> Palette:
     bars = np.concatenate([vae.refine(mu[b:b + 256], target[b:b + 256], REFINE_STEPS)
                            .cpu().numpy() for b in range(0, len(mu), 256)]).astype(np.float32)
     ids = base.model.quantise(torch.as_tensor(bars, device=base.device)).cpu().numpy()
-    return Palette(bars, ids.astype(np.int64), np.asarray(origin, np.int64))
+    return Palette(bars, ids.astype(np.int64), np.asarray(origin, np.int64),
+                   states=np.stack(states).astype(np.uint8))
 
 
 @torch.no_grad()

@@ -301,7 +301,7 @@ def fit_palette_personal(files, name: str, registry, pc: PersonalConfig, base, n
     with torch_threads(pc.threads):
         tick(progress, 0.08, f"reading {len(files)} files")
         uploads = read_uploads(vae, files, [0], names)
-        tick(progress, 0.2, "refining your bars until the VAE writes them exactly")
+        tick(progress, 0.2, "keeping your bars and finding their codes")
         palette, fit = fit_palette(base, [u.roll for u in uploads])
         config = {
             "name": name, "family": FAMILY.name,
@@ -473,7 +473,7 @@ def palette_card(config: dict) -> str:
         f"A personal model: new 16-bar pieces made of the bars of {len(p['files'])} of "
         "your files (Sample, Latent sliders; Infill fills your gaps with them).",
         f"Made from your files in {p['seconds']:.0f} s on the CPU: each bar of your files "
-        f"is kept as the VAE writes it exactly ({p['bars_in_palette']} bars in "
+        f"is kept as your file has it, with its code ({p['bars_in_palette']} bars in "
         f"{p['clusters']} kinds), and {p['base']} orders them as it orders "
         f"{p['nearest_style']} (the nearest of its styles to your files), in about the "
         "proportions your files use them, preferring bars that continue the notes held "

@@ -90,13 +90,18 @@ class TrainedPrior:
         steps = steps or self.n_steps
         segments = max(1, -(-steps // vae.segment_steps))
         z = self.sample(n, style=style, seed=seed, segments=segments, temperature=temperature)
-        rolls = [r[:steps] for r in vae.decode(z)]
+        rolls = [r[:steps] for r in self.rolls_of(z)]
         register = self.register(style)
         if not register:
             return rolls
         rng = np.random.default_rng(None if seed is None else int(seed) + 7919)
         return [in_register(r, rng.normal(register["mean_pitch"], register["std"]))
                 for r in rolls]
+
+    def rolls_of(self, z: np.ndarray) -> list[np.ndarray]:
+        """(N, S, D) codes -> N rolls (S * segment_steps, 88, 2), as the VAE decodes them
+        at their most likely notes."""
+        return self._need_vae().decode(z)
 
     def register(self, style: str | None = None) -> dict | None:
         """The mean pitch (``mean_pitch``, ``std``) pieces of ``style`` sit at (config.json
