@@ -322,6 +322,11 @@ def test_palette_fit_samples_your_bars_and_is_deleted(masked_root, tmp_path):
     assert prior.palette_rows(other[0])[2] == -1
     assert np.array_equal(mixed[2 * L:3 * L], vae.decode(other[0, 2:3])[0])
     assert np.array_equal(mixed[:2 * L], rolls[0][:2 * L])
+    from dataclasses import replace  # a palette fitted before bars were kept: decoded codes
+
+    older = PalettePrior(prior.base, prior.config, prior.folder,
+                         replace(prior.palette, states=None))
+    assert np.array_equal(older.bar_rolls()[:3], np.stack(vae.decode(bars[:3, None])))
     z = prior.sample(3, style="my-bars", seed=1, segments=12)
     assert z.shape == (3, 12, bars.shape[1])
     for piece in z:
