@@ -52,7 +52,7 @@ from pianoplay.models.latent_prior.personal import (  # noqa: E402
 )
 from pianoplay.models.registry import Registry  # noqa: E402
 from pianoplay.music.measures import grid_notes  # noqa: E402
-from pianoplay.music.novelty import CopyIndex  # noqa: E402
+from pianoplay.music.novelty import CopyIndex, repeated_bars  # noqa: E402
 from pianoplay.music.roll import shift_keys  # noqa: E402
 from pianoplay.music.similarity import set_similarity  # noqa: E402
 
@@ -101,6 +101,7 @@ def measure(files: list[Path], reference: list[Path], real: dict, index: CopyInd
         best = [index.best(grid_notes(f, 4))["f1"] for f in files]
         row["copy_f1_max"] = float(np.max(best))
         row["copy_f1_mean"] = float(np.mean(best))
+    row["repeated_bars"] = float(np.mean([repeated_bars(grid_notes(f, 4)) for f in files]))
     return row
 
 
@@ -132,7 +133,9 @@ def run_style(name: str, uploads: list[Path], reference: list[Path], registry, a
     out = {"uploads": [f.name for f in uploads], "reference": len(reference),
            "ceiling_uploads_vs_reference": ceiling, "real": real,
            "reference_copy_f1_max": float(np.max(real_copy)),
-           "reference_copy_f1_mean": float(np.mean(real_copy)), "fits": {}}
+           "reference_copy_f1_mean": float(np.mean(real_copy)),
+           "uploads_repeated_bars": float(np.mean([repeated_bars(grid_notes(f, 4))
+                                                   for f in uploads])), "fits": {}}
     print(f"{name}: {len(uploads)} uploads, {len(reference)} reference pieces, ceiling "
           f"{ceiling:.3f}, reference pieces' copy F1 against the uploads: max "
           f"{out['reference_copy_f1_max']:.2f}, mean {out['reference_copy_f1_mean']:.2f}",
@@ -160,11 +163,14 @@ def run_style(name: str, uploads: list[Path], reference: list[Path], registry, a
                 start = rng.integers(len(a) - 15)
                 z.append(a[start:start + 16])
                 owner.append(i % len(anchors))
-            rolls = [shift_keys(r, -keys[f]) for r, f in zip(vae.decode(np.stack(z)), owner)]
-            back = write_all(vae, rolls, tmp, f"back-{name}")
-            out["ceiling_through_vae"] = set_similarity(back, reference)["similarity"]
-            print(f"  the uploads through the VAE (16-bar windows, in their keys): similarity "
-                  f"{out['ceiling_through_vae']:.3f}", flush=True)
+            for key, write in (("ceiling_through_vae", vae.decode),  # the codes decoded
+                               ("ceiling_as_written", prior.rolls_of)):  # as samples are
+                rolls = [shift_keys(r, -keys[f]) for r, f in zip(write(np.stack(z)), owner)]
+                back = write_all(vae, rolls, tmp, f"back-{name}")
+                out[key] = set_similarity(back, reference)["similarity"]
+            print(f"  the uploads' 16-bar windows, in their keys, through the VAE: similarity "
+                  f"{out['ceiling_through_vae']:.3f}; as the model writes its bars: "
+                  f"{out['ceiling_as_written']:.3f}", flush=True)
         if "base" not in out or out["base"]["style"] != info["nearest_style"]:
             bfiles = samples_of(base, vae, args.n, info["nearest_style"], args.seed, tmp,
                                 f"base-{name}")
@@ -182,7 +188,8 @@ def run_style(name: str, uploads: list[Path], reference: list[Path], registry, a
               f"{info.get('max_run')}) similarity "
               f"{row['similarity']:.3f} (base "
               f"{out['base']['similarity']:.3f}, gain {row['gain']:+.3f}) copy max "
-              f"{row['copy_f1_max']:.2f} band "
+              f"{row['copy_f1_max']:.2f} repeated bars {row['repeated_bars']:.2f} (uploads "
+              f"{out['uploads_repeated_bars']:.2f}) band "
               f"{'PASS' if not row['band_failed'] else row['band_failed']}", flush=True)
         registry.forget(fit_name)
         shutil.rmtree(folder)

@@ -130,3 +130,19 @@ def test_pitch_class_overlap_and_summary():
     s = set_summary([variety(np.array([[60, 0, 8]]), 8), variety(np.array([[62, 0, 4]]), 8)])
     assert s["silent"] == pytest.approx(0.25) and s["pieces"] == 2
     assert s["pitch_class_hist"][0] == pytest.approx(0.5)
+
+
+def test_repeated_bars_counts_bars_that_sound_as_an_earlier_one():
+    from pianoplay.music.novelty import repeated_bars
+
+    bar = np.array([[60, 0, 4], [64, 4, 8], [67, 8, 16]])
+    other = np.array([[62, 0, 8], [65, 8, 16]])
+    loop = np.concatenate([bar + [0, 16 * i, 16 * i] for i in range(4)])
+    assert repeated_bars(loop + [0, 3, 3]) == 1.0  # bars 2-4 are bar 1, from the first onset
+    varied = np.concatenate([bar, other + [0, 16, 16], bar + [0, 32, 32],
+                             (other + [2, 48, 48])])
+    assert repeated_bars(varied) == pytest.approx(1 / 3)
+    held = np.array([[60, 0, 32], [62, 32, 48]])  # a held note is not its onset again
+    assert repeated_bars(held) == 0.0
+    assert repeated_bars(np.zeros((0, 3))) == 0.0
+    assert repeated_bars(loop, bars=2) == 1.0

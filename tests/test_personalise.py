@@ -9,6 +9,7 @@ tunes neither model was trained on.
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -322,6 +323,14 @@ def test_palette_fit_samples_your_bars_and_is_deleted(masked_root, tmp_path):
     assert prior.palette_rows(other[0])[2] == -1
     assert np.array_equal(mixed[2 * L:3 * L], vae.decode(other[0, 2:3])[0])
     assert np.array_equal(mixed[:2 * L], rolls[0][:2 * L])
+    def repeats(p) -> float:  # share of bars that one earlier in the piece already was
+        rows = [p.palette_rows(piece) for piece in p.sample(6, "my-bars", seed=4, segments=12)]
+        return float(np.mean([[r in row[:i] for i, r in enumerate(row)] for row in rows]))
+
+    looping = copy.deepcopy(prior.config)
+    looping["personal"]["repeat"] = 0.0
+    assert repeats(prior) < repeats(PalettePrior(prior.base, looping, prior.folder,
+                                                 prior.palette))
     from dataclasses import replace  # a palette fitted before bars were kept: decoded codes
 
     older = PalettePrior(prior.base, prior.config, prior.folder,

@@ -47,6 +47,7 @@ KIND = "palette"  # config["personal"]["kind"]
 REFINE_STEPS = 100
 COPY_LIMIT = 0.78  # a sample with a 4-bar window this close to an upload is drawn again
 REDRAWS = 4  # at most; then the piece that copies least is kept
+REPEAT = 1.5  # logits less per time a cluster is already written in the piece
 
 
 @dataclass
@@ -152,18 +153,28 @@ class PalettePrior(TrainedPrior):
         def allowed(ids, known, pos):
             return self.no_echo(ids, known, pos, rule(ids, known, pos) if callable(rule)
                                 else rule.expand(len(ids), -1))
+        K = self.allowed.shape[0]
         fixed = self.bias  # (K,) the uploads' own counts, and for free rows the density
         busy, free = float(self.personal.get("density", 0.0)), ~k.any(1)
         if busy and bool(free.any()):
             lean = busy * self.busier()[None] * free.float()[:, None]  # (N, K)
             fixed = lean if fixed is None else fixed + lean
-        bias = fixed
         weight = float(self.personal.get("continuity", 0.0))
-        if weight:  # the base's pull towards bars that continue held notes, on top
-            joins = self.base.continuity_bias(self.style_id(style), weight)
+        joins = (self.base.continuity_bias(self.style_id(style), weight) if weight else None)
+        again = float(self.personal.get("repeat", REPEAT))
 
-            def bias(ids, known, pos):
-                return joins(ids, known, pos) + (0.0 if fixed is None else fixed)
+        def bias(ids, known, pos):
+            """(B, K): the fixed pulls, the base's pull towards bars that continue held
+            notes, and ``repeat`` less per time an id is already written in the row."""
+            out = torch.zeros(len(ids), K, device=ids.device) if fixed is None else (
+                fixed.expand(len(ids), -1).clone())
+            if joins is not None:
+                out = out + joins(ids, known, pos)
+            if again:
+                used = torch.zeros(len(ids), K, device=ids.device)
+                used.scatter_add_(1, ids.clamp(0, K - 1), known.float())
+                out = out - again * used
+            return out
         fill_windows(ids, k.clone(), self.segments, lambda xs, ks: masked_sample(
             model, xs, ks, style_ids, gen, temperature=temperature, allowed=allowed,
             bias=bias))
@@ -330,6 +341,9 @@ class PalettePrior(TrainedPrior):
             if members is None:  # cannot happen: the sampler writes palette clusters only
                 members = np.arange(len(origin))
             prev = out[p - 1] if p > 0 else -1
+            fresh = ~np.isin(members, out[:p])  # a bar not yet written in this piece
+            if fresh.any() and not fresh.all():
+                members = members[fresh]
             if prev >= 0 and len(members) > 1:  # not the bar just written, again
                 bars = self.bar_rolls()
                 other = ~(bars[members] == bars[prev]).all(axis=(1, 2, 3))

@@ -65,6 +65,7 @@ class PersonalConfig:
     bias: float = 1.0  # palette: weight of the pull towards the uploads' own bar counts
     continuity: float = 1.0  # palette: the base's pull towards bars continuing held notes
     density: float = 0.1  # palette: pull towards its busier clusters when sampling
+    repeat: float = 1.5  # palette: logits less per time a cluster is already in the piece
     shift_min: int = -5  # the keys the uploads are encoded in for fine-tuning (anchors:
     shift_max: int = 6  # in C, as the files are read)
     chunk: int = 1  # bars laid together from one place of an upload into a starting window
@@ -311,6 +312,7 @@ def fit_palette_personal(files, name: str, registry, pc: PersonalConfig, base, n
             "personal": {"kind": KIND, "base": pc.base, "files": names,
                          "max_run": pc.max_run, "bias": pc.bias,
                          "continuity": pc.continuity, "density": pc.density,
+                         "repeat": pc.repeat,
                          "bars": {u.name: u.bars for u in uploads},
                          **fit},
             "registers": {name: register_of(uploads)},
@@ -479,8 +481,9 @@ def palette_card(config: dict) -> str:
         "proportions your files use them, preferring bars that continue the notes held "
         "over the bar line, "
         + ("never more than " if p["max_run"] else "")
-        + (f"{p['max_run']} in a row as your files have them." if p["max_run"] else
-           "no two side by side as your files have them."),
+        + (f"{p['max_run']} in a row as your files have them" if p["max_run"] else
+           "no two side by side as your files have them")
+        + (", and a bar is rarely written twice in one piece." if p.get("repeat", 1.0) else "."),
         "Expect your own bars in new orders; a higher temperature picks less likely ones.",
         *_files_and_numbers(config, f"{p['seconds']:.1f} s", "bars in a row"),
     ]
