@@ -323,7 +323,7 @@ def fit_palette_personal(files, name: str, registry, pc: PersonalConfig, base, n
                          "fills the bars you choose of a file with your bars (Infill).",
             "plain_expect": "Your own bars, textures and harmonies, in the register your "
                             "files sit in and in orders they do not have: never four bars in "
-                            "a row as a file has them.",
+                            "a row as a file has them, and rarely one bar twice.",
             "training": {"config": pc.to_dict(), "torch_threads": torch.get_num_threads()},
         }
         tick(progress, 0.7, "checking that its pieces do not copy your files")
