@@ -45,6 +45,8 @@ from pianoplay.paths import CHECKPOINTS_DIR
 
 KIND = "palette"  # config["personal"]["kind"]
 REFINE_STEPS = 100
+REFINE_SECONDS = 12.0  # fewer refine steps where a fit's bars would take longer
+MAX_BARS = 2048  # a palette keeps at most this many of your bars, spread over your files
 COPY_LIMIT = 0.78  # a sample with a 4-bar window this close to an upload is drawn again
 REDRAWS = 4  # at most; then the piece that copies least is kept
 REPEAT = 1.5  # logits less per time a cluster is already written in the piece
@@ -188,22 +190,31 @@ class PalettePrior(TrainedPrior):
 
     def sample_pieces(self, n: int = 1, style: str | None = None, seed: int | None = None,
                       steps: int | None = None, temperature: float = 1.0) -> list[np.ndarray]:
-        """:meth:`TrainedPrior.sample_pieces`, each piece checked against your files: one
-        with a 4-bar window at onset F1 ``COPY_LIMIT`` or more to an upload (any offset
-        and key) is drawn again with another seed, up to ``REDRAWS`` times (then the one
-        that copies least is kept). About 0.1 s a piece."""
-        rolls = super().sample_pieces(n, style, seed, steps, temperature)
+        """:meth:`TrainedPrior.sample_pieces`, each piece checked against your files
+        (:meth:`sample_checked`)."""
+        return self.sample_checked(n, style, seed, steps, temperature)[0]
+
+    def sample_checked(self, n: int = 1, style: str | None = None, seed: int | None = None,
+                       steps: int | None = None, temperature: float = 1.0
+                       ) -> tuple[list[np.ndarray], list[float]]:
+        """``n`` rolls and each one's best onset F1 of a 4-bar window against your files
+        (:meth:`copy_f1`): a piece at ``COPY_LIMIT`` or more is drawn again with another
+        seed, up to ``REDRAWS`` times (then the one that copies least is kept). About
+        0.1 s a piece."""
+        rolls = TrainedPrior.sample_pieces(self, n, style, seed, steps, temperature)
+        f1s = []
         for i, roll in enumerate(rolls):
             best = self.copy_f1(roll)
             for k in range(1, REDRAWS + 1):
                 if best < COPY_LIMIT:
                     break
                 again = None if seed is None else int(seed) + 7919 * k + i
-                other = super().sample_pieces(1, style, again, steps, temperature)[0]
+                other = TrainedPrior.sample_pieces(self, 1, style, again, steps, temperature)[0]
                 f1 = self.copy_f1(other)
                 if f1 < best:
                     rolls[i], best = other, f1
-        return rolls
+            f1s.append(best)
+        return rolls, f1s
 
     def rolls_of(self, z: np.ndarray) -> list[np.ndarray]:
         """(N, S, D) codes -> N rolls (S * L, 88, 2): each code that is one of the palette's
@@ -362,9 +373,11 @@ class PalettePrior(TrainedPrior):
         return out
 
 
-def palette_of(vae, base: TrainedPrior, rolls: list[np.ndarray]) -> Palette:
-    """Every sounding bar of ``rolls`` (T, 88, 2) (in C): kept, with its code refined
-    towards decoding it exactly."""
+def palette_of(vae, base: TrainedPrior, rolls: list[np.ndarray],
+               refine_seconds: float = REFINE_SECONDS) -> Palette:
+    """Every sounding bar of ``rolls`` (T, 88, 2) (in C), at most ``MAX_BARS`` spread
+    evenly over them: kept, with its code refined towards decoding it exactly (up to
+    ``REFINE_STEPS`` steps, fewer where that would take over ``refine_seconds``)."""
     L = vae.segment_steps
     codes, origin, states = [], [], []
     encoded = vae.encode_rolls([np.asarray(r) for r in rolls], refine=0)
@@ -376,13 +389,22 @@ def palette_of(vae, base: TrainedPrior, rolls: list[np.ndarray]) -> Palette:
             codes.append(np.asarray(z[j], np.float32))
             origin.append((f, j))
             states.append(s)
-    mu = torch.as_tensor(np.stack(codes), device=vae.device)
-    target = torch.as_tensor(np.stack(states), device=vae.device)
-    bars = np.concatenate([vae.refine(mu[b:b + 256], target[b:b + 256], REFINE_STEPS)
-                           .cpu().numpy() for b in range(0, len(mu), 256)]).astype(np.float32)
+    keep = np.unique(np.linspace(0, len(codes) - 1, min(len(codes), MAX_BARS)).round()
+                     .astype(np.int64))
+    mu = torch.as_tensor(np.stack(codes)[keep], device=vae.device)
+    target = torch.as_tensor(np.stack(states)[keep], device=vae.device)
+    steps, parts, start = REFINE_STEPS, [], time.perf_counter()
+    for b in range(0, len(mu), 256):
+        parts.append(vae.refine(mu[b:b + 256], target[b:b + 256], steps).cpu().numpy())
+        if b == 0 and len(mu) > 256:  # the first batch tells what the rest would cost
+            per_batch = (time.perf_counter() - start) / max(steps, 1)
+            batches = -(-len(mu) // 256) - 1
+            steps = int(np.clip((refine_seconds - per_batch * steps)
+                                / max(per_batch * batches, 1e-9), 0, REFINE_STEPS))
+    bars = np.concatenate(parts).astype(np.float32)
     ids = base.model.quantise(torch.as_tensor(bars, device=base.device)).cpu().numpy()
-    return Palette(bars, ids.astype(np.int64), np.asarray(origin, np.int64),
-                   states=np.stack(states).astype(np.uint8))
+    return Palette(bars, ids.astype(np.int64), np.asarray(origin, np.int64)[keep],
+                   states=np.stack(states)[keep].astype(np.uint8))
 
 
 @torch.no_grad()
@@ -436,10 +458,15 @@ def fit_bias(base: TrainedPrior, palette: Palette, style: str) -> np.ndarray:
 def fit_palette(base: TrainedPrior, rolls: list[np.ndarray]) -> tuple[Palette, dict]:
     """The palette of the uploads' rolls and what the fit measured."""
     start = time.perf_counter()
-    palette = palette_of(base._need_vae(), base, rolls)
+    vae = base._need_vae()
+    palette = palette_of(vae, base, rolls)
+    L = vae.segment_steps
+    bars_in_files = sum(int(np.asarray(r[j * L:(j + 1) * L]).any())
+                        for r in rolls for j in range(-(-len(r) // L)))
     style, losses = nearest_style(base, palette)
     palette.bias = fit_bias(base, palette, style)
     return palette, {"nearest_style": style, "loss_base": losses, "loss_after": losses[style],
                      "steps": 0, "bars_in_palette": int(len(palette.ids)),
+                     "bars_in_files": bars_in_files,
                      "clusters": int(len(np.unique(palette.ids))),
                      "seconds_to_train": round(time.perf_counter() - start, 1)}

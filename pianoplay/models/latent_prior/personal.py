@@ -343,12 +343,11 @@ def palette_copy_check(prior, base, files, pc: PersonalConfig, deadline: float) 
     similarity of the samples, and of the base's in its nearest style, to the uploads."""
     vae = prior.vae
     ups = [grid_notes(f, 4) for f in files]
-    index = CopyIndex([c for n in ups for c in chunks(n)])
     tries = []
-    while True:
-        rolls = prior.sample_pieces(pc.check_samples, seed=pc.seed)  # as the app samples
+    while True:  # as the app samples, checked against your bars where they are in your files
+        rolls, f1s = prior.sample_checked(pc.check_samples, seed=pc.seed)
         notes = [grid_notes(vae.to_midi(r), 4) for r in rolls]
-        best = max(index.best(n)["f1"] for n in notes)
+        best = max(f1s)
         tries.append([prior.max_run, round(best, 3)])
         if best < pc.copy_f1 or prior.max_run <= 0 or time.perf_counter() > deadline:
             break
