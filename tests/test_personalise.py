@@ -275,7 +275,7 @@ def masked_root(root) -> Path:
     return root
 
 
-def test_palette_fit_samples_your_bars_and_is_deleted(masked_root, tmp_path):
+def test_palette_fit_samples_your_bars_and_is_deleted(masked_root, tmp_path, monkeypatch):
     """Over a masked base the fit keeps the uploads' bars: every sampled bar is one of them
     (decoded exactly: it is refined), no more than ``max_run`` come in a file's order, the
     strict mode keeps clusters apart that neighbour in an upload, Infill keeps the known
@@ -333,6 +333,20 @@ def test_palette_fit_samples_your_bars_and_is_deleted(masked_root, tmp_path):
                                                  prior.palette))
     from dataclasses import replace  # a palette fitted before bars were kept: decoded codes
 
+    from pianoplay.models.latent_prior import palette as palette_module
+
+    monkeypatch.setattr(palette_module, "MAX_BARS", 6)  # long files: bars spread over them
+    capped = fit_personal(TUNES[10:12], "my-few-bars", registry, config)
+    few = registry.load("my-few-bars")
+    info = registry.info("my-few-bars").config["personal"]
+    assert len(few.palette.bars) == 6 and set(few.palette.origin[:, 0]) == {0, 1}
+    assert info["bars_in_files"] == len(bars) > 6
+    assert f"6 of your {len(bars)} bars" in registry.info("my-few-bars").card()
+    assert few.sample_pieces(1, seed=0, steps=64)[0].shape == (64, 88, 2)
+    delete_personal("my-few-bars", registry)
+    assert not capped.exists()
+    monkeypatch.undo()
+
     older = PalettePrior(prior.base, prior.config, prior.folder,
                          replace(prior.palette, states=None))
     assert np.array_equal(older.bar_rolls()[:3], np.stack(vae.decode(bars[:3, None])))
@@ -360,7 +374,6 @@ def test_palette_fit_samples_your_bars_and_is_deleted(masked_root, tmp_path):
         mean = np.nonzero(roll[..., 1])[1].mean() + 21
         assert abs(mean - register["mean_pitch"]) < 4 * register["std"] + 1, mean
     # a sample that copies a 4-bar window of a file is drawn again (the least copying kept)
-    from pianoplay.models.latent_prior import palette as palette_module
     from pianoplay.models.latent_prior.trained import TrainedPrior
 
     rows = np.flatnonzero(prior.palette.origin[:, 0] == 0)[:8]

@@ -468,13 +468,15 @@ def card(config: dict) -> str:
 def palette_card(config: dict) -> str:
     """The model card of a palette: what it does, then the files, bars and numbers."""
     p = config["personal"]
+    kept, of = p["bars_in_palette"], p.get("bars_in_files", p["bars_in_palette"])
+    kept = f"{kept} bars" if of <= kept else f"{kept} of your {of} bars, spread over your files"
     lines = [
         f"# {config['name']}",
         "",
         f"A personal model: new 16-bar pieces made of the bars of {len(p['files'])} of "
         "your files (Sample, Latent sliders; Infill fills your gaps with them).",
         f"Made from your files in {p['seconds']:.0f} s on the CPU: each bar of your files "
-        f"is kept as your file has it, with its code ({p['bars_in_palette']} bars in "
+        f"is kept as your file has it, with its code ({kept} in "
         f"{p['clusters']} kinds), and {p['base']} orders them as it orders "
         f"{p['nearest_style']} (the nearest of its styles to your files), in about the "
         "proportions your files use them, preferring bars that continue the notes held "
