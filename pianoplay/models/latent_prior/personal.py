@@ -345,12 +345,14 @@ def palette_copy_check(prior, base, files, pc: PersonalConfig, deadline: float) 
     ups = [grid_notes(f, 4) for f in files]
     tries = []
     while True:  # as the app samples, checked against your bars where they are in your files
+        began = time.perf_counter()
         rolls, f1s = prior.sample_checked(pc.check_samples, seed=pc.seed)
         notes = [grid_notes(vae.to_midi(r), 4) for r in rolls]
         best = max(f1s)
         tries.append([prior.max_run, round(best, 3)])
-        if best < pc.copy_f1 or prior.max_run <= 0 or time.perf_counter() > deadline:
-            break
+        now = time.perf_counter()
+        if best < pc.copy_f1 or prior.max_run <= 0 or now + (now - began) > deadline:
+            break  # (no round is started that would end past the deadline)
         prior.config["personal"]["max_run"] = prior.max_run - 1
     style = prior.config["personal"]["nearest_style"]
     base_rolls = base.sample_pieces(pc.check_samples, style=style, seed=pc.seed)
