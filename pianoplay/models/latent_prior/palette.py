@@ -11,9 +11,9 @@ cross-entropy on the uploads' id windows is lowest is the one the model writes i
 
 Sampling (:class:`PalettePrior`): the base prior writes id sequences in that style, its
 distribution restricted to the clusters the palette holds, shifted towards the uploads'
-own counts of them (``bias``) and towards clusters that continue the notes their
-neighbours hold over the bar line (the base's ``continuity_bias``, weight
-``personal.continuity``); each id is then written as
+own counts of them (``bias``) and towards clusters whose bars continue the notes their
+neighbours' bars hold over the bar line (``continuity_bias`` over the palette's own bars,
+:meth:`PalettePrior.bar_edges`, weight ``personal.continuity``); each id is then written as
 one of the palette's bars of that cluster, drawn at random, never more than ``max_run``
 bars in a row in an upload's own order (so four bars of a file do not come back
 together). ``max_run`` 0 is stricter: no two neighbouring bars are of clusters that
@@ -45,7 +45,7 @@ from pianoplay.paths import CHECKPOINTS_DIR
 
 KIND = "palette"  # config["personal"]["kind"]
 REFINE_STEPS = 100
-REFINE_SECONDS = 12.0  # fewer refine steps where a fit's bars would take longer
+REFINE_BAR_STEPS = 50_000  # bars x refine steps of a fit at most (about 11 s, 1 thread)
 MAX_BARS = 2048  # a palette keeps at most this many of your bars, spread over your files
 COPY_LIMIT = 0.78  # a sample with a 4-bar window this close to an upload is drawn again
 REDRAWS = 4  # at most; then the piece that copies least is kept
@@ -162,7 +162,7 @@ class PalettePrior(TrainedPrior):
             lean = busy * self.busier()[None] * free.float()[:, None]  # (N, K)
             fixed = lean if fixed is None else fixed + lean
         weight = float(self.personal.get("continuity", 0.0))
-        joins = (self.base.continuity_bias(self.style_id(style), weight) if weight else None)
+        joins = self.continuity_bias(self.style_id(style), weight) if weight else None
         again = float(self.personal.get("repeat", REPEAT))
 
         def bias(ids, known, pos):
@@ -275,6 +275,26 @@ class PalettePrior(TrainedPrior):
                                np.stack([st > 0, st == 1], axis=-1).astype(np.uint8))
         return self._bar_rolls
 
+    def bar_edges(self, style_id: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """:meth:`TrainedPrior.bar_edges` of the palette's own bars, per cluster the mean
+        over its bars: the share of them holding each key into their first step (K, 88),
+        sounding it at their last (K, 88), and their mean onsets (K,) (0 for clusters the
+        palette does not hold; cached). The base's own bars of a cluster are the base
+        style's: a 3/4 waltz's bars cut into 16-step segments hold chords over segment
+        lines where a 4/4 folk bar does not."""
+        if "_palette_edges" not in self.__dict__:
+            rolls, K = self.bar_rolls(), self.allowed.shape[0]
+            held, end, onsets = np.zeros((K, 88)), np.zeros((K, 88)), np.zeros(K)
+            for k, members in self.members.items():
+                bars = rolls[members]
+                held[k] = ((bars[:, 0, :, 0] > 0) & (bars[:, 0, :, 1] == 0)).mean(0)
+                end[k] = (bars[:, -1, :, 0] > 0).mean(0)
+                onsets[k] = (bars[..., 1] > 0).sum((1, 2)).mean()
+            self._palette_edges = tuple(torch.as_tensor(x, dtype=torch.float32,
+                                                        device=self.device)
+                                        for x in (held, end, onsets))
+        return self._palette_edges
+
     def busier(self) -> torch.Tensor:
         """(K,) each palette cluster's mean onsets per bar over its bars, in standard
         deviations from the palette's clusters' mean (0 elsewhere; cached: one decode of
@@ -340,7 +360,10 @@ class PalettePrior(TrainedPrior):
     def pick_bars(self, ids: np.ndarray, known: np.ndarray, rng: np.random.Generator
                   ) -> np.ndarray:
         """(L,) palette rows for ids (L,) (-1 where known): a random member of each id's
-        cluster, never the ``max_run + 1``-th bar in a row of one upload in its order."""
+        cluster, never the ``max_run + 1``-th bar in a row of one upload in its order
+        (where every bar of the cluster would be, the palette's nearest bar that is not);
+        then, where there is a choice, not the bar just written and not one already in
+        the piece."""
         origin = self.palette.origin
         out = np.full(len(ids), -1, np.int64)
         run = 0
@@ -352,6 +375,15 @@ class PalettePrior(TrainedPrior):
             if members is None:  # cannot happen: the sampler writes palette clusters only
                 members = np.arange(len(origin))
             prev = out[p - 1] if p > 0 else -1
+            if prev >= 0 and run >= self.max_run:  # the rule first, then the preferences
+                after = (origin[:, 0] == origin[prev, 0]) & (origin[:, 1] == origin[prev, 1] + 1)
+                if after[members].all():  # every bar of the cluster would go on: the
+                    others = np.flatnonzero(~after)  # nearest bar that does not, instead
+                    gap = ((self.palette.bars[others] - self.palette.bars[members[0]]) ** 2
+                           ).sum(1)
+                    members = others[[int(np.argmin(gap))]]
+                else:
+                    members = members[~after[members]]
             fresh = ~np.isin(members, out[:p])  # a bar not yet written in this piece
             if fresh.any() and not fresh.all():
                 members = members[fresh]
@@ -360,11 +392,6 @@ class PalettePrior(TrainedPrior):
                 other = ~(bars[members] == bars[prev]).all(axis=(1, 2, 3))
                 if other.any():
                     members = members[other]
-            if prev >= 0 and run >= self.max_run:
-                follows = ((origin[members, 0] == origin[prev, 0])
-                           & (origin[members, 1] == origin[prev, 1] + 1))
-                if (~follows).any():
-                    members = members[~follows]
             choice = int(members[rng.integers(len(members))])
             continued = (prev >= 0 and origin[choice, 0] == origin[prev, 0]
                          and origin[choice, 1] == origin[prev, 1] + 1)
@@ -374,10 +401,11 @@ class PalettePrior(TrainedPrior):
 
 
 def palette_of(vae, base: TrainedPrior, rolls: list[np.ndarray],
-               refine_seconds: float = REFINE_SECONDS) -> Palette:
+               refine_bar_steps: int = REFINE_BAR_STEPS) -> Palette:
     """Every sounding bar of ``rolls`` (T, 88, 2) (in C), at most ``MAX_BARS`` spread
-    evenly over them: kept, with its code refined towards decoding it exactly (up to
-    ``REFINE_STEPS`` steps, fewer where that would take over ``refine_seconds``)."""
+    evenly over them: kept, with its code refined towards decoding it exactly
+    (``REFINE_STEPS`` steps, fewer where the bars times the steps would pass
+    ``refine_bar_steps``: the same files always give the same palette)."""
     L = vae.segment_steps
     codes, origin, states = [], [], []
     encoded = vae.encode_rolls([np.asarray(r) for r in rolls], refine=0)
@@ -393,15 +421,9 @@ def palette_of(vae, base: TrainedPrior, rolls: list[np.ndarray],
                      .astype(np.int64))
     mu = torch.as_tensor(np.stack(codes)[keep], device=vae.device)
     target = torch.as_tensor(np.stack(states)[keep], device=vae.device)
-    steps, parts, start = REFINE_STEPS, [], time.perf_counter()
-    for b in range(0, len(mu), 256):
-        parts.append(vae.refine(mu[b:b + 256], target[b:b + 256], steps).cpu().numpy())
-        if b == 0 and len(mu) > 256:  # the first batch tells what the rest would cost
-            per_batch = (time.perf_counter() - start) / max(steps, 1)
-            batches = -(-len(mu) // 256) - 1
-            steps = int(np.clip((refine_seconds - per_batch * steps)
-                                / max(per_batch * batches, 1e-9), 0, REFINE_STEPS))
-    bars = np.concatenate(parts).astype(np.float32)
+    steps = int(min(REFINE_STEPS, refine_bar_steps // max(len(mu), 1)))
+    bars = np.concatenate([vae.refine(mu[b:b + 256], target[b:b + 256], steps).cpu().numpy()
+                           for b in range(0, len(mu), 256)]).astype(np.float32)
     ids = base.model.quantise(torch.as_tensor(bars, device=base.device)).cpu().numpy()
     return Palette(bars, ids.astype(np.int64), np.asarray(origin, np.int64)[keep],
                    states=np.stack(states)[keep].astype(np.uint8))

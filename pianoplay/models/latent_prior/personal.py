@@ -63,7 +63,7 @@ class PersonalConfig:
     base: str = "prior-bars"  # a masked prior: a palette of your bars; diffusion: anchors
     max_run: int = 2  # palette: at most this many bars in a row in an upload's own order
     bias: float = 1.0  # palette: weight of the pull towards the uploads' own bar counts
-    continuity: float = 1.0  # palette: the base's pull towards bars continuing held notes
+    continuity: float = 2.0  # palette: pull towards bars continuing held notes
     density: float = 0.1  # palette: pull towards its busier clusters when sampling
     repeat: float = 1.5  # palette: logits less per time a cluster is already in the piece
     shift_min: int = -5  # the keys the uploads are encoded in for fine-tuning (anchors:
