@@ -166,8 +166,9 @@ class PalettePrior(TrainedPrior):
         again = float(self.personal.get("repeat", REPEAT))
 
         def bias(ids, known, pos):
-            """(B, K): the fixed pulls, the base's pull towards bars that continue held
-            notes, and ``repeat`` less per time an id is already written in the row."""
+            """(B, K): the fixed pulls, the pull towards clusters whose bars continue the
+            notes their neighbours hold (:meth:`bar_edges`), and ``repeat`` less per time
+            an id is already written in the row."""
             out = torch.zeros(len(ids), K, device=ids.device) if fixed is None else (
                 fixed.expand(len(ids), -1).clone())
             if joins is not None:
@@ -296,14 +297,11 @@ class PalettePrior(TrainedPrior):
         return self._palette_edges
 
     def busier(self) -> torch.Tensor:
-        """(K,) each palette cluster's mean onsets per bar over its bars, in standard
-        deviations from the palette's clusters' mean (0 elsewhere; cached: one decode of
-        the palette)."""
+        """(K,) each palette cluster's mean onsets per bar over its bars
+        (:meth:`bar_edges`), in standard deviations from the palette's clusters' mean (0
+        elsewhere; cached)."""
         if "_busier" not in self.__dict__:
-            onsets = (self.bar_rolls()[..., 1] > 0).sum((1, 2)).astype(np.float64)  # (N,)
-            per = np.zeros(self.allowed.shape[0])
-            for k, members in self.members.items():
-                per[k] = onsets[members].mean()
+            per = self.bar_edges(0)[2].cpu().numpy().astype(np.float64)  # (K,)
             vals = per[list(self.members)]
             z = (per - vals.mean()) / max(vals.std(), 1e-6)
             z[~self.allowed.cpu().numpy()] = 0.0
@@ -385,7 +383,7 @@ class PalettePrior(TrainedPrior):
                 else:
                     members = members[~after[members]]
             fresh = ~np.isin(members, out[:p])  # a bar not yet written in this piece
-            if fresh.any() and not fresh.all():
+            if fresh.any():
                 members = members[fresh]
             if prev >= 0 and len(members) > 1:  # not the bar just written, again
                 bars = self.bar_rolls()
@@ -401,11 +399,12 @@ class PalettePrior(TrainedPrior):
 
 
 def palette_of(vae, base: TrainedPrior, rolls: list[np.ndarray],
-               refine_bar_steps: int = REFINE_BAR_STEPS) -> Palette:
+               refine_bar_steps: int = REFINE_BAR_STEPS) -> tuple[Palette, int]:
     """Every sounding bar of ``rolls`` (T, 88, 2) (in C), at most ``MAX_BARS`` spread
     evenly over them: kept, with its code refined towards decoding it exactly
     (``REFINE_STEPS`` steps, fewer where the bars times the steps would pass
-    ``refine_bar_steps``: the same files always give the same palette)."""
+    ``refine_bar_steps``: the same files always give the same palette); and how many
+    sounding bars the rolls have."""
     L = vae.segment_steps
     codes, origin, states = [], [], []
     encoded = vae.encode_rolls([np.asarray(r) for r in rolls], refine=0)
@@ -426,7 +425,7 @@ def palette_of(vae, base: TrainedPrior, rolls: list[np.ndarray],
                            for b in range(0, len(mu), 256)]).astype(np.float32)
     ids = base.model.quantise(torch.as_tensor(bars, device=base.device)).cpu().numpy()
     return Palette(bars, ids.astype(np.int64), np.asarray(origin, np.int64)[keep],
-                   states=np.stack(states)[keep].astype(np.uint8))
+                   states=np.stack(states)[keep].astype(np.uint8)), len(codes)
 
 
 @torch.no_grad()
@@ -480,11 +479,7 @@ def fit_bias(base: TrainedPrior, palette: Palette, style: str) -> np.ndarray:
 def fit_palette(base: TrainedPrior, rolls: list[np.ndarray]) -> tuple[Palette, dict]:
     """The palette of the uploads' rolls and what the fit measured."""
     start = time.perf_counter()
-    vae = base._need_vae()
-    palette = palette_of(vae, base, rolls)
-    L = vae.segment_steps
-    bars_in_files = sum(int(np.asarray(r[j * L:(j + 1) * L]).any())
-                        for r in rolls for j in range(-(-len(r) // L)))
+    palette, bars_in_files = palette_of(base._need_vae(), base, rolls)
     style, losses = nearest_style(base, palette)
     palette.bias = fit_bias(base, palette, style)
     return palette, {"nearest_style": style, "loss_base": losses, "loss_after": losses[style],
